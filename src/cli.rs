@@ -1,0 +1,166 @@
+//! The command line (SPEC §1). `cargo xtask gen` renders man pages and completions from it.
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "jail",
+    version,
+    about = "Run an application in a sandbox described by a short TOML profile",
+    long_about = "jail compiles a profile (namespaces, files shown, limits, seccomp and Landlock rules) into a plan \
+and runs COMMAND inside it. `jail explain` prints the plan without running anything.",
+    after_help = "Examples:\n  jail run -- /bin/true                       run under the built-in default profile\n  jail run --profile shell -- bash            an interactive shell with the home folder hidden\n  jail run --net host --ro-bind ~/src -- make a build that sees ~/src read-only\n  jail explain --profile default -- /bin/true print what would happen\n  jail check ./myapp.toml                     validate a profile file\n\nProfiles are looked up in $XDG_CONFIG_HOME/jail/profiles, /etc/jail/profiles, /usr/share/jail/profiles \
+and the built-in collection (JAIL_PROFILE_PATH replaces the first three). See jail-profile(5)."
+)]
+pub struct Cli {
+    /// Print each setup step as it happens
+    #[arg(short, long, global = true, action = ArgAction::SetTrue, conflicts_with = "quiet")]
+    pub verbose: bool,
+    /// Print only errors
+    #[arg(short, long, global = true, action = ArgAction::SetTrue)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run COMMAND in a sandbox
+    #[command(
+        after_help = "Exit status: COMMAND's own; 128+N when it died of signal N; 125 when jail failed; \
+126 when COMMAND is not executable; 127 when it was not found."
+    )]
+    Run(RunArgs),
+    /// Validate profiles; with none, every profile on the search path
+    Check(CheckArgs),
+    /// Print the compiled plan and run nothing
+    Explain(ExplainArgs),
+    /// List the profiles on the search path
+    List(FormatArg),
+    /// What this kernel and session support, and how to fix what is missing
+    Doctor(FormatArg),
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct SandboxOpts {
+    /// Profile NAME (looked up on the search path) or PATH (contains / or ends in .toml)
+    #[arg(short, long, value_name = "NAME|PATH")]
+    pub profile: Option<String>,
+    /// Network: none (own loopback only) or host
+    #[arg(long, value_name = "none|host")]
+    pub net: Option<String>,
+    /// Bind a host path read-write (at the same place, or at DST)
+    #[arg(long, value_name = "SRC[:DST]")]
+    pub bind: Vec<String>,
+    /// Bind a host path read-only (at the same place, or at DST)
+    #[arg(long, value_name = "SRC[:DST]")]
+    pub ro_bind: Vec<String>,
+    /// Mount a fresh empty writable folder
+    #[arg(long, value_name = "DST")]
+    pub tmpfs: Vec<String>,
+    /// Mask a path: empty and unreadable
+    #[arg(long, value_name = "PATH")]
+    pub hide: Vec<String>,
+    /// Set an environment variable
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Remove an environment variable
+    #[arg(long, value_name = "KEY")]
+    pub unsetenv: Vec<String>,
+    /// Memory limit of the whole sandbox (e.g. 512MiB, 2G)
+    #[arg(long, value_name = "SIZE")]
+    pub memory: Option<String>,
+    /// CPU time limit, in CPUs (e.g. 0.5)
+    #[arg(long, value_name = "N")]
+    pub cpus: Option<f64>,
+    /// Maximum number of processes and threads
+    #[arg(long, value_name = "N")]
+    pub pids: Option<u64>,
+    /// Host name inside
+    #[arg(long, value_name = "NAME")]
+    pub hostname: Option<String>,
+    /// Working directory inside
+    #[arg(long, value_name = "DIR")]
+    pub chdir: Option<String>,
+    /// Use a directory (e.g. a container image) as the read-only root
+    #[arg(long, value_name = "DIR")]
+    pub rootfs: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub opts: SandboxOpts,
+    /// Print the plan like `explain` and run nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output format of --dry-run
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// The program to run and its arguments
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub opts: SandboxOpts,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// The program that would run (optional)
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Profile names or files; none = every profile on the search path
+    #[arg(value_name = "PROFILE|FILE")]
+    pub profiles: Vec<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct FormatArg {
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// Built for xtask: the clap command tree.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+/// Where the profile of a run comes from when `--profile` is not given: the profile named after
+/// COMMAND's file name if one exists, else `default` (SPEC §1).
+pub fn default_profile_for(command: &[String], exists: impl Fn(&str) -> bool) -> String {
+    if let Some(name) = command.first().and_then(|c| {
+        PathBuf::from(c)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+    }) {
+        if !name.is_empty() && !name.starts_with('.') && exists(&name) {
+            return name;
+        }
+    }
+    "default".into()
+}

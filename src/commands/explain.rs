@@ -1,0 +1,293 @@
+//! `jail explain`: the compiled plan, for people (text, the ordered steps top to bottom) or for
+//! tools (`--format json`, stable, documented in the README).
+
+use super::build_plan;
+use crate::cli::{ExplainArgs, Format};
+use crate::host::Host;
+use crate::plan::mounts::Access;
+use crate::plan::{MountStep, Plan};
+use crate::util::human_bytes;
+use std::fmt::Write;
+
+pub fn run(a: ExplainArgs) -> i32 {
+    let host = Host::probe();
+    let command = if a.command.is_empty() {
+        vec!["/bin/sh".to_string()]
+    } else {
+        a.command.clone()
+    };
+    let Some(plan) = build_plan(&a.opts, &command, &host) else {
+        return crate::EXIT_JAIL;
+    };
+    print_plan(&plan, a.format);
+    0
+}
+
+pub fn print_plan(plan: &Plan, format: Format) {
+    match format {
+        Format::Json => println!("{}", to_json(plan)),
+        Format::Text => print!("{}", to_text(plan)),
+    }
+}
+
+pub fn to_json(plan: &Plan) -> String {
+    serde_json::to_string_pretty(plan).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+fn yes(b: bool) -> &'static str {
+    if b {
+        "new"
+    } else {
+        "host's"
+    }
+}
+
+/// The plan as numbered steps a newcomer can read top to bottom.
+pub fn to_text(p: &Plan) -> String {
+    let mut o = String::new();
+    let mut n = 0;
+    let mut step = |o: &mut String, s: String| {
+        n += 1;
+        let _ = writeln!(o, "{n:>3}. {s}");
+    };
+    let _ = writeln!(
+        o,
+        "profile {}{}",
+        p.profile,
+        p.description
+            .as_ref()
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(o, "  from {}", p.files.join(" + "));
+    let _ = writeln!(o, "command {}", p.command.join(" "));
+    let _ = writeln!(o);
+    let ns = &p.namespaces;
+    step(
+        &mut o,
+        format!(
+            "namespaces: user {}, pid {}, mount {}, ipc {}, uts {}, net {}{}, cgroup {}, time {}",
+            yes(ns.user),
+            yes(ns.pid),
+            yes(ns.mount),
+            yes(ns.ipc),
+            yes(ns.uts),
+            yes(ns.net),
+            if ns.net { " (loopback only)" } else { "" },
+            yes(ns.cgroup),
+            yes(ns.time)
+        ),
+    );
+    step(
+        &mut o,
+        format!(
+            "ids: uid {} → {} inside, gid {} → {} inside (setgroups denied)",
+            p.ids.uid_outside, p.ids.uid_inside, p.ids.gid_outside, p.ids.gid_inside
+        ),
+    );
+    let l = &p.limits;
+    if l.any() {
+        let mut parts = vec![];
+        if let Some(m) = l.memory {
+            parts.push(format!("memory {}", human_bytes(m)));
+        }
+        if let Some(m) = l.swap {
+            parts.push(format!("swap {}", human_bytes(m)));
+        }
+        if let Some(c) = l.cpus {
+            parts.push(format!("cpus {c}"));
+        }
+        if let Some(w) = l.cpu_weight {
+            parts.push(format!("cpu weight {w}"));
+        }
+        if let Some(x) = l.pids {
+            parts.push(format!("pids {x}"));
+        }
+        step(
+            &mut o,
+            format!("cgroup limits ({}): {}", l.enforce, parts.join(", ")),
+        );
+    }
+    for m in &p.mounts {
+        step(&mut o, mount_text(m));
+    }
+    step(
+        &mut o,
+        "pivot into the new root; the host's root is detached".into(),
+    );
+    if let Some(h) = &p.process.hostname {
+        step(&mut o, format!("hostname {h}"));
+    }
+    if ns.net {
+        step(&mut o, "bring up lo".into());
+    }
+    if p.process.init {
+        step(
+            &mut o,
+            "a minimal init becomes PID 1: it reaps orphans and forwards signals; COMMAND is PID 2"
+                .into(),
+        );
+    } else {
+        step(&mut o, "COMMAND is PID 1".into());
+    }
+    if p.process.new_session {
+        step(&mut o, "new session: COMMAND gets its own terminal session (setsid; a private pty when run from a terminal)".into());
+    }
+    step(
+        &mut o,
+        format!("working directory {}", p.process.cwd.display()),
+    );
+    for r in &p.rlimits {
+        let f = |v: Option<u64>| {
+            v.map(|x| x.to_string())
+                .unwrap_or_else(|| "unlimited".into())
+        };
+        step(
+            &mut o,
+            format!(
+                "rlimit {}: soft {}, hard {}",
+                r.resource,
+                f(r.soft),
+                f(r.hard)
+            ),
+        );
+    }
+    step(&mut o, "close every file descriptor but 0, 1, 2".into());
+    step(
+        &mut o,
+        if p.capabilities.keep.is_empty() {
+            "drop every capability from all five sets".into()
+        } else {
+            format!(
+                "drop every capability but {}",
+                p.capabilities.keep.join(", ")
+            )
+        },
+    );
+    step(
+        &mut o,
+        "no_new_privs: setuid binaries and file capabilities grant nothing".into(),
+    );
+    for line in crate::plan::landlock::explain_lines(&p.landlock) {
+        step(&mut o, line);
+    }
+    for line in crate::plan::seccomp::explain_lines(&p.seccomp) {
+        step(&mut o, line);
+    }
+    let env: Vec<String> = p.env.keys().cloned().collect();
+    step(
+        &mut o,
+        format!(
+            "execute {} with environment {}",
+            p.command.join(" "),
+            env.join(" ")
+        ),
+    );
+    if p.process.die_with_parent {
+        let _ = writeln!(
+            o,
+            "\nThe sandbox dies with jail; when it ends every process in it is killed."
+        );
+    }
+    for w in &p.warnings {
+        let _ = writeln!(o, "note: {w}");
+    }
+    o
+}
+
+fn access(a: Access) -> &'static str {
+    match a {
+        Access::Ro => "read-only",
+        Access::Rw => "read-write",
+        Access::Dev => "read-write with devices",
+    }
+}
+
+fn mount_text(m: &MountStep) -> String {
+    match m {
+        MountStep::RootTmpfs => "root: an empty tmpfs (made read-only at the end)".into(),
+        MountStep::RootImage { source } => format!(
+            "root: {} read-only (writes go to a throwaway layer)",
+            source.display()
+        ),
+        MountStep::Proc { target } => format!(
+            "{}: a fresh procfs of the new pid namespace",
+            target.display()
+        ),
+        MountStep::Dev { target, nodes } => {
+            if nodes.is_empty() {
+                format!(
+                    "{}: an empty tmpfs with devpts and shm only",
+                    target.display()
+                )
+            } else {
+                format!(
+                    "{}: tmpfs with {}, devpts (pts, ptmx) and shm",
+                    target.display(),
+                    nodes.join(" ")
+                )
+            }
+        }
+        MountStep::Tmpfs { target, size, mode } => format!(
+            "{}: empty tmpfs (mode {:o}{})",
+            target.display(),
+            mode,
+            size.map(|s| format!(", {}", human_bytes(s)))
+                .unwrap_or_default()
+        ),
+        MountStep::Bind {
+            source,
+            target,
+            access: a,
+            why,
+        } => {
+            if source == target {
+                format!("{}: bind {} [{why}]", target.display(), access(*a))
+            } else {
+                format!(
+                    "{}: bind {} of {} [{why}]",
+                    target.display(),
+                    access(*a),
+                    source.display()
+                )
+            }
+        }
+        MountStep::Hide { target, dir } => format!(
+            "{}: hidden (empty, unreadable {})",
+            target.display(),
+            if *dir { "folder" } else { "file" }
+        ),
+        MountStep::Symlink { target, to } => {
+            format!("{}: symlink → {}", target.display(), to.display())
+        }
+        MountStep::Dir { target, mode } => format!("{}: folder (mode {mode:o})", target.display()),
+        MountStep::File {
+            target,
+            content,
+            mode,
+        } => format!(
+            "{}: file of {} bytes (mode {mode:o})",
+            target.display(),
+            content.len()
+        ),
+        MountStep::Mqueue { target } => format!("{}: POSIX message queues", target.display()),
+        MountStep::Overlay {
+            target,
+            lower,
+            upper,
+            ..
+        } => format!(
+            "{}: overlay of {}{}",
+            target.display(),
+            lower
+                .iter()
+                .map(|l| l.display().to_string())
+                .collect::<Vec<_>>()
+                .join(":"),
+            upper
+                .as_ref()
+                .map(|u| format!(", changes kept in {}", u.display()))
+                .unwrap_or_else(|| ", changes thrown away".into())
+        ),
+    }
+}

@@ -1,0 +1,40 @@
+//! `jail list`: the profiles on the search path, where each comes from, its description.
+
+use crate::cli::{Format, FormatArg};
+use crate::host::Host;
+use crate::profile::{load::Loader, SearchPath};
+
+pub fn run(a: FormatArg) -> i32 {
+    let host = Host::probe();
+    let search = SearchPath::from_env(&host.config_home);
+    let rows: Vec<(String, String, String)> = search
+        .list()
+        .into_iter()
+        .map(|(name, origin)| {
+            let desc = Loader::new(&search)
+                .load(&name)
+                .ok()
+                .and_then(|l| l.profile.description.map(|d| d.v))
+                .unwrap_or_default();
+            (name, origin, desc)
+        })
+        .collect();
+    match a.format {
+        Format::Json => {
+            let v: Vec<_> = rows
+                .iter()
+                .map(|(n, o, d)| serde_json::json!({"name": n, "origin": o, "description": d}))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
+        Format::Text => {
+            let w = rows.iter().map(|r| r.0.len()).max().unwrap_or(4).max(4);
+            let wo = rows.iter().map(|r| r.1.len()).max().unwrap_or(6).max(6);
+            println!("{:w$}  {:wo$}  DESCRIPTION", "NAME", "ORIGIN");
+            for (n, o, d) in rows {
+                println!("{n:w$}  {o:wo$}  {d}");
+            }
+        }
+    }
+    0
+}

@@ -1,0 +1,100 @@
+//! One module per verb. Each returns the process exit status.
+
+pub mod check;
+pub mod doctor;
+pub mod explain;
+pub mod list;
+pub mod run;
+
+use crate::cli::{Cli, Command, SandboxOpts};
+use crate::host::Host;
+use crate::plan::{self, Plan};
+use crate::profile::{self, Located, Overrides, SearchPath, SourceMap};
+
+/// How much jail prints about itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verbosity {
+    Quiet,
+    Normal,
+    Verbose,
+}
+
+pub fn dispatch(cli: Cli) -> i32 {
+    let v = if cli.quiet {
+        Verbosity::Quiet
+    } else if cli.verbose {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    };
+    match cli.command {
+        Command::Run(a) => run::run(a, v),
+        Command::Check(a) => check::run(a),
+        Command::Explain(a) => explain::run(a),
+        Command::List(a) => list::run(a),
+        Command::Doctor(a) => doctor::run(a),
+    }
+}
+
+/// Prints `jail: error: MSG` and, for an error in a file, `PATH:LINE:COL`, the line and a caret.
+pub fn print_error(e: &Located, sources: &SourceMap) {
+    eprintln!("jail: error: {}", e.msg);
+    if let Some(at) = &e.at {
+        let ctx = sources.render(at);
+        if !ctx.is_empty() {
+            eprintln!("{ctx}");
+        }
+    }
+}
+
+pub fn warn(v: Verbosity, msg: &str) {
+    if v != Verbosity::Quiet {
+        eprintln!("jail: warning: {msg}");
+    }
+}
+
+impl From<&SandboxOpts> for Overrides {
+    fn from(o: &SandboxOpts) -> Overrides {
+        Overrides {
+            net: o.net.clone(),
+            bind: o.bind.clone(),
+            ro_bind: o.ro_bind.clone(),
+            tmpfs: o.tmpfs.clone(),
+            hide: o.hide.clone(),
+            env: o.env.clone(),
+            unsetenv: o.unsetenv.clone(),
+            memory: o.memory.clone(),
+            cpus: o.cpus,
+            pids: o.pids,
+            hostname: o.hostname.clone(),
+            chdir: o.chdir.clone(),
+            rootfs: o.rootfs.clone(),
+        }
+    }
+}
+
+/// Loads and compiles the profile for a run or an explain; prints the error and returns None on
+/// failure.
+pub fn build_plan(opts: &SandboxOpts, command: &[String], host: &Host) -> Option<Plan> {
+    let search = SearchPath::from_env(&host.config_home);
+    let spec = match &opts.profile {
+        Some(p) => p.clone(),
+        None => crate::cli::default_profile_for(command, |n| {
+            profile::load::Loader::new(&search).load(n).is_ok()
+        }),
+    };
+    let loaded = match profile::load(&search, &spec, &Overrides::from(opts)) {
+        Ok(l) => l,
+        Err((e, sources)) => {
+            print_error(&e, &sources);
+            return None;
+        }
+    };
+    match plan::compile(&loaded, command, host) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            print_error(&e, &loaded.sources);
+            None
+        }
+    }
+}

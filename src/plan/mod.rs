@@ -1,0 +1,561 @@
+//! The compiler: a merged profile + the host's facts → a [`Plan`] that says exactly what will
+//! happen. Pure data in, data out: nothing here calls the kernel (the [`Host`] answers every
+//! question about the machine), so plans are printed by `explain`, audited and unit-tested
+//! without privileges.
+
+pub mod env;
+pub mod landlock;
+pub mod limits;
+pub mod mounts;
+pub mod seccomp;
+
+use crate::host::Host;
+use crate::profile::{self, Loaded, Located, Origin, UidMode, L};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+pub use mounts::MountStep;
+
+/// Version of the JSON plan format (`jail explain --format json`); bumped on any breaking change.
+pub const FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub format: u32,
+    pub profile: String,
+    pub description: Option<String>,
+    /// The files merged to make the profile, in merge order.
+    pub files: Vec<String>,
+    pub command: Vec<String>,
+    pub namespaces: Namespaces,
+    pub ids: Ids,
+    /// The filesystem, in the order it is built.
+    pub mounts: Vec<MountStep>,
+    pub process: Process,
+    /// COMMAND's whole environment.
+    pub env: BTreeMap<String, String>,
+    pub limits: limits::LimitsPlan,
+    pub rlimits: Vec<limits::RlimitPlan>,
+    pub capabilities: Capabilities,
+    pub seccomp: seccomp::SeccompPlan,
+    pub landlock: landlock::LandlockPlan,
+    pub gui: BTreeMap<String, bool>,
+    pub dbus: Dbus,
+    /// Things a user may want to know (skipped optional paths, ignored names …).
+    pub warnings: Vec<String>,
+}
+
+/// Which namespaces are new (`true`) and which COMMAND may still create itself.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Namespaces {
+    pub user: bool,
+    pub pid: bool,
+    pub mount: bool,
+    pub ipc: bool,
+    pub uts: bool,
+    pub net: bool,
+    pub cgroup: bool,
+    pub time: bool,
+    pub nested: Vec<String>,
+}
+
+impl Namespaces {
+    /// The `CLONE_NEW*` flags of the new namespaces (without `CLONE_NEWTIME`, which cannot be
+    /// passed to clone and is unshared by the child).
+    pub fn clone_flags(&self) -> u64 {
+        let mut f = 0u64;
+        for (on, flag) in [
+            (self.user, libc::CLONE_NEWUSER),
+            (self.pid, libc::CLONE_NEWPID),
+            (self.mount, libc::CLONE_NEWNS),
+            (self.ipc, libc::CLONE_NEWIPC),
+            (self.uts, libc::CLONE_NEWUTS),
+            (self.net, libc::CLONE_NEWNET),
+            (self.cgroup, libc::CLONE_NEWCGROUP),
+        ] {
+            if on {
+                f |= flag as u64;
+            }
+        }
+        f
+    }
+}
+
+/// Namespace names of `namespaces.nested` and their clone flags.
+pub const NS_FLAGS: [(&str, i32); 8] = [
+    ("user", libc::CLONE_NEWUSER),
+    ("pid", libc::CLONE_NEWPID),
+    ("mount", libc::CLONE_NEWNS),
+    ("ipc", libc::CLONE_NEWIPC),
+    ("uts", libc::CLONE_NEWUTS),
+    ("net", libc::CLONE_NEWNET),
+    ("cgroup", libc::CLONE_NEWCGROUP),
+    ("time", libc::CLONE_NEWTIME),
+];
+
+/// The uid/gid maps written for the new user namespace: one id each.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Ids {
+    pub uid_inside: u32,
+    pub gid_inside: u32,
+    pub uid_outside: u32,
+    pub gid_outside: u32,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Process {
+    pub hostname: Option<String>,
+    pub cwd: PathBuf,
+    pub init: bool,
+    pub new_session: bool,
+    pub die_with_parent: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Capabilities {
+    /// Kept capabilities, `CAP_*` names; every other one is dropped from all five sets.
+    pub keep: Vec<String>,
+    /// Their numbers.
+    pub numbers: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Dbus {
+    pub session: String,
+    pub system: String,
+    pub talk: Vec<String>,
+    pub own: Vec<String>,
+    pub call: Vec<String>,
+    pub see: Vec<String>,
+}
+
+/// A compile error: a message and, when it comes from a file, where.
+pub type Error = Located;
+
+/// The context of one compilation.
+pub struct Ctx<'a> {
+    pub host: &'a Host,
+    pub warnings: Vec<String>,
+}
+
+impl Ctx<'_> {
+    /// Expands `~` and the `${…}` variables of SPEC §3, then normalizes the path lexically
+    /// (`.` and `..` removed) so the plan shows the path the kernel will use. Paths must be
+    /// absolute after expansion.
+    pub fn path(&self, v: &L<String>) -> Result<PathBuf, Error> {
+        let s = expand(&v.v, self.host).map_err(|e| Located::at(e, &v.at))?;
+        if !s.starts_with('/') {
+            return Err(Located::at(
+                format!(
+                    "{:?} is not an absolute path (start it with /, ~ or ${{HOME}})",
+                    v.v
+                ),
+                &v.at,
+            ));
+        }
+        if s.contains('\0') {
+            return Err(Located::at("a path cannot contain a NUL byte", &v.at));
+        }
+        Ok(normalize(Path::new(&s)))
+    }
+}
+
+/// Expands `~` (at the start) and the variables SPEC §3 lists; any other `${…}` is an error.
+pub fn expand(s: &str, host: &Host) -> Result<String, String> {
+    let mut out = String::new();
+    let rest = if s == "~" || s.starts_with("~/") {
+        out.push_str(&host.home.display().to_string());
+        &s[1..]
+    } else {
+        s
+    };
+    let mut it = rest;
+    while let Some(i) = it.find("${") {
+        out.push_str(&it[..i]);
+        let after = &it[i + 2..];
+        let Some(j) = after.find('}') else {
+            return Err(format!("unclosed ${{ in {s:?}"));
+        };
+        let var = &after[..j];
+        let val = match var {
+            "HOME" => host.home.display().to_string(),
+            "USER" => host.user.clone(),
+            "UID" => host.uid.to_string(),
+            "XDG_RUNTIME_DIR" => match &host.runtime_dir {
+                Some(r) => r.display().to_string(),
+                None => return Err("${XDG_RUNTIME_DIR} is used but not set in this session".into()),
+            },
+            "XDG_CONFIG_HOME" => host.config_home.display().to_string(),
+            "XDG_DATA_HOME" => host.data_home.display().to_string(),
+            "DOWNLOADS" => host.downloads.display().to_string(),
+            "PWD" => host.cwd.display().to_string(),
+            _ => {
+                return Err(format!(
+                    "unknown variable ${{{var}}}: use ~, ${{HOME}}, ${{USER}}, ${{UID}}, ${{XDG_RUNTIME_DIR}}, ${{XDG_CONFIG_HOME}}, ${{XDG_DATA_HOME}}, ${{DOWNLOADS}} or ${{PWD}}"
+                ))
+            }
+        };
+        out.push_str(&val);
+        it = &after[j + 1..];
+    }
+    out.push_str(it);
+    Ok(out)
+}
+
+/// `/a/./b/../c` → `/a/c`, lexically; `..` never climbs above `/`.
+pub fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in p.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `true` when `p` is `base` or lies under it.
+pub fn under(p: &Path, base: &Path) -> bool {
+    p.starts_with(base)
+}
+
+fn flag(v: &Option<L<bool>>, default: bool) -> bool {
+    v.as_ref().map(|x| x.v).unwrap_or(default)
+}
+
+/// Compiles a loaded profile for `command` on `host`.
+pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan, Error> {
+    let p = &loaded.profile;
+    let mut cx = Ctx {
+        host,
+        warnings: vec![],
+    };
+
+    // Namespaces.
+    let n = &p.namespaces;
+    let mut nested = vec![];
+    let mut nested_flags = 0u64;
+    for item in &n.nested {
+        match NS_FLAGS.iter().find(|(name, _)| *name == item.v) {
+            Some((name, f)) => {
+                nested.push(name.to_string());
+                nested_flags |= *f as u64;
+            }
+            None => {
+                return Err(Located::at(
+                    format!("unknown namespace {:?} in nested: use user, pid, mount, ipc, uts, net, cgroup or time", item.v),
+                    &item.at,
+                ))
+            }
+        }
+    }
+    let ns = Namespaces {
+        user: flag(&n.user, true),
+        pid: flag(&n.pid, true),
+        mount: flag(&n.mount, true),
+        ipc: flag(&n.ipc, true),
+        uts: flag(&n.uts, true),
+        net: flag(&n.net, true),
+        cgroup: flag(&n.cgroup, true),
+        time: flag(&n.time, false),
+        nested,
+    };
+    if !ns.mount {
+        let at = n.mount.as_ref().map(|x| x.at.clone());
+        return Err(Located::new("namespaces.mount = false is not supported: jail builds the sandbox's files in a new mount namespace", at));
+    }
+    if !ns.user && host.uid != 0 {
+        let at = n.user.as_ref().map(|x| x.at.clone());
+        return Err(Located::new(
+            "namespaces.user = false needs root: an unprivileged user can only create namespaces inside a new user namespace",
+            at,
+        ));
+    }
+
+    let uid_mode = p.process.uid.as_ref().map(|x| x.v).unwrap_or_default();
+    let ids = match uid_mode {
+        UidMode::User => Ids {
+            uid_inside: host.uid,
+            gid_inside: host.gid,
+            uid_outside: host.uid,
+            gid_outside: host.gid,
+        },
+        UidMode::Root => Ids {
+            uid_inside: 0,
+            gid_inside: 0,
+            uid_outside: host.uid,
+            gid_outside: host.gid,
+        },
+    };
+
+    let fs = mounts::compile(&mut cx, p, &ns)?;
+
+    let init = flag(&p.process.init, true) || ns.time;
+    let hostname = match &p.process.hostname {
+        Some(h) => {
+            if h.v.is_empty() || h.v.len() > 64 || h.v.contains(['/', '\0', '\n']) {
+                return Err(Located::at(
+                    "hostname must be 1 to 64 characters, without / or newlines",
+                    &h.at,
+                ));
+            }
+            if !ns.uts {
+                return Err(Located::at(
+                    "process.hostname needs namespaces.uts = true",
+                    &h.at,
+                ));
+            }
+            Some(h.v.clone())
+        }
+        None if ns.uts => Some("jail".to_string()),
+        None => None,
+    };
+    let cwd = match &p.process.cwd {
+        Some(c) => cx.path(c)?,
+        None => fs.default_cwd.clone(),
+    };
+    let process = Process {
+        hostname,
+        cwd,
+        init,
+        new_session: flag(&p.process.new_session, true),
+        die_with_parent: flag(&p.process.die_with_parent, true),
+    };
+
+    let env = env::compile(&p.env, host)?;
+    let limits = limits::compile(&mut cx, &p.limits)?;
+    let rlimits = limits::compile_rlimits(&p.rlimits, host)?;
+
+    let mut keep = vec![];
+    let mut numbers = vec![];
+    for c in &p.capabilities.keep {
+        let upper = c.v.to_ascii_uppercase();
+        let name = if upper.starts_with("CAP_") {
+            upper
+        } else {
+            format!("CAP_{upper}")
+        };
+        match name.parse::<caps::Capability>() {
+            Ok(cap) => {
+                if !keep.contains(&name) {
+                    keep.push(name);
+                    numbers.push(cap.index());
+                }
+            }
+            Err(_) => {
+                return Err(Located::at(format!("unknown capability {:?} (names as in capabilities(7), e.g. CAP_NET_BIND_SERVICE)", c.v), &c.at))
+            }
+        }
+    }
+
+    let seccomp = compile_seccomp(p, nested_flags)?;
+    let landlock = compile_landlock(&mut cx, p, &fs)?;
+
+    let gui = [
+        ("wayland", &p.gui.wayland),
+        ("x11", &p.gui.x11),
+        ("pulseaudio", &p.gui.pulseaudio),
+        ("pipewire", &p.gui.pipewire),
+        ("gpu", &p.gui.gpu),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), flag(v, false)))
+    .collect::<BTreeMap<_, _>>();
+    for (k, on) in &gui {
+        if *on {
+            cx.warnings.push(format!(
+                "gui.{k} is not wired up yet: grant its socket with rw/dev entries for now"
+            ));
+        }
+    }
+    let mode = |m: &Option<L<profile::DbusMode>>| {
+        match m.as_ref().map(|x| x.v).unwrap_or_default() {
+            profile::DbusMode::None => "none",
+            profile::DbusMode::Filtered => "filtered",
+            profile::DbusMode::Host => "host",
+        }
+        .to_string()
+    };
+    let strings = |v: &Vec<L<String>>| v.iter().map(|x| x.v.clone()).collect::<Vec<_>>();
+    let dbus = Dbus {
+        session: mode(&p.dbus.session),
+        system: mode(&p.dbus.system),
+        talk: strings(&p.dbus.talk),
+        own: strings(&p.dbus.own),
+        call: strings(&p.dbus.call),
+        see: strings(&p.dbus.see),
+    };
+    for (bus, m, at) in [
+        ("session", &dbus.session, &p.dbus.session),
+        ("system", &dbus.system, &p.dbus.system),
+    ] {
+        if m != "none" {
+            return Err(Located::new(
+                format!(
+                    "dbus.{bus} = {m:?} is not available yet in this version of jail; use \"none\""
+                ),
+                at.as_ref().map(|x| x.at.clone()),
+            ));
+        }
+    }
+
+    let mut warnings = fs.warnings.clone();
+    warnings.append(&mut cx.warnings);
+    Ok(Plan {
+        format: FORMAT,
+        profile: loaded.name.clone(),
+        description: p.description.as_ref().map(|d| d.v.clone()),
+        files: loaded.chain.clone(),
+        command: command.to_vec(),
+        namespaces: ns,
+        ids,
+        mounts: fs.steps,
+        process,
+        env,
+        limits,
+        rlimits,
+        capabilities: Capabilities { keep, numbers },
+        seccomp,
+        landlock,
+        gui,
+        dbus,
+        warnings,
+    })
+}
+
+fn compile_seccomp(p: &profile::Profile, nested: u64) -> Result<seccomp::SeccompPlan, Error> {
+    use seccomp::*;
+    let s = &p.seccomp;
+    let conv = |a: profile::Action| match a {
+        profile::Action::Allow => SeccompAction::Allow,
+        profile::Action::Errno(e) => SeccompAction::Errno(e),
+        profile::Action::Kill => SeccompAction::Kill,
+        profile::Action::Trap => SeccompAction::Trap,
+        profile::Action::Log => SeccompAction::Log,
+    };
+    let mut rules = vec![];
+    for r in &s.rule {
+        let r = &r.v;
+        let op = match r.op.v {
+            profile::CmpOp::Eq => CmpOp::Eq,
+            profile::CmpOp::Ne => CmpOp::Ne,
+            profile::CmpOp::Lt => CmpOp::Lt,
+            profile::CmpOp::Le => CmpOp::Le,
+            profile::CmpOp::Gt => CmpOp::Gt,
+            profile::CmpOp::Ge => CmpOp::Ge,
+            profile::CmpOp::MaskedEq => match &r.mask {
+                Some(m) => CmpOp::MaskedEq { mask: m.v },
+                None => return Err(Located::at("op = \"masked_eq\" needs mask = …", &r.op.at)),
+            },
+        };
+        if r.arg.v > 5 {
+            return Err(Located::at(
+                "arg is the argument's index: 0 to 5",
+                &r.arg.at,
+            ));
+        }
+        let width = match r.width.as_ref().map(|w| w.v) {
+            None | Some(64) => ArgWidth::W64,
+            Some(32) => ArgWidth::W32,
+            Some(_) => {
+                return Err(Located::at(
+                    "width is 32 or 64",
+                    &r.width.as_ref().unwrap().at,
+                ))
+            }
+        };
+        rules.push(ArgRuleSpec {
+            syscall: r.syscall.v.clone(),
+            arg: r.arg.v,
+            op,
+            value: r.value.v,
+            width,
+            action: conv(
+                r.action
+                    .as_ref()
+                    .map(|a| a.v)
+                    .unwrap_or(profile::Action::Errno(libc::EPERM)),
+            ),
+        });
+    }
+    let spec = SeccompSpec {
+        default: match s.default.as_ref().map(|d| d.v).unwrap_or_default() {
+            profile::SeccompDefault::Allow => DefaultPolicy::Allow,
+            profile::SeccompDefault::Deny => DefaultPolicy::Deny,
+        },
+        deny: s.deny.iter().map(|x| x.v.clone()).collect(),
+        allow: s.allow.iter().map(|x| x.v.clone()).collect(),
+        action: s.action.as_ref().map(|a| conv(a.v)),
+        log: flag(&s.log, false),
+        rules,
+        nested,
+    };
+    let arch = Arch::native()
+        .ok_or_else(|| Located::new("seccomp: jail supports x86_64 and aarch64 only", None))?;
+    seccomp::compile(&spec, arch).map_err(|e| {
+        let at: Option<Origin> = seccomp_error_origin(&e, p);
+        Located::new(e.to_string(), at)
+    })
+}
+
+fn seccomp_error_origin(e: &seccomp::SeccompError, p: &profile::Profile) -> Option<Origin> {
+    let (list, index) = seccomp::error_position(e)?;
+    let s = &p.seccomp;
+    match list {
+        seccomp::ListKind::Deny => s.deny.get(index).map(|x| x.at.clone()),
+        seccomp::ListKind::Allow => s.allow.get(index).map(|x| x.at.clone()),
+        seccomp::ListKind::Rule => s.rule.get(index).map(|x| x.v.syscall.at.clone()),
+    }
+}
+
+fn compile_landlock(
+    cx: &mut Ctx,
+    p: &profile::Profile,
+    fs: &mounts::FsPlan,
+) -> Result<landlock::LandlockPlan, Error> {
+    use landlock::*;
+    let l = &p.landlock;
+    let mut scope = vec![];
+    for s in &l.scope {
+        scope.push(match s.v.as_str() {
+            "abstract-unix-socket" => ScopeKind::AbstractUnixSocket,
+            "signal" => ScopeKind::Signal,
+            _ => {
+                return Err(Located::at(
+                    format!(
+                        "unknown scope {:?}: use \"abstract-unix-socket\" or \"signal\"",
+                        s.v
+                    ),
+                    &s.at,
+                ))
+            }
+        });
+    }
+    let compat = match l.compat.as_ref().map(|c| c.v).unwrap_or_default() {
+        profile::Compat::BestEffort => Compat::BestEffort,
+        profile::Compat::Soft => Compat::Soft,
+        profile::Compat::Hard => Compat::Hard,
+    };
+    let spec = LandlockSpec {
+        enabled: flag(&l.enabled, true),
+        compat,
+        ro: fs.landlock_ro.clone(),
+        rw: fs.landlock_rw.clone(),
+        dev: fs.landlock_dev.clone(),
+        connect_tcp: l.connect_tcp.as_ref().map(|x| x.v.clone()),
+        bind_tcp: l.bind_tcp.as_ref().map(|x| x.v.clone()),
+        scope,
+    };
+    landlock::compile(&spec, cx.host.landlock_abi).map_err(|e| {
+        let at = l
+            .compat
+            .as_ref()
+            .map(|c| c.at.clone())
+            .or_else(|| l.enabled.as_ref().map(|c| c.at.clone()));
+        Located::new(e.to_string(), at)
+    })
+}

@@ -1,0 +1,579 @@
+//! The filesystem part of the plan: which mounts, in which order (SPEC §3 "Mount order").
+//!
+//! The root (tmpfs or `rootfs`), then `/proc`, `/dev`, the private `/tmp`, then every
+//! `ro`/`rw`/`dev`/`tmpfs`/`hide` entry sorted so that a parent comes before what lies under it,
+//! then the explicit `[[filesystem.mount]]` entries in written order, and last the read-only
+//! re-binds that keep jail's policy folders unwritable whatever the profile says (SPEC §2).
+
+use super::{under, Ctx, Error, Namespaces};
+use crate::host::Kind;
+use crate::profile::{Devices, Located, MountType, Profile, L};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Access {
+    /// Read-only, nosuid, nodev.
+    Ro,
+    /// Read-write, nosuid, nodev.
+    Rw,
+    /// Read-write with device access (nosuid).
+    Dev,
+}
+
+/// Device nodes of `devices = "minimal"`, bound from the host's `/dev`.
+pub const MINIMAL_DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
+
+/// One step of building the sandbox's filesystem. Paths are absolute, as seen inside.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum MountStep {
+    /// An empty tmpfs becomes `/`; read-only once everything is in place.
+    RootTmpfs,
+    /// A directory of the host becomes `/`, read-only; changes go to a throwaway layer.
+    RootImage {
+        source: PathBuf,
+    },
+    /// A fresh procfs of the sandbox's pid namespace.
+    Proc {
+        target: PathBuf,
+    },
+    /// A tmpfs `/dev` holding the listed host device nodes, a new devpts instance, `/dev/shm`,
+    /// and the usual symlinks (`fd`, `stdin`, `stdout`, `stderr`, `ptmx`).
+    Dev {
+        target: PathBuf,
+        nodes: Vec<String>,
+    },
+    Tmpfs {
+        target: PathBuf,
+        size: Option<u64>,
+        mode: u32,
+    },
+    Bind {
+        source: PathBuf,
+        target: PathBuf,
+        access: Access,
+        why: String,
+    },
+    /// Masks `target`: an empty read-only folder or file nobody can read.
+    Hide {
+        target: PathBuf,
+        dir: bool,
+    },
+    Symlink {
+        target: PathBuf,
+        to: PathBuf,
+    },
+    Dir {
+        target: PathBuf,
+        mode: u32,
+    },
+    File {
+        target: PathBuf,
+        content: String,
+        mode: u32,
+    },
+    Mqueue {
+        target: PathBuf,
+    },
+    Overlay {
+        target: PathBuf,
+        lower: Vec<PathBuf>,
+        upper: Option<PathBuf>,
+        work: Option<PathBuf>,
+    },
+}
+
+impl MountStep {
+    pub fn target(&self) -> &Path {
+        match self {
+            MountStep::RootTmpfs | MountStep::RootImage { .. } => Path::new("/"),
+            MountStep::Proc { target }
+            | MountStep::Dev { target, .. }
+            | MountStep::Tmpfs { target, .. }
+            | MountStep::Bind { target, .. }
+            | MountStep::Hide { target, .. }
+            | MountStep::Symlink { target, .. }
+            | MountStep::Dir { target, .. }
+            | MountStep::File { target, .. }
+            | MountStep::Mqueue { target }
+            | MountStep::Overlay { target, .. } => target,
+        }
+    }
+}
+
+/// The compiled filesystem and what other parts of the plan derive from it.
+pub struct FsPlan {
+    pub steps: Vec<MountStep>,
+    pub default_cwd: PathBuf,
+    pub landlock_ro: Vec<PathBuf>,
+    pub landlock_rw: Vec<PathBuf>,
+    pub landlock_dev: Vec<PathBuf>,
+    pub warnings: Vec<String>,
+}
+
+/// A grant from the sorted lists, before ordering.
+struct Grant {
+    target: PathBuf,
+    /// Lists of the same path sort in this order: binds, then tmpfs, then hide.
+    rank: u8,
+    step: MountStep,
+}
+
+pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Error> {
+    let f = &p.filesystem;
+    let host = cx.host;
+    let mut warnings = vec![];
+    let mut steps = vec![];
+    let mut ll_ro: Vec<PathBuf> = vec![];
+    let mut ll_rw: Vec<PathBuf> = vec![];
+    let mut ll_dev: Vec<PathBuf> = vec![];
+
+    // 1. The root.
+    match &f.rootfs {
+        Some(r) => {
+            let path = cx.path(r)?;
+            match host.fs.canonicalize(&path) {
+                Some(real) if host.fs.kind(&real) == Some(Kind::Dir) => {
+                    steps.push(MountStep::RootImage { source: real });
+                    ll_ro.push("/".into());
+                }
+                _ => {
+                    return Err(Located::at(
+                        format!("rootfs {} is not a directory", path.display()),
+                        &r.at,
+                    ))
+                }
+            }
+        }
+        None => steps.push(MountStep::RootTmpfs),
+    }
+
+    // 2. /proc, /dev, /tmp.
+    if f.proc.as_ref().map(|x| x.v).unwrap_or(true) {
+        if ns.pid {
+            steps.push(MountStep::Proc {
+                target: "/proc".into(),
+            });
+        } else {
+            steps.push(MountStep::Bind {
+                source: "/proc".into(),
+                target: "/proc".into(),
+                access: Access::Ro,
+                why: "host /proc (no pid namespace)".into(),
+            });
+        }
+        ll_rw.push("/proc".into());
+    }
+    let nodes: Vec<String> = match f.devices.as_ref().map(|x| x.v).unwrap_or_default() {
+        Devices::Minimal => MINIMAL_DEVICES.iter().map(|s| s.to_string()).collect(),
+        Devices::None => vec![],
+    };
+    steps.push(MountStep::Dev {
+        target: "/dev".into(),
+        nodes,
+    });
+    ll_dev.push("/dev".into());
+    steps.push(MountStep::Tmpfs {
+        target: "/tmp".into(),
+        size: None,
+        mode: 0o1777,
+    });
+    ll_rw.push("/tmp".into());
+
+    // 3. The lists, sorted parent first.
+    let mut grants: Vec<Grant> = vec![];
+    let mut bound: Vec<(PathBuf, Access)> = vec![];
+    for (list, access) in [
+        (&f.ro, Access::Ro),
+        (&f.rw, Access::Rw),
+        (&f.dev, Access::Dev),
+    ] {
+        for item in list {
+            let (optional, path) = split_optional(cx, item)?;
+            if item.v.trim_start_matches('?').starts_with("${PWD}")
+                && (path == Path::new("/") || host.home.starts_with(&path))
+            {
+                // Never hand out / or the whole home just because jail was started there.
+                warnings.push(format!("not granting the current folder {}: it is / or your home (cd into a project folder, or use --bind)", path.display()));
+                continue;
+            }
+            let Some(kind) = host.fs.kind(&path) else {
+                if optional {
+                    warnings.push(format!("skipped optional {} (absent)", path.display()));
+                    continue;
+                }
+                return Err(Located::at(
+                    format!(
+                        "{} does not exist (write \"?{}\" to skip it when absent)",
+                        path.display(),
+                        item.v.trim_start_matches('?')
+                    ),
+                    &item.at,
+                ));
+            };
+            let real = match host.fs.canonicalize(&path) {
+                Some(r) => r,
+                None if optional => {
+                    warnings.push(format!(
+                        "skipped optional {} (dangling symlink)",
+                        path.display()
+                    ));
+                    continue;
+                }
+                None => {
+                    return Err(Located::at(
+                        format!("{} is a symlink that leads nowhere", path.display()),
+                        &item.at,
+                    ))
+                }
+            };
+            if access == Access::Rw && real != path {
+                // A writable grant must not follow symlinks: a sandbox that could write the
+                // parent could swap the folder for a symlink and widen its next run (the flatpak
+                // persist-folder escape class).
+                return Err(Located::at(
+                    format!(
+                        "{} passes through a symlink (it is {}); grant the real path instead",
+                        path.display(),
+                        real.display()
+                    ),
+                    &item.at,
+                ));
+            }
+            let why = format!(
+                "{} {}",
+                match access {
+                    Access::Ro => "ro",
+                    Access::Rw => "rw",
+                    Access::Dev => "dev",
+                },
+                item.v
+            );
+            if let Kind::Symlink(to) = &kind {
+                // `/bin → usr/bin`: show the same symlink inside, and bind what it points to.
+                grants.push(Grant {
+                    target: path.clone(),
+                    rank: 0,
+                    step: MountStep::Symlink {
+                        target: path.clone(),
+                        to: to.clone(),
+                    },
+                });
+                if bound.iter().any(|(b, a)| under(&real, b) && *a >= access) {
+                    continue;
+                }
+            }
+            if access == Access::Dev
+                && !matches!(host.fs.kind(&real), Some(Kind::Device) | Some(Kind::Dir))
+            {
+                return Err(Located::at(
+                    format!("{} is not a device or a folder of devices", real.display()),
+                    &item.at,
+                ));
+            }
+            bound.push((real.clone(), access));
+            match access {
+                Access::Ro => ll_ro.push(real.clone()),
+                Access::Rw => ll_rw.push(real.clone()),
+                Access::Dev => ll_dev.push(real.clone()),
+            }
+            grants.push(Grant {
+                target: real.clone(),
+                rank: 0,
+                step: MountStep::Bind {
+                    source: real.clone(),
+                    target: real,
+                    access,
+                    why,
+                },
+            });
+        }
+    }
+    for item in &f.tmpfs {
+        let path = cx.path(item)?;
+        if path == Path::new("/tmp") {
+            continue; // the private /tmp is already there
+        }
+        if path == Path::new("/") {
+            return Err(Located::at(
+                "tmpfs = [\"/\"]: the root is already an empty tmpfs",
+                &item.at,
+            ));
+        }
+        ll_rw.push(path.clone());
+        grants.push(Grant {
+            target: path.clone(),
+            rank: 1,
+            step: MountStep::Tmpfs {
+                target: path,
+                size: None,
+                mode: 0o755,
+            },
+        });
+    }
+    let visible = |p: &Path, grants: &[Grant]| -> bool {
+        grants.iter().any(|g| {
+            matches!(g.step, MountStep::Bind { .. } | MountStep::Tmpfs { .. })
+                && under(p, &g.target)
+        }) || [Path::new("/tmp"), Path::new("/proc"), Path::new("/dev")]
+            .iter()
+            .any(|b| under(p, b))
+    };
+    let has_image = matches!(steps[0], MountStep::RootImage { .. });
+    for item in &f.hide {
+        let (_, path) = split_optional(cx, item)?;
+        if path == Path::new("/") {
+            return Err(Located::at(
+                "hide = [\"/\"] would hide everything; remove grants instead",
+                &item.at,
+            ));
+        }
+        if !has_image && !visible(&path, &grants) {
+            continue; // not granted, so already invisible
+        }
+        let dir = match host.fs.kind(&path) {
+            None => {
+                warnings.push(format!("hide {}: nothing there to hide", path.display()));
+                continue;
+            }
+            Some(Kind::Dir) => true,
+            Some(_) => false,
+        };
+        grants.push(Grant {
+            target: path.clone(),
+            rank: 2,
+            step: MountStep::Hide { target: path, dir },
+        });
+    }
+    // Parent before child; the same path keeps bind < tmpfs < hide; else the written order.
+    grants.sort_by(|a, b| a.target.cmp(&b.target).then(a.rank.cmp(&b.rank)));
+    steps.extend(grants.iter().map(|g| g.step.clone()));
+
+    // 4. Explicit mounts in written order.
+    for m in &f.mount {
+        let m = &m.v;
+        let target = cx.path(&m.target)?;
+        let mode = match &m.mode {
+            Some(s) => u32::from_str_radix(s.v.trim_start_matches("0o"), 8)
+                .ok()
+                .filter(|&v| v <= 0o7777)
+                .ok_or_else(|| {
+                    Located::at(
+                        format!("mode {:?} is not an octal permission like \"0755\"", s.v),
+                        &s.at,
+                    )
+                })?,
+            None => 0o755,
+        };
+        let optional = m.optional.as_ref().map(|x| x.v).unwrap_or(false);
+        let need_source = |what: &str| -> Result<&L<String>, Error> {
+            m.source.as_ref().ok_or_else(|| {
+                Located::at(format!("type = \"{what}\" needs source = …"), &m.kind.at)
+            })
+        };
+        let step = match m.kind.v {
+            MountType::Bind | MountType::RoBind | MountType::DevBind => {
+                let name = match m.kind.v {
+                    MountType::Bind => "bind",
+                    MountType::RoBind => "ro-bind",
+                    _ => "dev-bind",
+                };
+                let src = need_source(name)?;
+                let source = cx.path(src)?;
+                match host.fs.canonicalize(&source) {
+                    Some(real) => {
+                        let access = match m.kind.v {
+                            MountType::Bind => Access::Rw,
+                            MountType::RoBind => Access::Ro,
+                            _ => Access::Dev,
+                        };
+                        if access == Access::Rw && real != source {
+                            return Err(Located::at(format!("{} passes through a symlink (it is {}); bind the real path instead", source.display(), real.display()), &src.at));
+                        }
+                        match access {
+                            Access::Ro => ll_ro.push(target.clone()),
+                            Access::Rw => ll_rw.push(target.clone()),
+                            Access::Dev => ll_dev.push(target.clone()),
+                        }
+                        MountStep::Bind {
+                            source: real,
+                            target: target.clone(),
+                            access,
+                            why: format!("{name} {}", src.v),
+                        }
+                    }
+                    None if optional => {
+                        warnings.push(format!(
+                            "skipped optional {name} of {} (absent)",
+                            source.display()
+                        ));
+                        continue;
+                    }
+                    None => {
+                        return Err(Located::at(
+                            format!("{} does not exist", source.display()),
+                            &src.at,
+                        ))
+                    }
+                }
+            }
+            MountType::Tmpfs => {
+                ll_rw.push(target.clone());
+                MountStep::Tmpfs {
+                    target: target.clone(),
+                    size: m.size.as_ref().map(|s| s.v.0),
+                    mode,
+                }
+            }
+            MountType::Proc => MountStep::Proc {
+                target: target.clone(),
+            },
+            MountType::Mqueue => MountStep::Mqueue {
+                target: target.clone(),
+            },
+            MountType::Dir => MountStep::Dir {
+                target: target.clone(),
+                mode,
+            },
+            MountType::File => {
+                let content = m.content.as_ref().map(|c| c.v.clone()).unwrap_or_default();
+                MountStep::File {
+                    target: target.clone(),
+                    content,
+                    mode: if m.mode.is_some() { mode } else { 0o644 },
+                }
+            }
+            MountType::Symlink => {
+                let src = need_source("symlink")?;
+                MountStep::Symlink {
+                    target: target.clone(),
+                    to: PathBuf::from(&src.v),
+                }
+            }
+            MountType::Overlay => {
+                if m.lower.is_empty() {
+                    return Err(Located::at(
+                        "type = \"overlay\" needs lower = [ … ]",
+                        &m.kind.at,
+                    ));
+                }
+                let mut lower = vec![];
+                for l in &m.lower {
+                    let p = cx.path(l)?;
+                    if host.fs.kind(&p) != Some(Kind::Dir) {
+                        return Err(Located::at(
+                            format!("overlay lower {} is not a folder", p.display()),
+                            &l.at,
+                        ));
+                    }
+                    lower.push(p);
+                }
+                let upper = m.upper.as_ref().map(|u| cx.path(u)).transpose()?;
+                let work = m.work.as_ref().map(|u| cx.path(u)).transpose()?;
+                if upper.is_some() != work.is_some() {
+                    return Err(Located::at(
+                        "overlay: give both upper and work, or neither (a throwaway upper layer)",
+                        &m.kind.at,
+                    ));
+                }
+                ll_rw.push(target.clone());
+                MountStep::Overlay {
+                    target: target.clone(),
+                    lower,
+                    upper,
+                    work,
+                }
+            }
+        };
+        if target == Path::new("/") {
+            return Err(Located::at(
+                "a mount cannot replace / (use filesystem.rootfs)",
+                &m.target.at,
+            ));
+        }
+        steps.push(step);
+    }
+
+    // 5. jail's policy folders stay read-only whatever the profile says (SPEC §2).
+    let writable: Vec<(PathBuf, PathBuf)> = steps
+        .iter()
+        .filter_map(|s| match s {
+            MountStep::Bind {
+                source,
+                target,
+                access: Access::Rw | Access::Dev,
+                ..
+            } => Some((source.clone(), target.clone())),
+            _ => None,
+        })
+        .collect();
+    let search = crate::profile::SearchPath::from_env(&host.config_home).dirs;
+    let protected_dirs = host.policy_dirs(&search);
+    let protected: Vec<(PathBuf, bool)> = protected_dirs
+        .into_iter()
+        .map(|d| (d, true))
+        .chain(host.policy_files().into_iter().map(|f| (f, false)))
+        .collect();
+    let mut protections = vec![];
+    for (pd, is_dir) in protected {
+        for (source, target) in &writable {
+            if !under(&pd, source) {
+                continue;
+            }
+            let inside = target.join(pd.strip_prefix(source).unwrap_or(Path::new("")));
+            if protections.iter().any(|s: &MountStep| s.target() == inside) {
+                continue;
+            }
+            match host.fs.kind(&pd) {
+                Some(Kind::Dir) | Some(Kind::File) => protections.push(MountStep::Bind {
+                    source: pd.clone(),
+                    target: inside,
+                    access: Access::Ro,
+                    why: "jail policy: never writable inside".into(),
+                }),
+                Some(Kind::Symlink(_)) => {
+                    return Err(Located::new(
+                        format!("{} is a symlink inside a writable grant; jail refuses to run rather than leave its policy writable", pd.display()),
+                        None,
+                    ))
+                }
+                // An absent folder under a writable grant could be created from inside; an
+                // empty read-only placeholder keeps it from being created with content.
+                None if is_dir => protections.push(MountStep::Hide { target: inside, dir: true }),
+                _ => {}
+            }
+        }
+    }
+    steps.extend(protections);
+
+    let default_cwd = [host.cwd.clone(), host.home.clone()]
+        .into_iter()
+        .find(|c| {
+            has_image && c == Path::new("/")
+                || steps.iter().any(|s| {
+                    matches!(s, MountStep::Bind { .. } | MountStep::Tmpfs { .. })
+                        && under(c, s.target())
+                }) && !steps
+                    .iter()
+                    .any(|s| matches!(s, MountStep::Hide { .. }) && under(c, s.target()))
+        })
+        .unwrap_or_else(|| PathBuf::from("/"));
+
+    Ok(FsPlan {
+        steps,
+        default_cwd,
+        landlock_ro: ll_ro,
+        landlock_rw: ll_rw,
+        landlock_dev: ll_dev,
+        warnings,
+    })
+}
+
+fn split_optional(cx: &Ctx, item: &L<String>) -> Result<(bool, PathBuf), Error> {
+    match item.v.strip_prefix('?') {
+        Some(rest) => Ok((true, cx.path(&L::new(rest.to_string(), item.at.clone()))?)),
+        None => Ok((false, cx.path(item)?)),
+    }
+}

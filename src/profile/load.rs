@@ -1,0 +1,311 @@
+//! Finding profiles (SPEC §2) and merging a profile with its includes and `.local` overlays.
+
+use super::source::{Located, Origin, SourceMap};
+use super::types::{Merge, Profile, L};
+use std::path::{Path, PathBuf};
+
+include!(concat!(env!("OUT_DIR"), "/embedded_profiles.rs"));
+
+/// Includes nest at most this deep; deeper is almost surely a mistake (or an attack on `check`).
+const MAX_DEPTH: usize = 32;
+/// Profile files larger than this are refused before parsing.
+const MAX_FILE: u64 = 1 << 20;
+
+/// The folders searched for `NAME.toml`, in priority order (the built-in collection comes last).
+#[derive(Debug, Clone)]
+pub struct SearchPath {
+    pub dirs: Vec<PathBuf>,
+    /// Whether the built-in collection is consulted (always, except in some unit tests).
+    pub builtin: bool,
+}
+
+impl SearchPath {
+    /// `JAIL_PROFILE_PATH` replaces the first three entries; otherwise
+    /// `$XDG_CONFIG_HOME/jail/profiles`, `/etc/jail/profiles`, `/usr/share/jail/profiles`.
+    pub fn from_env(config_home: &Path) -> SearchPath {
+        let dirs = match std::env::var_os("JAIL_PROFILE_PATH") {
+            Some(v) => std::env::split_paths(&v)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect(),
+            None => vec![
+                config_home.join("jail/profiles"),
+                PathBuf::from("/etc/jail/profiles"),
+                PathBuf::from("/usr/share/jail/profiles"),
+            ],
+        };
+        SearchPath {
+            dirs,
+            builtin: true,
+        }
+    }
+
+    /// Every place a profile `name` (or its `.local` overlay, with `suffix = ".local"`) exists,
+    /// highest priority first.
+    fn find_all(&self, name: &str, suffix: &str) -> Vec<Found> {
+        let file = format!("{name}{suffix}.toml");
+        let mut out: Vec<Found> = self
+            .dirs
+            .iter()
+            .map(|d| d.join(&file))
+            .filter(|p| p.is_file())
+            .map(Found::File)
+            .collect();
+        if self.builtin {
+            let key = format!("{name}{suffix}");
+            if let Some((n, text)) = EMBEDDED.iter().find(|(n, _)| *n == key) {
+                out.push(Found::Builtin(n, text));
+            }
+        }
+        out
+    }
+
+    /// Every profile name on the path with where it comes from (the winning place).
+    pub fn list(&self) -> Vec<(String, String)> {
+        let mut names: Vec<(String, String)> = Vec::new();
+        let mut push = |name: String, origin: String| {
+            if !name.ends_with(".local") && !names.iter().any(|(n, _)| *n == name) {
+                names.push((name, origin));
+            }
+        };
+        for d in &self.dirs {
+            let Ok(rd) = std::fs::read_dir(d) else {
+                continue;
+            };
+            let mut files: Vec<PathBuf> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+            files.sort();
+            for f in files {
+                if f.extension().is_some_and(|e| e == "toml") {
+                    if let Some(stem) = f.file_stem() {
+                        push(stem.to_string_lossy().into_owned(), f.display().to_string());
+                    }
+                }
+            }
+        }
+        if self.builtin {
+            for (n, _) in EMBEDDED {
+                push(n.to_string(), format!("builtin:{n}"));
+            }
+        }
+        names.sort();
+        names
+    }
+}
+
+enum Found {
+    File(PathBuf),
+    Builtin(&'static str, &'static str),
+}
+
+/// A profile merged from its chain, with the sources its values point into.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    /// The profile's name (file stem for a path).
+    pub name: String,
+    pub profile: Profile,
+    pub sources: SourceMap,
+    /// Names of the files merged, in merge order, for `explain`.
+    pub chain: Vec<String>,
+}
+
+/// True when `spec` names a file rather than a profile on the search path.
+pub fn is_path(spec: &str) -> bool {
+    spec.contains('/') || spec.ends_with(".toml")
+}
+
+pub struct Loader<'a> {
+    pub path: &'a SearchPath,
+    pub sources: SourceMap,
+    chain: Vec<String>,
+    /// The include stack, for cycle detection.
+    stack: Vec<String>,
+    /// The folder of each file on the stack (None for built-ins), for relative include paths.
+    dirs: Vec<Option<PathBuf>>,
+}
+
+impl<'a> Loader<'a> {
+    pub fn new(path: &'a SearchPath) -> Self {
+        Loader {
+            path,
+            sources: SourceMap::default(),
+            chain: vec![],
+            stack: vec![],
+            dirs: vec![],
+        }
+    }
+
+    /// Loads `spec` (a NAME or a PATH) with includes and overlays merged.
+    pub fn load(mut self, spec: &str) -> Result<Loaded, (Located, SourceMap)> {
+        let name = if is_path(spec) {
+            Path::new(spec)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        } else {
+            spec.to_string()
+        };
+        match self.load_one(spec, None) {
+            Ok(profile) => Ok(Loaded {
+                name,
+                profile,
+                sources: self.sources,
+                chain: self.chain,
+            }),
+            Err(e) => Err((e, self.sources)),
+        }
+    }
+
+    fn read(&mut self, found: Found) -> Result<u32, Located> {
+        match found {
+            Found::Builtin(n, text) => {
+                Ok(self.sources.add(format!("builtin:{n}"), text.to_string()))
+            }
+            Found::File(p) => {
+                let meta = std::fs::metadata(&p)
+                    .map_err(|e| Located::new(format!("cannot read {}: {e}", p.display()), None))?;
+                if meta.len() > MAX_FILE {
+                    return Err(Located::new(
+                        format!(
+                            "{}: profile is {} bytes; profiles larger than 1 MiB are refused",
+                            p.display(),
+                            meta.len()
+                        ),
+                        None,
+                    ));
+                }
+                let bytes = std::fs::read(&p)
+                    .map_err(|e| Located::new(format!("cannot read {}: {e}", p.display()), None))?;
+                let text = String::from_utf8(bytes).map_err(|e| {
+                    Located::new(
+                        format!(
+                            "{}: not UTF-8 text (invalid byte at offset {})",
+                            p.display(),
+                            e.utf8_error().valid_up_to()
+                        ),
+                        None,
+                    )
+                })?;
+                if let Some(i) = text.find('\0') {
+                    return Err(Located::new(
+                        format!(
+                            "{}: binary data (NUL byte at offset {i}), not a TOML profile",
+                            p.display()
+                        ),
+                        None,
+                    ));
+                }
+                Ok(self.sources.add(p.display().to_string(), text))
+            }
+        }
+    }
+
+    /// Loads one profile: its includes (in order), itself, then its `.local` overlays.
+    fn load_one(&mut self, spec: &str, from: Option<&Origin>) -> Result<Profile, Located> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(Located::new(
+                format!("includes nested deeper than {MAX_DEPTH} levels (at {spec:?}); is there a chain gone wrong?"),
+                from.cloned(),
+            ));
+        }
+        let (key, found, overlays): (String, Found, Vec<Found>) =
+            if is_path(spec) {
+                let mut p = PathBuf::from(spec);
+                if p.is_relative() {
+                    if let Some(Some(dir)) = self.dirs.last() {
+                        p = dir.join(p);
+                    }
+                }
+                if !p.is_file() {
+                    return Err(Located::new(
+                        format!("profile file {spec} does not exist"),
+                        from.cloned(),
+                    ));
+                }
+                let key = std::fs::canonicalize(&p)
+                    .unwrap_or(p.clone())
+                    .display()
+                    .to_string();
+                (key, Found::File(p), vec![])
+            } else {
+                if spec.is_empty() || spec.contains(['\0', '\n']) || spec.starts_with('.') {
+                    return Err(Located::new(
+                        format!("{spec:?} is not a valid profile name"),
+                        from.cloned(),
+                    ));
+                }
+                let mut all = self.path.find_all(spec, "");
+                if all.is_empty() {
+                    let dirs: Vec<String> = self
+                        .path
+                        .dirs
+                        .iter()
+                        .map(|d| d.display().to_string())
+                        .collect();
+                    return Err(Located::new(
+                        format!(
+                        "no profile named {spec:?} (searched {}{}); `jail list` shows what exists",
+                        dirs.join(", "),
+                        if self.path.builtin { " and the built-in profiles" } else { "" }
+                    ),
+                        from.cloned(),
+                    ));
+                }
+                let mut overlays = self.path.find_all(spec, ".local");
+                overlays.reverse(); // lowest priority first, so the user's own overlay is merged last
+                (format!("name:{spec}"), all.remove(0), overlays)
+            };
+        if let Some(pos) = self.stack.iter().position(|k| *k == key) {
+            let mut cycle: Vec<&str> = self.stack[pos..]
+                .iter()
+                .map(|k| k.trim_start_matches("name:"))
+                .collect();
+            cycle.push(key.trim_start_matches("name:"));
+            return Err(Located::new(
+                format!("include cycle: {}", cycle.join(" → ")),
+                from.cloned(),
+            ));
+        }
+        self.stack.push(key);
+        let mut merged = Profile::default();
+        for f in std::iter::once(found).chain(overlays) {
+            let dir = match &f {
+                Found::File(p) => p.parent().map(Path::to_path_buf),
+                Found::Builtin(..) => None,
+            };
+            let id = self.read(f)?;
+            self.dirs.push(dir);
+            let mut p: Profile = self.sources.parse(id)?;
+            for inc in std::mem::take(&mut p.include) {
+                let inner = self.load_one(&inc.v, Some(&inc.at))?;
+                merged.absorb(inner);
+            }
+            self.dirs.pop();
+            self.chain.push(self.sources.name(id).to_string());
+            merged.absorb(p);
+        }
+        self.stack.pop();
+        Ok(merged)
+    }
+}
+
+/// Parses profile text that is not on disk (tests, the fuzzer).
+pub fn parse_str(name: &str, text: &str) -> Result<(Profile, SourceMap), (Located, SourceMap)> {
+    let mut sources = SourceMap::default();
+    let id = sources.add(name.to_string(), text.to_string());
+    match sources.parse::<Profile>(id) {
+        Ok(p) => Ok((p, sources)),
+        Err(e) => Err((e, sources)),
+    }
+}
+
+/// A located `String` for values that come from the command line.
+pub fn cli_value(sources: &mut SourceMap, option: &str, value: &str) -> L<String> {
+    let text = format!("{option} {value}");
+    let id = sources.add("command line".into(), text.clone());
+    L::new(
+        value.to_string(),
+        Origin {
+            src: id,
+            span: option.len() + 1..text.len(),
+        },
+    )
+}

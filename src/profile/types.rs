@@ -1,0 +1,657 @@
+//! The profile schema of SPEC §3, as serde types.
+//!
+//! Every value is wrapped in [`L`] so it keeps its place in the file, every table denies unknown
+//! keys, and modes/types/actions are enums. Lists stay lists of strings until the compiler,
+//! because `"!x"` removals and `"?path"` optional entries are written in the same lists.
+
+use super::source::Origin;
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A value and where it was written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct L<T> {
+    pub v: T,
+    pub at: Origin,
+}
+
+impl<T> L<T> {
+    pub fn new(v: T, at: Origin) -> Self {
+        L { v, at }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for L<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = toml::Spanned::<T>::deserialize(d)?;
+        let span = s.span();
+        Ok(L {
+            v: s.into_inner(),
+            at: Origin::current(span),
+        })
+    }
+}
+
+/// Merging of SPEC §3: tables key by key, a scalar set later wins, lists are appended with
+/// duplicates dropped, and a list entry `"!X"` removes `X` added earlier.
+pub trait Merge {
+    fn absorb(&mut self, later: Self);
+}
+
+impl<T> Merge for Option<L<T>> {
+    fn absorb(&mut self, later: Self) {
+        if later.is_some() {
+            *self = later;
+        }
+    }
+}
+
+/// Strips the optional marker so `"!?/lib64"` and `"!/lib64"` both remove `"?/lib64"`.
+fn list_key(s: &str) -> &str {
+    s.strip_prefix('?').unwrap_or(s)
+}
+
+/// Appends `later` to `base` with the list rules; also used for the first file (empty base).
+pub fn merge_list(base: &mut Vec<L<String>>, later: Vec<L<String>>) {
+    for item in later {
+        if let Some(removed) = item.v.strip_prefix('!') {
+            let key = list_key(removed).to_string();
+            base.retain(|x| list_key(&x.v) != key);
+        } else if !base.iter().any(|x| x.v == item.v) {
+            base.push(item);
+        }
+    }
+}
+
+impl Merge for Vec<L<String>> {
+    fn absorb(&mut self, later: Self) {
+        merge_list(self, later)
+    }
+}
+
+impl<T: PartialEq> Merge for Vec<L<T>>
+where
+    T: Table,
+{
+    fn absorb(&mut self, later: Self) {
+        for item in later {
+            if !self.iter().any(|x| x.v == item.v) {
+                self.push(item);
+            }
+        }
+    }
+}
+
+/// Array-of-tables entries (`[[filesystem.mount]]`, `[[seccomp.rule]]`): appended in order.
+pub trait Table {}
+
+impl<V> Merge for BTreeMap<String, V> {
+    fn absorb(&mut self, later: Self) {
+        self.extend(later);
+    }
+}
+
+/// Declares a profile table: all fields optional, unknown keys refused, and a key-by-key merge.
+macro_rules! table {
+    ($(#[$m:meta])* pub struct $name:ident { $( $(#[$fm:meta])* pub $f:ident : $t:ty ),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name { $( $(#[$fm])* #[serde(default)] pub $f: $t ),* }
+        impl Merge for $name {
+            fn absorb(&mut self, later: Self) { $( self.$f.absorb(later.$f); )* }
+        }
+    };
+}
+
+table! {
+    /// One profile file. `include` is consumed by the loader and never merged.
+    pub struct Profile {
+        pub description: Option<L<String>>,
+        pub include: Vec<L<String>>,
+        pub namespaces: Namespaces,
+        pub process: Process,
+        pub filesystem: Filesystem,
+        pub env: Env,
+        pub limits: Limits,
+        pub rlimits: Rlimits,
+        pub capabilities: Capabilities,
+        pub seccomp: Seccomp,
+        pub landlock: Landlock,
+        pub gui: Gui,
+        pub dbus: Dbus,
+    }
+}
+
+table! {
+    pub struct Namespaces {
+        pub user: Option<L<bool>>,
+        pub pid: Option<L<bool>>,
+        pub mount: Option<L<bool>>,
+        pub ipc: Option<L<bool>>,
+        pub uts: Option<L<bool>>,
+        pub net: Option<L<bool>>,
+        pub cgroup: Option<L<bool>>,
+        pub time: Option<L<bool>>,
+        pub nested: Vec<L<String>>,
+    }
+}
+
+table! {
+    pub struct Process {
+        pub hostname: Option<L<String>>,
+        pub cwd: Option<L<String>>,
+        pub init: Option<L<bool>>,
+        pub new_session: Option<L<bool>>,
+        pub die_with_parent: Option<L<bool>>,
+        pub uid: Option<L<UidMode>>,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum UidMode {
+    /// The caller's own ids inside.
+    #[default]
+    User,
+    /// The caller maps to 0 inside.
+    Root,
+}
+
+table! {
+    pub struct Filesystem {
+        pub rootfs: Option<L<String>>,
+        pub ro: Vec<L<String>>,
+        pub rw: Vec<L<String>>,
+        pub dev: Vec<L<String>>,
+        pub tmpfs: Vec<L<String>>,
+        pub hide: Vec<L<String>>,
+        pub proc: Option<L<bool>>,
+        pub devices: Option<L<Devices>>,
+        pub mount: Vec<L<Mount>>,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Devices {
+    #[default]
+    Minimal,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MountType {
+    Bind,
+    RoBind,
+    DevBind,
+    Tmpfs,
+    Proc,
+    Mqueue,
+    Dir,
+    File,
+    Symlink,
+    Overlay,
+}
+
+/// One `[[filesystem.mount]]` entry.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mount {
+    #[serde(rename = "type")]
+    pub kind: L<MountType>,
+    pub source: Option<L<String>>,
+    pub target: L<String>,
+    pub mode: Option<L<String>>,
+    pub size: Option<L<Size>>,
+    pub content: Option<L<String>>,
+    pub optional: Option<L<bool>>,
+    #[serde(default)]
+    pub lower: Vec<L<String>>,
+    pub upper: Option<L<String>>,
+    pub work: Option<L<String>>,
+}
+impl Table for Mount {}
+
+table! {
+    pub struct Env {
+        pub clear: Option<L<bool>>,
+        pub keep: Vec<L<String>>,
+        pub set: BTreeMap<String, L<String>>,
+        pub unset: Vec<L<String>>,
+    }
+}
+
+table! {
+    pub struct Limits {
+        pub memory: Option<L<Size>>,
+        pub swap: Option<L<Size>>,
+        pub cpus: Option<L<f64>>,
+        pub cpu_weight: Option<L<u64>>,
+        pub pids: Option<L<u64>>,
+        pub enforce: Option<L<Enforce>>,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Enforce {
+    #[default]
+    Required,
+    BestEffort,
+}
+
+table! {
+    /// `[rlimits]`: each key is a `RLIMIT_*` resource in lower case.
+    pub struct Rlimits {
+        #[serde(rename = "as")]
+        pub as_: Option<L<Rlimit>>,
+        pub core: Option<L<Rlimit>>,
+        pub cpu: Option<L<Rlimit>>,
+        pub data: Option<L<Rlimit>>,
+        pub fsize: Option<L<Rlimit>>,
+        pub locks: Option<L<Rlimit>>,
+        pub memlock: Option<L<Rlimit>>,
+        pub msgqueue: Option<L<Rlimit>>,
+        pub nice: Option<L<Rlimit>>,
+        pub nofile: Option<L<Rlimit>>,
+        pub nproc: Option<L<Rlimit>>,
+        pub rss: Option<L<Rlimit>>,
+        pub rtprio: Option<L<Rlimit>>,
+        pub rttime: Option<L<Rlimit>>,
+        pub sigpending: Option<L<Rlimit>>,
+        pub stack: Option<L<Rlimit>>,
+    }
+}
+
+impl Rlimits {
+    /// `(name, value)` of every set key, in a fixed order.
+    pub fn entries(&self) -> Vec<(&'static str, &L<Rlimit>)> {
+        let all: [(&'static str, &Option<L<Rlimit>>); 16] = [
+            ("as", &self.as_),
+            ("core", &self.core),
+            ("cpu", &self.cpu),
+            ("data", &self.data),
+            ("fsize", &self.fsize),
+            ("locks", &self.locks),
+            ("memlock", &self.memlock),
+            ("msgqueue", &self.msgqueue),
+            ("nice", &self.nice),
+            ("nofile", &self.nofile),
+            ("nproc", &self.nproc),
+            ("rss", &self.rss),
+            ("rtprio", &self.rtprio),
+            ("rttime", &self.rttime),
+            ("sigpending", &self.sigpending),
+            ("stack", &self.stack),
+        ];
+        all.into_iter()
+            .filter_map(|(n, v)| v.as_ref().map(|v| (n, v)))
+            .collect()
+    }
+}
+
+/// An rlimit: one number for both soft and hard, `[soft, hard]`, or `"unlimited"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rlimit {
+    pub soft: Option<u64>,
+    pub hard: Option<u64>,
+}
+
+impl<'de> Deserialize<'de> for Rlimit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        fn one<E: de::Error>(v: RlimitOne) -> Result<Option<u64>, E> {
+            Ok(v.0)
+        }
+        impl<'de> Visitor<'de> for V {
+            type Value = Rlimit;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number, \"unlimited\", or [soft, hard]")
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Rlimit, E> {
+                let v = one::<E>(RlimitOne::from_i64(n)?)?;
+                Ok(Rlimit { soft: v, hard: v })
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Rlimit, E> {
+                Ok(Rlimit {
+                    soft: Some(n),
+                    hard: Some(n),
+                })
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Rlimit, E> {
+                let v = RlimitOne::from_str(s)?.0;
+                Ok(Rlimit { soft: v, hard: v })
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut a: A) -> Result<Rlimit, A::Error> {
+                let soft: RlimitOne = a
+                    .next_element()?
+                    .ok_or_else(|| de::Error::invalid_length(0, &self))?;
+                let hard: RlimitOne = a
+                    .next_element()?
+                    .ok_or_else(|| de::Error::invalid_length(1, &self))?;
+                if a.next_element::<RlimitOne>()?.is_some() {
+                    return Err(de::Error::invalid_length(3, &self));
+                }
+                Ok(Rlimit {
+                    soft: soft.0,
+                    hard: hard.0,
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One side of an rlimit; `None` is unlimited.
+struct RlimitOne(Option<u64>);
+impl RlimitOne {
+    fn from_i64<E: de::Error>(n: i64) -> Result<Self, E> {
+        u64::try_from(n)
+            .map(|n| RlimitOne(Some(n)))
+            .map_err(|_| E::custom(format!("a limit cannot be negative ({n})")))
+    }
+    fn from_str<E: de::Error>(s: &str) -> Result<Self, E> {
+        match s {
+            "unlimited" | "infinity" => Ok(RlimitOne(None)),
+            _ => Err(E::custom(format!(
+                "expected a number or \"unlimited\", found {s:?}"
+            ))),
+        }
+    }
+}
+impl<'de> Deserialize<'de> for RlimitOne {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RlimitOne;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number or \"unlimited\"")
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<RlimitOne, E> {
+                RlimitOne::from_i64(n)
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<RlimitOne, E> {
+                Ok(RlimitOne(Some(n)))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<RlimitOne, E> {
+                RlimitOne::from_str(s)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A size in bytes: a number, or a string with a binary unit (`K`/`KiB`, `M`/`MiB`, `G`/`GiB`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Size(pub u64);
+
+impl Size {
+    pub fn parse(s: &str) -> Result<Size, String> {
+        let t = s.trim();
+        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        if num.is_empty() {
+            return Err(format!(
+                "invalid size {s:?}: expected a number of bytes or e.g. \"64MiB\", \"2G\""
+            ));
+        }
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("invalid size {s:?}: number too large"))?;
+        let mul: u64 =
+            match unit.trim() {
+                "" | "B" => 1,
+                "K" | "KiB" | "k" | "KB" => 1 << 10,
+                "M" | "MiB" | "MB" => 1 << 20,
+                "G" | "GiB" | "GB" => 1 << 30,
+                "T" | "TiB" | "TB" => 1 << 40,
+                u => return Err(format!(
+                    "invalid size {s:?}: unknown unit {u:?} (use K/KiB, M/MiB, G/GiB; all binary)"
+                )),
+            };
+        n.checked_mul(mul)
+            .map(Size)
+            .ok_or_else(|| format!("invalid size {s:?}: too large"))
+    }
+}
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Size;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a size: a number of bytes or a string like \"64MiB\"")
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Size, E> {
+                u64::try_from(n)
+                    .map(Size)
+                    .map_err(|_| E::custom(format!("a size cannot be negative ({n})")))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Size, E> {
+                Ok(Size(n))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Size, E> {
+                Size::parse(s).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+table! {
+    pub struct Capabilities {
+        pub keep: Vec<L<String>>,
+    }
+}
+
+table! {
+    pub struct Seccomp {
+        pub default: Option<L<SeccompDefault>>,
+        pub deny: Vec<L<String>>,
+        pub allow: Vec<L<String>>,
+        pub action: Option<L<Action>>,
+        pub log: Option<L<bool>>,
+        pub rule: Vec<L<Rule>>,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum SeccompDefault {
+    #[default]
+    Allow,
+    Deny,
+}
+
+/// What a refused call gets: `errno` (EPERM), `errno:NAME`, `kill`, `trap`, `log`, or `allow`
+/// (argument rules only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Action {
+    Allow,
+    Errno(i32),
+    Kill,
+    Trap,
+    Log,
+}
+
+impl Action {
+    pub fn parse(s: &str) -> Result<Action, String> {
+        match s {
+            "allow" => Ok(Action::Allow),
+            "errno" => Ok(Action::Errno(libc::EPERM)),
+            "kill" => Ok(Action::Kill),
+            "trap" => Ok(Action::Trap),
+            "log" => Ok(Action::Log),
+            _ => match s.strip_prefix("errno:") {
+                Some(name) => crate::util::errno_from_name(name)
+                    .map(Action::Errno)
+                    .ok_or_else(|| format!("unknown errno name {name:?} (e.g. EPERM, ENOSYS, EACCES)")),
+                None => Err(format!(
+                    "unknown action {s:?}: expected \"errno\", \"errno:NAME\", \"kill\", \"trap\" or \"log\""
+                )),
+            },
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Action {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Action::parse(&s).map_err(de::Error::custom)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    MaskedEq,
+}
+
+/// One `[[seccomp.rule]]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub syscall: L<String>,
+    pub arg: L<u8>,
+    pub op: L<CmpOp>,
+    pub value: L<u64>,
+    pub mask: Option<L<u64>>,
+    /// Compare 32 or 64 bits of the argument (default 64).
+    pub width: Option<L<u8>>,
+    pub action: Option<L<Action>>,
+}
+impl Table for Rule {}
+
+table! {
+    pub struct Landlock {
+        pub enabled: Option<L<bool>>,
+        pub connect_tcp: Option<L<Vec<u16>>>,
+        pub bind_tcp: Option<L<Vec<u16>>>,
+        pub scope: Vec<L<String>>,
+        pub compat: Option<L<Compat>>,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Compat {
+    #[default]
+    BestEffort,
+    Soft,
+    Hard,
+}
+
+table! {
+    pub struct Gui {
+        pub wayland: Option<L<bool>>,
+        pub x11: Option<L<bool>>,
+        pub pulseaudio: Option<L<bool>>,
+        pub pipewire: Option<L<bool>>,
+        pub gpu: Option<L<bool>>,
+    }
+}
+
+table! {
+    pub struct Dbus {
+        pub session: Option<L<DbusMode>>,
+        pub system: Option<L<DbusMode>>,
+        pub talk: Vec<L<String>>,
+        pub own: Vec<L<String>>,
+        pub call: Vec<L<String>>,
+        pub see: Vec<L<String>>,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum DbusMode {
+    #[default]
+    None,
+    Filtered,
+    Host,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(Size::parse("64MiB"), Ok(Size(64 << 20)));
+        assert_eq!(Size::parse("2G"), Ok(Size(2 << 30)));
+        assert_eq!(Size::parse("4096"), Ok(Size(4096)));
+        assert_eq!(Size::parse("1K"), Ok(Size(1024)));
+        assert!(Size::parse("12 parsecs")
+            .unwrap_err()
+            .contains("unknown unit"));
+        assert!(Size::parse("MiB").is_err());
+        assert!(Size::parse("99999999999999999999G").is_err());
+        assert!(Size::parse("-1").is_err());
+    }
+
+    fn at() -> Origin {
+        Origin::default()
+    }
+
+    #[test]
+    fn list_merge_appends_dedups_and_removes() {
+        let s = |v: &str| L::new(v.to_string(), at());
+        let mut base = vec![];
+        merge_list(&mut base, vec![s("/usr"), s("?/lib64"), s("~/.ssh")]);
+        merge_list(
+            &mut base,
+            vec![s("/usr"), s("!/lib64"), s("/opt"), s("!~/.ssh")],
+        );
+        let got: Vec<_> = base.iter().map(|x| x.v.as_str()).collect();
+        assert_eq!(got, ["/usr", "/opt"]);
+    }
+
+    #[test]
+    fn scalars_later_wins_tables_by_key() {
+        let a: Profile = toml::from_str("[namespaces]\nnet = true\npid = false\n").unwrap();
+        let b: Profile = toml::from_str("[namespaces]\nnet = false\n").unwrap();
+        let mut m = a;
+        m.absorb(b);
+        assert_eq!(m.namespaces.net.as_ref().map(|x| x.v), Some(false));
+        assert_eq!(m.namespaces.pid.as_ref().map(|x| x.v), Some(false));
+    }
+
+    #[test]
+    fn actions_and_rlimits() {
+        assert_eq!(
+            Action::parse("errno:ENOSYS"),
+            Ok(Action::Errno(libc::ENOSYS))
+        );
+        assert!(Action::parse("errno:EWHAT").is_err());
+        let p: Profile =
+            toml::from_str("[rlimits]\nnofile = [1024, 4096]\ncore = 0\nstack = \"unlimited\"\n")
+                .unwrap();
+        assert_eq!(
+            p.rlimits.nofile.unwrap().v,
+            Rlimit {
+                soft: Some(1024),
+                hard: Some(4096)
+            }
+        );
+        assert_eq!(
+            p.rlimits.stack.unwrap().v,
+            Rlimit {
+                soft: None,
+                hard: None
+            }
+        );
+        assert!(toml::from_str::<Profile>("[rlimits]\nnofile = -3\n").is_err());
+        assert!(toml::from_str::<Profile>("[rlimits]\nfiles = 3\n").is_err());
+    }
+}

@@ -1,0 +1,349 @@
+//! systemd user scope back end (unprivileged user, cgroup v2, systemd user session).
+//!
+//! `attach(pid)` asks the user manager (org.freedesktop.systemd1 on the user bus) for a transient
+//! scope `app-jail-<profile>-<pid>.scope` in `app.slice` holding `pid`, waits for the start job's
+//! `JobRemoved` signal, then finds the scope's cgroup from /proc/<pid>/cgroup and READS BACK the
+//! limits from the cgroup files: systemd silently skips controllers that are not delegated to the
+//! user manager, so a limit that is not in effect is `CgroupError::NotEnforced`.
+
+use super::dbus::{Connection, Message, Value};
+use super::*;
+
+const DEST: &str = "org.freedesktop.systemd1";
+const PATH: &str = "/org/freedesktop/systemd1";
+const MANAGER: &str = "org.freedesktop.systemd1.Manager";
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+fn uid() -> u32 {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() }
+}
+
+/// The user bus address and where it came from, or why there is none.
+pub fn user_bus_address() -> Result<(String, String), String> {
+    if let Ok(a) = std::env::var("DBUS_SESSION_BUS_ADDRESS") {
+        if !a.is_empty() {
+            return Ok((a, "$DBUS_SESSION_BUS_ADDRESS".into()));
+        }
+    }
+    let mut tried = Vec::new();
+    let mut dirs = Vec::new();
+    if let Ok(d) = std::env::var("XDG_RUNTIME_DIR") {
+        dirs.push(PathBuf::from(d));
+    }
+    dirs.push(PathBuf::from(format!("/run/user/{}", uid())));
+    for d in dirs {
+        let p = d.join("bus");
+        if p.exists() {
+            return Ok((
+                format!("unix:path={}", p.display()),
+                p.display().to_string(),
+            ));
+        }
+        tried.push(p.display().to_string());
+    }
+    Err(format!(
+        "$DBUS_SESSION_BUS_ADDRESS unset and no socket at {}",
+        tried.join(" or ")
+    ))
+}
+
+/// Unit properties, in order, for `limits` (also used by `planned_writes`).
+pub(crate) fn properties(
+    l: &Limits,
+    profile: &str,
+    pid: i32,
+    oom_policy: bool,
+) -> Vec<(&'static str, Value)> {
+    let mut v = vec![
+        ("Description", Value::Str(format!("jail sandbox {profile}"))),
+        ("Slice", Value::Str("app.slice".into())),
+        (
+            "PIDs",
+            Value::Array("u".into(), vec![Value::U32(pid as u32)]),
+        ),
+        ("Delegate", Value::Bool(true)),
+        ("CollectMode", Value::Str("inactive-or-failed".into())),
+    ];
+    if oom_policy {
+        v.push(("OOMPolicy", Value::Str("continue".into())));
+    }
+    if let Some(m) = l.memory {
+        v.push(("MemoryMax", Value::U64(m)));
+    }
+    if let Some(s) = l.swap {
+        v.push(("MemorySwapMax", Value::U64(s)));
+    }
+    if let Some(c) = l.cpus {
+        v.push((
+            "CPUQuotaPerSecUSec",
+            Value::U64((c * 1_000_000.0).round() as u64),
+        ));
+    }
+    if let Some(w) = l.cpu_weight {
+        v.push(("CPUWeight", Value::U64(w)));
+    }
+    if let Some(p) = l.pids {
+        v.push(("TasksMax", Value::U64(p)));
+    }
+    v
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::Str(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::U64(t) => t.to_string(),
+        Value::U32(u) => u.to_string(),
+        Value::Array(_, items) => {
+            format!("[{}]", items.iter().map(show).collect::<Vec<_>>().join(","))
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+pub(crate) fn planned(l: &Limits, profile: &str, pid: i32) -> Vec<(String, String)> {
+    properties(l, profile, pid, true)
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), show(&v)))
+        .collect()
+}
+
+pub fn unit_name(profile: &str, pid: i32) -> String {
+    format!("app-jail-{}-{pid}.scope", sanitize(profile))
+}
+
+/// (usable, explanation, remedy)
+pub(crate) fn probe(l: &Limits) -> (bool, String, Option<String>) {
+    if !Path::new("/run/systemd/system").exists() {
+        return (
+            false,
+            "unusable: /run/systemd/system absent (not booted with systemd)".into(),
+            None,
+        );
+    }
+    let unified = fs_magic("/sys/fs/cgroup") == Ok(CGROUP2_SUPER_MAGIC);
+    if !unified {
+        return (
+            false,
+            "unusable: systemd only delegates controllers to users on the unified (v2) hierarchy"
+                .into(),
+            None,
+        );
+    }
+    let addr = match user_bus_address() {
+        Ok((_, how)) => how,
+        Err(why) => {
+            return (
+                false,
+                format!("unusable: no user bus ({why})"),
+                Some("log in through a session that starts `systemd --user` (or `loginctl enable-linger $USER`)".into()),
+            )
+        }
+    };
+    let need = needed_v2_controllers(l);
+    let mgr = PathBuf::from(format!(
+        "/sys/fs/cgroup/user.slice/user-{0}.slice/user@{0}.service/cgroup.controllers",
+        uid()
+    ));
+    match fs::read_to_string(&mgr) {
+        Ok(s) => {
+            let have: Vec<&str> = s.split_whitespace().collect();
+            let missing: Vec<&str> = need.iter().copied().filter(|c| !have.contains(c)).collect();
+            if !missing.is_empty() {
+                return (
+                    false,
+                    format!(
+                        "unusable: user manager is not delegated {} ({} lists: {})",
+                        missing.join(" "),
+                        mgr.display(),
+                        s.trim()
+                    ),
+                    Some(REMEDY_SYSTEMD_DELEGATE.into()),
+                );
+            }
+            (true, format!("usable: user bus at {addr}; user manager has {}", s.trim()), None)
+        }
+        Err(_) => (
+            true,
+            format!("usable: user bus at {addr} (delegation not checked: {} unreadable; limits are verified after start)", mgr.display()),
+            None,
+        ),
+    }
+}
+
+#[derive(Debug)]
+pub struct Scope {
+    profile: String,
+    limits: Limits,
+    address: String,
+    pub(crate) unit: Option<String>,
+    pub(crate) dir: Option<PathBuf>,
+}
+
+impl Scope {
+    pub(crate) fn create(name: &str, l: &Limits) -> Result<Scope, CgroupError> {
+        let (address, _) = user_bus_address().map_err(|why| CgroupError::Unavailable {
+            reasons: vec![format!("systemd user scope: no user bus ({why})")],
+            remedy: Some("log in through a session that starts `systemd --user`".into()),
+        })?;
+        Ok(Scope {
+            profile: sanitize(name),
+            limits: l.clone(),
+            address,
+            unit: None,
+            dir: None,
+        })
+    }
+
+    fn connect(&self) -> Result<Connection, CgroupError> {
+        Connection::connect(&self.address, TIMEOUT)
+    }
+
+    pub(crate) fn attach(&mut self, pid: i32) -> Result<(), CgroupError> {
+        if self.unit.is_some() {
+            return Err(CgroupError::Unsupported(
+                "a systemd scope can only be started once".into(),
+            ));
+        }
+        let unit = unit_name(&self.profile, pid);
+        let mut conn = self.connect()?;
+        // Subscribe before starting so the JobRemoved signal cannot be missed.
+        conn.add_match(&format!(
+            "type='signal',sender='{DEST}',path='{PATH}',interface='{MANAGER}',member='JobRemoved'"
+        ))?;
+        let start = |conn: &mut Connection, oom: bool| {
+            let props: Vec<Value> = properties(&self.limits, &self.profile, pid, oom)
+                .into_iter()
+                .map(|(k, v)| Value::prop(k, v))
+                .collect();
+            conn.call(Message::method_call(
+                DEST,
+                PATH,
+                MANAGER,
+                "StartTransientUnit",
+                vec![
+                    Value::Str(unit.clone()),
+                    Value::Str("fail".into()),
+                    Value::Array("(sv)".into(), props),
+                    Value::Array("(sa(sv))".into(), vec![]),
+                ],
+            ))
+        };
+        let reply = match start(&mut conn, true) {
+            // systemd < 253 does not know OOMPolicy for scopes; it only affects what happens to
+            // the other processes after an OOM kill, so retry without it.
+            Err(CgroupError::Dbus { detail, .. }) if detail.contains("OOMPolicy") => {
+                start(&mut conn, false)
+            }
+            r => r,
+        }
+        .map_err(|e| with_step(e, &format!("starting transient scope {unit}")))?;
+        let job = reply
+            .body
+            .first()
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        self.unit = Some(unit.clone());
+        let sig = conn.wait_signal(
+            |m| {
+                m.member.as_deref() == Some("JobRemoved")
+                    && m.body.get(1).and_then(Value::as_str) == Some(job.as_str())
+            },
+            TIMEOUT,
+        )?;
+        let result = sig.body.get(3).and_then(Value::as_str).unwrap_or("");
+        if result != "done" {
+            return Err(CgroupError::Dbus {
+                step: format!("starting transient scope {unit}"),
+                detail: format!("job {job} finished with result {result:?}"),
+                remedy: Some(format!("see `journalctl --user -u {unit}`")),
+            });
+        }
+        let dir = scope_dir(pid)?;
+        self.dir = Some(dir.clone());
+        v2::verify(&dir, &self.limits, Some(REMEDY_SYSTEMD_DELEGATE))
+    }
+
+    pub(crate) fn kill_all(&self) -> Result<(), CgroupError> {
+        if let Some(d) = &self.dir {
+            if d.join("cgroup.kill").exists() {
+                return v2::kill_all(d);
+            }
+        }
+        let Some(unit) = &self.unit else {
+            return Ok(());
+        };
+        let mut conn = self.connect()?;
+        match conn.call(Message::method_call(
+            DEST,
+            PATH,
+            MANAGER,
+            "KillUnit",
+            vec![
+                Value::Str(unit.clone()),
+                Value::Str("all".into()),
+                Value::I32(libc::SIGKILL),
+            ],
+        )) {
+            Err(CgroupError::Dbus { detail, .. }) if detail.contains("NoSuchUnit") => Ok(()),
+            r => r.map(|_| ()),
+        }
+    }
+
+    pub(crate) fn destroy(self) -> Result<(), CgroupError> {
+        let k = self.kill_all();
+        let Some(unit) = &self.unit else { return k };
+        let stop = self.connect().and_then(|mut c| {
+            c.call(Message::method_call(
+                DEST,
+                PATH,
+                MANAGER,
+                "StopUnit",
+                vec![Value::Str(unit.clone()), Value::Str("replace".into())],
+            ))
+        });
+        match stop {
+            // An emptied scope stops and is garbage-collected by itself.
+            Err(CgroupError::Dbus { detail, .. }) if detail.contains("NoSuchUnit") => k,
+            Err(e) => k.and(Err(e)),
+            Ok(_) => k,
+        }
+    }
+}
+
+fn with_step(e: CgroupError, step: &str) -> CgroupError {
+    match e {
+        CgroupError::Dbus {
+            step: s,
+            detail,
+            remedy,
+        } => CgroupError::Dbus {
+            step: format!("{step}: {s}"),
+            detail,
+            remedy,
+        },
+        other => other,
+    }
+}
+
+/// The v2 cgroup directory `pid` is in.
+fn scope_dir(pid: i32) -> Result<PathBuf, CgroupError> {
+    let (_, _, path) = proc_cgroups(&pid.to_string())
+        .into_iter()
+        .find(|(id, c, _)| id == "0" && c.is_empty())
+        .ok_or_else(|| CgroupError::Dbus {
+            step: format!("finding the cgroup of pid {pid}"),
+            detail: format!("no 0:: line in /proc/{pid}/cgroup"),
+            remedy: None,
+        })?;
+    let m = cgroup_mounts()
+        .into_iter()
+        .find(|m| m.fstype == "cgroup2")
+        .ok_or_else(|| CgroupError::Unavailable {
+            reasons: vec!["no cgroup2 mount".into()],
+            remedy: None,
+        })?;
+    Ok(join_cgroup_path(&m, &path))
+}

@@ -1,0 +1,349 @@
+//! Inside the sandbox: everything between `clone` and `execve`, in a fixed order.
+//!
+//! 1. `PR_SET_PDEATHSIG` first, then wait on the sync pipe: the supervisor writes the id maps
+//!    and places us in the cgroup before any of COMMAND's code can run. EOF means jail died.
+//! 2. The filesystem ([`super::fs::build`]), ending in `pivot_root`.
+//! 3. Host name, loopback, time namespace.
+//! 4. With `init = true`, fork: this process stays PID 1 ([`super::init`]) and the child goes on.
+//! 5. COMMAND's process: session/terminal, working folder, rlimits, every fd but 0-2
+//!    close-on-exec, capabilities down to `keep` in all five sets, `no_new_privs`, Landlock,
+//!    seccomp (last: from here on every syscall is filtered), `execve`.
+
+use super::error::{Result, Step, StepError};
+use super::sys;
+use crate::plan::Plan;
+use nix::errno::Errno;
+use nix::sys::signal::{self, SigHandler, SigSet, Signal};
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+/// Descriptors the child is handed.
+pub struct ChildFds {
+    /// Read end of the supervisor's "go" pipe.
+    pub sync: OwnedFd,
+    /// Write end of the error pipe (close-on-exec: EOF tells the supervisor that exec worked).
+    pub err: OwnedFd,
+    /// The pty's slave, when COMMAND gets a private terminal.
+    pub tty: Option<OwnedFd>,
+    /// Which of 0, 1, 2 are the caller's terminal (to be replaced by the pty).
+    pub tty_std: [bool; 3],
+}
+
+/// Never returns: execs COMMAND, becomes init, or exits with the error reported.
+pub fn main(plan: &Plan, mut fds: ChildFds, verbose: bool) -> ! {
+    // The error pipe stays owned here, so it is still open when an error is reported.
+    let err = std::mem::replace(&mut fds.err, dummy_fd());
+    let err_fd = err.as_raw_fd();
+    let code = match setup(plan, fds, &err, verbose) {
+        Ok(never) => match never {},
+        Err((e, code)) => {
+            report(err_fd, &e);
+            code
+        }
+    };
+    sys::exit_now(code)
+}
+
+/// Sends one error record to the supervisor.
+pub fn report(fd: RawFd, e: &StepError) {
+    let _ = nix::unistd::write(unsafe_borrow(fd), &e.encode());
+}
+
+fn unsafe_borrow<'a>(fd: RawFd) -> std::os::fd::BorrowedFd<'a> {
+    // SAFETY: callers pass descriptors that stay open for the duration of the write.
+    unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }
+}
+
+enum Never {}
+
+/// A placeholder descriptor (`/dev/null` is not needed: a closed pipe end will do).
+fn dummy_fd() -> OwnedFd {
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .unwrap_or_else(|_| sys::exit_now(crate::EXIT_JAIL));
+    drop(w);
+    r
+}
+
+fn setup(
+    plan: &Plan,
+    fds: ChildFds,
+    err: &OwnedFd,
+    verbose: bool,
+) -> std::result::Result<Never, (StepError, i32)> {
+    let jail = |e: StepError| (e, crate::EXIT_JAIL);
+    if plan.process.die_with_parent {
+        sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as u64, 0)
+            .step(|| "die with parent".into())
+            .map_err(jail)?;
+    }
+    // Wait until the supervisor has written the id maps and set up the cgroup.
+    let mut b = [0u8; 1];
+    match nix::unistd::read(&fds.sync, &mut b) {
+        Ok(1) => {}
+        _ => sys::exit_now(crate::EXIT_JAIL), // the supervisor is gone or gave up: say nothing
+    }
+    drop(fds.sync);
+
+    super::fs::build(plan, verbose).map_err(jail)?;
+    if let Some(h) = &plan.process.hostname {
+        nix::unistd::sethostname(h)
+            .step(|| "set hostname".into())
+            .map_err(jail)?;
+    }
+    if plan.namespaces.net {
+        loopback_up().map_err(jail)?;
+    }
+    if plan.namespaces.time {
+        nix::sched::unshare(nix::sched::CloneFlags::from_bits_retain(
+            libc::CLONE_NEWTIME,
+        ))
+        .step(|| "create time namespace".into())
+        .map_err(jail)?;
+    }
+
+    if plan.process.init {
+        // SAFETY: single-threaded (jail never starts threads before exec).
+        match unsafe { nix::unistd::fork() } {
+            Err(e) => return Err(jail(StepError::new("fork COMMAND under init", e))),
+            Ok(nix::unistd::ForkResult::Child) => {}
+            Ok(nix::unistd::ForkResult::Parent { child }) => {
+                let _ = err; // closed by init::run with everything else
+                drop(fds.tty);
+                super::init::run(child.as_raw(), plan)
+            }
+        }
+    }
+    command(plan, fds.tty.as_ref(), fds.tty_std)
+}
+
+/// `ifconfig lo up`, by ioctl: microseconds, where netlink costs a millisecond.
+fn loopback_up() -> Result<()> {
+    let sock = nix::sys::socket::socket(
+        nix::sys::socket::AddressFamily::Inet,
+        nix::sys::socket::SockType::Datagram,
+        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .step(|| "bring up lo: socket".into())?;
+    // SAFETY: ifreq is plain data; zeroed is a valid value.
+    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (i, c) in b"lo".iter().enumerate() {
+        ifr.ifr_name[i] = *c as libc::c_char;
+    }
+    // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write the ifreq we pass, which outlives the calls.
+    unsafe {
+        if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut ifr) < 0 {
+            return Err(StepError::new("bring up lo", Errno::last()));
+        }
+        ifr.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        if libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &ifr) < 0 {
+            return Err(StepError::new("bring up lo", Errno::last()));
+        }
+    }
+    Ok(())
+}
+
+/// Signals jail blocks or ignores that COMMAND must get back at their defaults.
+pub fn reset_signals() {
+    let _ = signal::sigprocmask(
+        signal::SigmaskHow::SIG_SETMASK,
+        Some(&SigSet::empty()),
+        None,
+    );
+    for s in Signal::iterator() {
+        if s != Signal::SIGKILL && s != Signal::SIGSTOP {
+            // SAFETY: restoring the default disposition is always sound.
+            let _ = unsafe { signal::signal(s, SigHandler::SigDfl) };
+        }
+    }
+}
+
+/// Drops every capability but `keep` from the bounding, inheritable, permitted, effective and
+/// ambient sets, and locks root's special treatment away (securebits), so that neither exec nor
+/// a uid 0 inside can bring any back.
+pub fn drop_caps(keep: &[u8]) -> Result<()> {
+    use caps::{CapSet, Capability, CapsHashSet};
+    let keep_set: CapsHashSet = caps::all()
+        .into_iter()
+        .filter(|c| keep.contains(&c.index()))
+        .collect();
+    let last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(40);
+    for cap in 0..=last {
+        if !keep.contains(&(cap as u8)) {
+            match sys::prctl(libc::PR_CAPBSET_DROP, cap, 0) {
+                Ok(_) | Err(Errno::EINVAL) => {}
+                Err(e) => {
+                    return Err(StepError::new(
+                        format!("drop capability {cap} from the bounding set"),
+                        e,
+                    ))
+                }
+            }
+        }
+    }
+    // SECBIT_NOROOT | SECBIT_NO_SETUID_FIXUP | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED,
+    // and ambient capabilities allowed only for what we raise below.
+    let bits = 0x1 | 0x2 | 0x4 | 0x8;
+    sys::prctl(libc::PR_SET_SECUREBITS, bits, 0).step(|| "set securebits".into())?;
+    let fail = |what: &str| {
+        let what = what.to_string();
+        move |e: caps::errors::CapsError| {
+            StepError::detail(
+                format!("drop capabilities: {what}"),
+                Errno::EPERM,
+                e.to_string(),
+            )
+        }
+    };
+    caps::set(None, CapSet::Inheritable, &keep_set).map_err(fail("inheritable"))?;
+    caps::set(None, CapSet::Effective, &keep_set).map_err(fail("effective"))?;
+    caps::set(None, CapSet::Permitted, &keep_set).map_err(fail("permitted"))?;
+    caps::clear(None, CapSet::Ambient).map_err(fail("ambient"))?;
+    for c in &keep_set {
+        caps::raise(None, CapSet::Ambient, *c).map_err(fail("raise ambient"))?;
+    }
+    let _: Option<Capability> = None;
+    Ok(())
+}
+
+fn command(
+    plan: &Plan,
+    tty: Option<&OwnedFd>,
+    tty_std: [bool; 3],
+) -> std::result::Result<Never, (StepError, i32)> {
+    let jail = |e: StepError| (e, crate::EXIT_JAIL);
+    reset_signals();
+
+    // The terminal: a new session, with the private pty as controlling terminal when there is
+    // one (TIOCSTI then can only reach the sandbox's own terminal).
+    if plan.process.new_session {
+        nix::unistd::setsid()
+            .step(|| "new session".into())
+            .map_err(jail)?;
+    }
+    if let Some(tty) = tty {
+        // SAFETY: TIOCSCTTY takes an int argument; `tty` is an open pty slave.
+        if unsafe { libc::ioctl(tty.as_raw_fd(), libc::TIOCSCTTY, 0) } < 0 {
+            return Err(jail(StepError::new(
+                "make the pty the controlling terminal",
+                Errno::last(),
+            )));
+        }
+        for (i, is_tty) in tty_std.iter().enumerate() {
+            if *is_tty {
+                // SAFETY: dup2 onto 0-2 replaces the caller's terminal with the pty.
+                if unsafe { libc::dup2(tty.as_raw_fd(), i as i32) } < 0 {
+                    return Err(jail(StepError::new("attach the pty", Errno::last())));
+                }
+            }
+        }
+    }
+    if let Err(e) = nix::unistd::chdir(&plan.process.cwd) {
+        return Err(jail(StepError::detail(
+            format!("chdir {}", plan.process.cwd.display()),
+            e,
+            "working folder",
+        )));
+    }
+    for r in &plan.rlimits {
+        let res = crate::host::RLIMITS
+            .iter()
+            .find(|(n, _)| *n == r.resource)
+            .map(|(_, res)| *res);
+        if let Some(res) = res {
+            let v = |x: Option<u64>| x.unwrap_or(libc::RLIM_INFINITY);
+            nix::sys::resource::setrlimit(res, v(r.soft), v(r.hard))
+                .step(|| format!("set rlimit {}", r.resource))
+                .map_err(jail)?;
+        }
+    }
+    // Every descriptor but 0, 1, 2 is gone at exec (the error pipe too, which tells the
+    // supervisor that exec succeeded).
+    sys::cloexec_from(3)
+        .step(|| "close inherited descriptors".into())
+        .map_err(jail)?;
+
+    // Resolve COMMAND before the filters: the search only reads.
+    let argv: Vec<CString> = plan
+        .command
+        .iter()
+        .map(|a| CString::new(a.as_bytes()).unwrap_or_default())
+        .collect();
+    let envp: Vec<CString> = plan
+        .env
+        .iter()
+        .map(|(k, v)| CString::new(format!("{k}={v}")).unwrap_or_default())
+        .collect();
+    let candidates = candidates(plan);
+
+    drop_caps(&plan.capabilities.numbers).map_err(jail)?;
+    sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0)
+        .step(|| "set no_new_privs".into())
+        .map_err(jail)?;
+    super::landlock::apply(&plan.landlock).map_err(|e| {
+        jail(StepError::detail(
+            "landlock",
+            Errno::from_raw(e.errno().unwrap_or(libc::EPERM)),
+            e.to_string(),
+        ))
+    })?;
+    super::seccomp::install(&plan.seccomp)
+        .map_err(|e| jail(StepError::detail("seccomp", Errno::EINVAL, e.to_string())))?;
+
+    let mut last = Errno::ENOENT;
+    for c in &candidates {
+        let e = nix::unistd::execve(c, &argv, &envp).unwrap_err();
+        // Keep the most telling error, as execvp does: EACCES beats ENOENT.
+        if e != Errno::ENOENT && e != Errno::ENOTDIR || last == Errno::ENOENT {
+            last = if e == Errno::ENOTDIR {
+                Errno::ENOENT
+            } else {
+                e
+            };
+        }
+        if !matches!(e, Errno::ENOENT | Errno::ENOTDIR | Errno::EACCES) {
+            break;
+        }
+    }
+    let name = plan.command.first().cloned().unwrap_or_default();
+    let (code, msg) = match last {
+        Errno::ENOENT if name.contains('/') => (
+            crate::EXIT_NOTFOUND,
+            format!("{name}: not found inside the sandbox (is its folder granted?)"),
+        ),
+        Errno::ENOENT => (
+            crate::EXIT_NOTFOUND,
+            format!(
+                "{name}: not found in PATH inside the sandbox ({})",
+                plan.env.get("PATH").cloned().unwrap_or_default()
+            ),
+        ),
+        Errno::EACCES | Errno::ENOEXEC | Errno::EPERM => (
+            crate::EXIT_NOEXEC,
+            format!("{name}: found but not executable here"),
+        ),
+        _ => (crate::EXIT_JAIL, format!("{name}: cannot execute")),
+    };
+    Err((StepError::detail("execute COMMAND", last, msg), code))
+}
+
+fn candidates(plan: &Plan) -> Vec<CString> {
+    let Some(name) = plan.command.first() else {
+        return vec![];
+    };
+    if name.contains('/') {
+        return vec![CString::new(name.as_bytes()).unwrap_or_default()];
+    }
+    let path = plan
+        .env
+        .get("PATH")
+        .map(String::as_str)
+        .unwrap_or(crate::plan::env::DEFAULT_PATH);
+    path.split(':')
+        .map(|d| if d.is_empty() { "." } else { d })
+        .filter_map(|d| CString::new(format!("{d}/{name}")).ok())
+        .collect()
+}

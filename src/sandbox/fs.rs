@@ -1,0 +1,588 @@
+//! Builds the sandbox's filesystem from the plan's mount steps, then pivots into it.
+//!
+//! Order and why:
+//! 1. Make every mount private, so nothing done here propagates back to the host.
+//! 2. Open every host path the plan needs (bind sources, device nodes, the rootfs image,
+//!    overlay layers) *before* anything is mounted over the host's view, with
+//!    `RESOLVE_NO_SYMLINKS`: the plan resolved them already, so a symlink found now was planted
+//!    since, and is refused.
+//! 3. Mount a scratch tmpfs over `/tmp` (our private copy of it): it holds the new root's mount
+//!    point, the mask file for hidden files and overlay work folders. None of it is visible once
+//!    the old root is detached.
+//! 4. Do each step. Targets are reached by walking the new root one component at a time with
+//!    `O_NOFOLLOW` and created where missing: a symlink at or above a target is an error, never
+//!    followed (the class of bubblewrap's symlink-target escapes). Binds are attached with
+//!    `open_tree` + `mount_setattr` + `move_mount` on the target's descriptor, so a bind appears
+//!    with its final flags at once and exactly where the walk ended.
+//! 5. Make the root read-only, `pivot_root(".", ".")` and detach the old root.
+
+use super::error::{Result, Step, StepError};
+use super::sys::{self, fd_path};
+use crate::plan::mounts::Access;
+use crate::plan::{MountStep, Plan};
+use nix::errno::Errno;
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Component, Path};
+
+const SCRATCH: &str = "/tmp";
+const NEW_ROOT: &str = "/tmp/root";
+
+/// What a target is created as when missing.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Make {
+    Dir,
+    File,
+}
+
+fn nul_free(s: &str) -> CString {
+    CString::new(s).unwrap_or_default()
+}
+
+/// Walks `path` (absolute, inside the new root) from `root` without following any symlink,
+/// creating missing folders, and returns an `O_PATH` descriptor of the final component
+/// (created as `make` when missing).
+fn walk(root: &OwnedFd, path: &Path, make: Make) -> Result<OwnedFd> {
+    let shown = path.display().to_string();
+    let comps: Vec<&std::ffi::OsStr> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(Ok(n)),
+            Component::RootDir => None,
+            _ => Some(Err(())),
+        })
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| {
+            StepError::detail(
+                format!("mount target {shown}"),
+                Errno::EINVAL,
+                "not a normalized absolute path",
+            )
+        })?;
+    let mut cur = nix::unistd::dup(root).step(|| format!("mount target {shown}"))?;
+    for (i, name) in comps.iter().enumerate() {
+        let last = i + 1 == comps.len();
+        let cname = nul_free(&name.to_string_lossy());
+        let want_dir = !last || make == Make::Dir;
+        let flags = libc::O_PATH | libc::O_NOFOLLOW | if want_dir { libc::O_DIRECTORY } else { 0 };
+        let next = match sys::openat(cur.as_raw_fd(), &cname, flags, 0) {
+            Ok(fd) => fd,
+            Err(Errno::ENOENT) => {
+                let parent = cur.as_raw_fd();
+                let parent_fd = &cur;
+                if want_dir {
+                    match nix::sys::stat::mkdirat(
+                        parent_fd,
+                        cname.as_c_str(),
+                        nix::sys::stat::Mode::from_bits_truncate(0o755),
+                    ) {
+                        Ok(()) | Err(Errno::EEXIST) => {}
+                        Err(e) => {
+                            return Err(StepError::detail(
+                                format!("create mount point {shown}"),
+                                e,
+                                "cannot create a folder there",
+                            ))
+                        }
+                    }
+                } else if make == Make::File {
+                    sys::openat(
+                        parent,
+                        &cname,
+                        libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_NOFOLLOW,
+                        0o644,
+                    )
+                    .step(|| format!("create mount point {shown}"))?;
+                } else {
+                    return Err(StepError::new(
+                        format!("mount target {shown}"),
+                        Errno::ENOENT,
+                    ));
+                }
+                sys::openat(parent, &cname, flags, 0).step(|| format!("mount target {shown}"))?
+            }
+            Err(Errno::ENOTDIR) | Err(Errno::ELOOP) => {
+                return Err(symlink_refused(&shown, &comps[..=i]));
+            }
+            Err(e) => return Err(StepError::new(format!("mount target {shown}"), e)),
+        };
+        let st = sys::fstat(next.as_raw_fd()).step(|| format!("mount target {shown}"))?;
+        if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
+            return Err(symlink_refused(&shown, &comps[..=i]));
+        }
+        cur = next;
+    }
+    Ok(cur)
+}
+
+fn symlink_refused(target: &str, upto: &[&std::ffi::OsStr]) -> StepError {
+    let at: std::path::PathBuf = std::iter::once(std::ffi::OsStr::new("/"))
+        .chain(upto.iter().copied())
+        .collect();
+    StepError::detail(
+        format!("mount target {target}"),
+        Errno::ELOOP,
+        format!("{} is a symlink or not a folder; jail never mounts through a symlink (it could lead outside the sandbox)", at.display()),
+    )
+}
+
+/// Opens a host path the plan resolved, refusing symlinks anywhere in it.
+fn open_host(path: &Path, what: &str) -> Result<OwnedFd> {
+    let shown = path.display().to_string();
+    sys::openat2(
+        libc::AT_FDCWD,
+        &shown,
+        libc::O_PATH,
+        sys::RESOLVE_NO_SYMLINKS | sys::RESOLVE_NO_MAGICLINKS,
+    )
+    .map_err(|e| {
+        if e == Errno::ELOOP {
+            StepError::detail(
+                format!("open {what} {shown}"),
+                e,
+                "it became a symlink after the plan was made; refusing to follow it",
+            )
+        } else {
+            StepError::new(format!("open {what} {shown}"), e)
+        }
+    })
+}
+
+fn is_dir(fd: &OwnedFd) -> bool {
+    sys::fstat(fd.as_raw_fd())
+        .map(|s| s.st_mode & libc::S_IFMT == libc::S_IFDIR)
+        .unwrap_or(false)
+}
+
+/// Attaches a clone of `source`'s mount tree at `target` with `attrs` set on every mount of it.
+fn bind(source: &OwnedFd, target: &OwnedFd, attrs: u64, shown: &str) -> Result<()> {
+    let tree =
+        sys::open_tree_clone(source.as_raw_fd()).step(|| format!("bind {shown}: open_tree"))?;
+    if attrs != 0 {
+        sys::mount_setattr(tree.as_raw_fd(), true, attrs, 0)
+            .step(|| format!("bind {shown}: set flags"))?;
+    }
+    sys::move_mount_to(tree.as_raw_fd(), target.as_raw_fd())
+        .step(|| format!("bind {shown}: move_mount"))
+}
+
+fn mount_fs(
+    fstype: &str,
+    target: &OwnedFd,
+    flags: MsFlags,
+    data: Option<&str>,
+    shown: &str,
+) -> Result<()> {
+    mount(
+        Some(fstype),
+        fd_path(target).as_str(),
+        Some(fstype),
+        flags,
+        data,
+    )
+    .step(|| format!("mount {fstype} on {shown}"))
+}
+
+/// Host descriptors opened before anything covers the host's view.
+struct Sources {
+    /// Per mount step: the sources it needs, in order.
+    per_step: Vec<Vec<OwnedFd>>,
+}
+
+fn open_sources(plan: &Plan) -> Result<Sources> {
+    let mut per_step = vec![];
+    for m in &plan.mounts {
+        let v = match m {
+            MountStep::RootImage { source } => vec![open_host(source, "rootfs")?],
+            MountStep::Bind { source, .. } => vec![open_host(source, "bind source")?],
+            MountStep::Dev { nodes, .. } => nodes
+                .iter()
+                .map(|n| open_host(&Path::new("/dev").join(n), "device"))
+                .collect::<Result<Vec<_>>>()?,
+            MountStep::Overlay {
+                lower, upper, work, ..
+            } => {
+                let mut v = lower
+                    .iter()
+                    .map(|l| open_host(l, "overlay layer"))
+                    .collect::<Result<Vec<_>>>()?;
+                if let (Some(u), Some(w)) = (upper, work) {
+                    v.push(open_host(u, "overlay upper")?);
+                    v.push(open_host(w, "overlay work")?);
+                }
+                v
+            }
+            _ => vec![],
+        };
+        per_step.push(v);
+    }
+    Ok(Sources { per_step })
+}
+
+fn access_attrs(a: Access) -> u64 {
+    match a {
+        Access::Ro => sys::MOUNT_ATTR_RDONLY | sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NODEV,
+        Access::Rw => sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NODEV,
+        Access::Dev => sys::MOUNT_ATTR_NOSUID,
+    }
+}
+
+/// Builds the whole filesystem and pivots into it. Runs in the child, inside the new user and
+/// mount namespaces, before any of COMMAND's code.
+pub fn build(plan: &Plan, verbose: bool) -> Result<()> {
+    let say = |s: &str| {
+        if verbose {
+            eprintln!("jail: {s}");
+        }
+    };
+    // 1. Nothing we mount may propagate to the host.
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .step(|| "make mounts private".into())?;
+
+    // 2. Host paths, opened while the host's view is intact.
+    let mut sources = open_sources(plan)?;
+
+    // 3. Scratch space and the new root's mount point.
+    let nosuid_nodev = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+    mount(
+        Some("tmpfs"),
+        SCRATCH,
+        Some("tmpfs"),
+        nosuid_nodev,
+        Some("mode=0700"),
+    )
+    .step(|| "mount scratch tmpfs".into())?;
+    std::fs::create_dir(NEW_ROOT).map_err(|e| {
+        StepError::new(
+            "create new root",
+            Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+        )
+    })?;
+    // The mask put over hidden files: an empty file nobody may read.
+    let mask = format!("{SCRATCH}/mask");
+    std::fs::File::create(&mask).map_err(|e| {
+        StepError::new(
+            "create mask file",
+            Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+        )
+    })?;
+    nix::sys::stat::fchmodat(
+        nix::fcntl::AT_FDCWD,
+        mask.as_str(),
+        nix::sys::stat::Mode::empty(),
+        nix::sys::stat::FchmodatFlags::NoFollowSymlink,
+    )
+    .step(|| "chmod mask file".into())?;
+    let mask_fd = open_host(Path::new(&mask), "mask")?;
+
+    let mut root: Option<OwnedFd> = None;
+    for (i, step) in plan.mounts.iter().enumerate() {
+        let srcs = std::mem::take(&mut sources.per_step[i]);
+        say(&format!("mount {}", step.target().display()));
+        match step {
+            MountStep::RootTmpfs => {
+                mount(
+                    Some("tmpfs"),
+                    NEW_ROOT,
+                    Some("tmpfs"),
+                    nosuid_nodev,
+                    Some("mode=0755"),
+                )
+                .step(|| "mount root tmpfs".into())?;
+                root = Some(open_host(Path::new(NEW_ROOT), "new root")?);
+            }
+            MountStep::RootImage { source } => {
+                // Writes go to a throwaway upper layer in scratch; the image is never modified.
+                for d in ["upper", "work"] {
+                    std::fs::create_dir(format!("{SCRATCH}/{d}")).map_err(|e| {
+                        StepError::new(
+                            "create overlay folders",
+                            Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+                        )
+                    })?;
+                }
+                let lower = fd_path(&srcs[0]);
+                let opts = format!(
+                    "lowerdir={lower},upperdir={SCRATCH}/upper,workdir={SCRATCH}/work,userxattr"
+                );
+                let r = mount(
+                    Some("overlay"),
+                    NEW_ROOT,
+                    Some("overlay"),
+                    nosuid_nodev,
+                    Some(opts.as_str()),
+                );
+                if r.is_err() {
+                    // Without overlayfs: the image read-only as it is (mount points must exist in it).
+                    let t = open_host(Path::new(NEW_ROOT), "new root")?;
+                    bind(
+                        &srcs[0],
+                        &t,
+                        sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NODEV,
+                        &source.display().to_string(),
+                    )?;
+                }
+                root = Some(open_host(Path::new(NEW_ROOT), "new root")?);
+            }
+            _ => {
+                let root = root.as_ref().ok_or_else(|| {
+                    StepError::detail("mount", Errno::EINVAL, "plan has no root step first")
+                })?;
+                do_step(root, step, &srcs, &mask_fd)?;
+            }
+        }
+    }
+    let root = root.ok_or_else(|| StepError::detail("mount", Errno::EINVAL, "plan has no root"))?;
+
+    // 5. Read-only root (only the root mount: the grants below keep their own flags).
+    sys::mount_setattr(
+        root.as_raw_fd(),
+        false,
+        sys::MOUNT_ATTR_RDONLY | sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NODEV,
+        0,
+    )
+    .step(|| "make the root read-only".into())?;
+    drop(root);
+    nix::unistd::chdir(NEW_ROOT).step(|| "enter the new root".into())?;
+    // pivot_root(".", "."): the old root ends up stacked on the new one, and is detached next.
+    nix::unistd::pivot_root(".", ".").step(|| "pivot_root".into())?;
+    umount2(".", MntFlags::MNT_DETACH).step(|| "detach the old root".into())?;
+    nix::unistd::chdir("/").step(|| "chdir /".into())?;
+    say("pivoted into the new root");
+    Ok(())
+}
+
+fn do_step(root: &OwnedFd, step: &MountStep, srcs: &[OwnedFd], mask: &OwnedFd) -> Result<()> {
+    let target = step.target();
+    let shown = target.display().to_string();
+    let ms = |f: MsFlags| f;
+    match step {
+        MountStep::RootTmpfs | MountStep::RootImage { .. } => Ok(()),
+        MountStep::Proc { .. } => {
+            let t = walk(root, target, Make::Dir)?;
+            mount_fs(
+                "proc",
+                &t,
+                ms(MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC),
+                None,
+                &shown,
+            )
+        }
+        MountStep::Dev { nodes, .. } => {
+            let t = walk(root, target, Make::Dir)?;
+            mount_fs(
+                "tmpfs",
+                &t,
+                MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+                Some("mode=0755"),
+                &shown,
+            )?;
+            for (name, src) in nodes.iter().zip(srcs) {
+                let p = target.join(name);
+                let nt = walk(root, &p, Make::File)?;
+                bind(
+                    src,
+                    &nt,
+                    sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NOEXEC,
+                    &p.display().to_string(),
+                )?;
+            }
+            let pts = walk(root, &target.join("pts"), Make::Dir)?;
+            mount_fs(
+                "devpts",
+                &pts,
+                MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+                Some("newinstance,ptmxmode=0666,mode=0620"),
+                "/dev/pts",
+            )?;
+            let shm = walk(root, &target.join("shm"), Make::Dir)?;
+            mount_fs(
+                "tmpfs",
+                &shm,
+                MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+                Some("mode=1777"),
+                "/dev/shm",
+            )?;
+            let dev = walk(root, target, Make::Dir)?;
+            for (link, to) in [
+                ("ptmx", "pts/ptmx"),
+                ("fd", "/proc/self/fd"),
+                ("stdin", "/proc/self/fd/0"),
+                ("stdout", "/proc/self/fd/1"),
+                ("stderr", "/proc/self/fd/2"),
+            ] {
+                nix::unistd::symlinkat(to, &dev, link).step(|| format!("symlink /dev/{link}"))?;
+            }
+            Ok(())
+        }
+        MountStep::Tmpfs { size, mode, .. } => {
+            let t = walk(root, target, Make::Dir)?;
+            let data = match size {
+                Some(s) => format!("mode={mode:o},size={s}"),
+                None => format!("mode={mode:o}"),
+            };
+            mount_fs(
+                "tmpfs",
+                &t,
+                MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+                Some(&data),
+                &shown,
+            )
+        }
+        MountStep::Bind { access, .. } => {
+            let src = &srcs[0];
+            let t = walk(
+                root,
+                target,
+                if is_dir(src) { Make::Dir } else { Make::File },
+            )?;
+            bind(src, &t, access_attrs(*access), &shown)
+        }
+        MountStep::Hide { dir, .. } => {
+            let t = walk(root, target, if *dir { Make::Dir } else { Make::File })?;
+            if *dir {
+                mount_fs(
+                    "tmpfs",
+                    &t,
+                    MsFlags::MS_RDONLY
+                        | MsFlags::MS_NOSUID
+                        | MsFlags::MS_NODEV
+                        | MsFlags::MS_NOEXEC,
+                    Some("mode=000,size=4k"),
+                    &shown,
+                )
+            } else {
+                bind(
+                    mask,
+                    &t,
+                    sys::MOUNT_ATTR_RDONLY
+                        | sys::MOUNT_ATTR_NOSUID
+                        | sys::MOUNT_ATTR_NODEV
+                        | sys::MOUNT_ATTR_NOEXEC,
+                    &shown,
+                )
+            }
+        }
+        MountStep::Symlink { to, .. } => {
+            let parent = target.parent().unwrap_or(Path::new("/"));
+            let name = target
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let pfd = walk(root, parent, Make::Dir)?;
+            match nix::unistd::symlinkat(to.as_os_str(), &pfd, name.as_str()) {
+                Ok(()) => Ok(()),
+                Err(Errno::EEXIST) => {
+                    let cur = nix::fcntl::readlinkat(&pfd, name.as_str()).ok();
+                    if cur.as_deref() == Some(to.as_os_str()) {
+                        Ok(())
+                    } else {
+                        Err(StepError::detail(
+                            format!("symlink {shown}"),
+                            Errno::EEXIST,
+                            "something else is already there",
+                        ))
+                    }
+                }
+                Err(e) => Err(StepError::new(format!("symlink {shown}"), e)),
+            }
+        }
+        MountStep::Dir { mode, .. } => {
+            let t = walk(root, target, Make::Dir)?;
+            nix::sys::stat::fchmod(
+                &reopen(&t, &shown)?,
+                nix::sys::stat::Mode::from_bits_truncate(*mode),
+            )
+            .step(|| format!("chmod {shown}"))
+        }
+        MountStep::File { content, mode, .. } => {
+            let parent = target.parent().unwrap_or(Path::new("/"));
+            let name = nul_free(
+                &target
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
+            let pfd = walk(root, parent, Make::Dir)?;
+            let fd = sys::openat(
+                pfd.as_raw_fd(),
+                &name,
+                libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC | libc::O_NOFOLLOW,
+                *mode,
+            )
+            .step(|| format!("create file {shown}"))?;
+            let mut f = std::fs::File::from(fd);
+            std::io::Write::write_all(&mut f, content.as_bytes()).map_err(|e| {
+                StepError::new(
+                    format!("write file {shown}"),
+                    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+                )
+            })?;
+            nix::sys::stat::fchmod(&f, nix::sys::stat::Mode::from_bits_truncate(*mode))
+                .step(|| format!("chmod {shown}"))
+        }
+        MountStep::Mqueue { .. } => {
+            let t = walk(root, target, Make::Dir)?;
+            mount_fs(
+                "mqueue",
+                &t,
+                MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+                None,
+                &shown,
+            )
+        }
+        MountStep::Overlay { lower, upper, .. } => {
+            let t = walk(root, target, Make::Dir)?;
+            let lowers: Vec<String> = srcs[..lower.len()].iter().map(fd_path).collect();
+            let opts = if upper.is_some() {
+                format!(
+                    "lowerdir={},upperdir={},workdir={},userxattr",
+                    lowers.join(":"),
+                    fd_path(&srcs[lower.len()]),
+                    fd_path(&srcs[lower.len() + 1])
+                )
+            } else {
+                // A throwaway upper layer in scratch.
+                let n = t.as_raw_fd();
+                let (u, w) = (format!("{SCRATCH}/ovl{n}u"), format!("{SCRATCH}/ovl{n}w"));
+                for d in [&u, &w] {
+                    std::fs::create_dir(d).map_err(|e| {
+                        StepError::new(
+                            "create overlay folders",
+                            Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+                        )
+                    })?;
+                }
+                format!(
+                    "lowerdir={},upperdir={u},workdir={w},userxattr",
+                    lowers.join(":")
+                )
+            };
+            mount_fs(
+                "overlay",
+                &t,
+                MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+                Some(&opts),
+                &shown,
+            )
+        }
+    }
+}
+
+/// An `O_PATH` descriptor cannot be written through; reopen it for fchmod.
+fn reopen(fd: &OwnedFd, shown: &str) -> Result<OwnedFd> {
+    sys::openat2(
+        libc::AT_FDCWD,
+        &fd_path(fd),
+        libc::O_RDONLY | libc::O_DIRECTORY,
+        0,
+    )
+    .step(|| format!("open {shown}"))
+}

@@ -1,0 +1,72 @@
+//! PID 1 of the sandbox (`init = true`): reaps orphans, forwards signals to COMMAND, and exits
+//! with COMMAND's status as soon as COMMAND ends — which makes the kernel kill everything left
+//! in the pid namespace.
+//!
+//! It keeps nothing: no capabilities, no descriptors but 0-2, `no_new_privs`, and it is not
+//! dumpable, so COMMAND cannot ptrace it or open `/proc/1/exe` (the jail binary) through it.
+
+use super::sys;
+use crate::plan::Plan;
+use nix::sys::signal::{self, SigSet, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+/// Signals init passes on to COMMAND.
+pub const FORWARDED: [Signal; 8] = [
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGWINCH,
+    Signal::SIGCONT,
+];
+
+/// The signal set blocked in the supervisor and init (inherited across clone/fork).
+pub fn blocked_set() -> SigSet {
+    let mut s = SigSet::empty();
+    for sig in FORWARDED {
+        s.add(sig);
+    }
+    s.add(Signal::SIGCHLD);
+    s
+}
+
+/// `exit` code for a wait status, as a shell reports it.
+pub fn status_code(st: WaitStatus) -> Option<i32> {
+    match st {
+        WaitStatus::Exited(_, c) => Some(c),
+        WaitStatus::Signaled(_, s, _) => Some(128 + s as i32),
+        _ => None,
+    }
+}
+
+pub fn run(command: libc::pid_t, plan: &Plan) -> ! {
+    let _ = sys::close_from(3);
+    let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0, 0);
+    let _ = super::child::drop_caps(&[]);
+    let _ = sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0);
+    let _ = plan;
+    let set = blocked_set();
+    let cmd = Pid::from_raw(command);
+    loop {
+        let Ok(sig) = set.wait() else { continue };
+        if sig == Signal::SIGCHLD {
+            loop {
+                match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                    Ok(WaitStatus::StillAlive) | Err(_) => break,
+                    Ok(st) => {
+                        if st.pid() == Some(cmd) {
+                            if let Some(code) = status_code(st) {
+                                sys::exit_now(code);
+                            }
+                        }
+                    }
+                }
+            }
+        } else {
+            let _ = signal::kill(cmd, sig);
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! The executor: the only place that changes anything in the kernel, and the only home of
+//! `unsafe` (each block with a `// SAFETY:` line).
+//!
+//! `spawn` is the supervisor side (clone, id maps, cgroup placement, wait, signals, cleanup);
+//! `child` runs inside (filesystem, host name, loopback, capabilities, no_new_privs, Landlock,
+//! seccomp, execve — in that order); `init` is PID 1.
+
+pub mod cgroup;
+pub mod child;
+pub mod error;
+pub mod fs;
+pub mod init;
+pub mod landlock;
+pub mod pty;
+pub mod seccomp;
+pub mod spawn;
+pub mod sys;
+
+pub use spawn::run;

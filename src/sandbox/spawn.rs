@@ -1,0 +1,433 @@
+//! The supervisor: jail's own process, outside the sandbox.
+//!
+//! It stays single-threaded until the child execs (`unshare(CLONE_NEWUSER)` and clone with it
+//! fail in a threaded process), and in order:
+//! 1. creates the cgroup (before the fork, so no other process of ours is in the parent cgroup
+//!    when controllers are enabled), opens a pty when COMMAND gets a private terminal, blocks the
+//!    signals it forwards;
+//! 2. clones the child with every new namespace at once;
+//! 3. writes the child's uid/gid maps, places it in the cgroup, then releases it;
+//! 4. waits for the child's setup to end: an error record on the error pipe, or EOF when exec
+//!    closed it;
+//! 5. relays the terminal, forwards signals, reaps the child, and returns the exit status;
+//! 6. tears down: every process left is killed (pid namespace, cgroup), the cgroup removed.
+
+use super::cgroup::{self, Cgroup};
+use super::child::{self, ChildFds};
+use super::error::StepError;
+use super::init::{blocked_set, status_code};
+use super::pty::Pty;
+use super::sys;
+use crate::commands::Verbosity;
+use crate::plan::Plan;
+use crate::util::{errno_name, human_bytes};
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{self, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use std::os::fd::{AsFd, OwnedFd};
+
+/// How a run ended, for the caller's message and exit status.
+pub struct Outcome {
+    pub code: i32,
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd), StepError> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| StepError::new("create pipe", e))
+}
+
+fn print_step_error(e: &StepError) {
+    eprintln!("jail: error: {e}");
+    if let Some(r) = e.remedy() {
+        eprintln!("  remedy: {r}");
+    }
+}
+
+/// Writes the one-id maps of SPEC §3 (`uid = "user"`: the caller's own ids; `"root"`: 0).
+fn write_id_maps(pid: libc::pid_t, plan: &Plan) -> Result<(), StepError> {
+    let ids = &plan.ids;
+    let w = |file: &str, text: String| {
+        std::fs::write(format!("/proc/{pid}/{file}"), text).map_err(|e| {
+            StepError::new(
+                format!("write {file} (user namespace id map)"),
+                Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+            )
+        })
+    };
+    // An unprivileged process must deny setgroups before it may write a gid map.
+    w("setgroups", "deny".into())?;
+    w(
+        "uid_map",
+        format!("{} {} 1\n", ids.uid_inside, ids.uid_outside),
+    )?;
+    w(
+        "gid_map",
+        format!("{} {} 1\n", ids.gid_inside, ids.gid_outside),
+    )
+}
+
+fn limits_of(plan: &Plan) -> cgroup::Limits {
+    let l = &plan.limits;
+    cgroup::Limits {
+        memory: l.memory,
+        swap: l.swap,
+        cpus: l.cpus,
+        cpu_weight: l.cpu_weight,
+        pids: l.pids,
+    }
+}
+
+/// Creates the sandbox's cgroup when limits are asked for; None when none are, or when they
+/// cannot be applied and the profile said best-effort.
+fn make_cgroup(plan: &Plan, v: Verbosity) -> Result<Option<Cgroup>, ()> {
+    if !plan.limits.any() {
+        return Ok(None);
+    }
+    let limits = limits_of(plan);
+    let det = cgroup::detect(&limits);
+    let fail = |msg: String, remedy: Option<String>| {
+        if plan.limits.required() {
+            eprintln!("jail: error: cannot enforce [limits]: {msg}");
+            if let Some(r) = remedy {
+                eprintln!("  remedy: {r}");
+            }
+            eprintln!("  (or set limits.enforce = \"best-effort\" to run without them)");
+            Err(())
+        } else {
+            if v != Verbosity::Quiet {
+                eprintln!("jail: warning: [limits] not enforced: {msg}; running anyway (enforce = \"best-effort\")");
+            }
+            Ok(None)
+        }
+    };
+    let Some(kind) = det.chosen else {
+        return fail(det.reasons.join("; "), det.remedy);
+    };
+    match Cgroup::create(kind, &plan.profile, &limits) {
+        Ok(cg) => Ok(Some(cg)),
+        Err(e) => fail(e.to_string(), None),
+    }
+}
+
+/// Runs the plan; returns the exit status of SPEC §1.
+pub fn run(plan: &Plan, v: Verbosity) -> i32 {
+    let verbose = v == Verbosity::Verbose;
+    let mut cg = match make_cgroup(plan, v) {
+        Ok(c) => c,
+        Err(()) => return crate::EXIT_JAIL,
+    };
+    // With limits best-effort and no cgroup, pids still holds through RLIMIT_NPROC, which in a
+    // new user namespace counts only the sandbox's processes.
+    let mut plan_owned;
+    let mut plan = plan;
+    if cg.is_none() && plan.limits.pids.is_some() && plan.namespaces.user {
+        plan_owned = plan.clone();
+        let n = plan.limits.pids.unwrap_or(0);
+        plan_owned.rlimits.retain(|r| r.resource != "nproc");
+        plan_owned.rlimits.push(crate::plan::limits::RlimitPlan {
+            resource: "nproc".into(),
+            soft: Some(n),
+            hard: Some(n),
+        });
+        plan = &plan_owned;
+    }
+    let r = supervise(plan, v, verbose, cg.as_mut());
+    let code = match r {
+        Ok(code) => code,
+        Err(e) => {
+            print_step_error(&e);
+            crate::EXIT_JAIL
+        }
+    };
+    if let Some(cg) = cg {
+        if code == 128 + libc::SIGKILL || code == 137 {
+            let ev = cg.memory_events();
+            if ev.oom_kill > 0 {
+                if v != Verbosity::Quiet {
+                    eprintln!(
+                        "jail: the sandbox was killed: memory limit ({}) reached",
+                        plan.limits
+                            .memory
+                            .map(human_bytes)
+                            .unwrap_or_else(|| "?".into())
+                    );
+                }
+            }
+        }
+        if let Err(e) = cg.destroy() {
+            eprintln!("jail: warning: removing the sandbox's cgroup: {e}");
+        }
+    }
+    code
+}
+
+fn supervise(
+    plan: &Plan,
+    v: Verbosity,
+    verbose: bool,
+    cg: Option<&mut Cgroup>,
+) -> Result<i32, StepError> {
+    let (sync_r, sync_w) = pipe()?;
+    let (err_r, err_w) = pipe()?;
+    let pty = if plan.process.new_session {
+        Pty::open()
+    } else {
+        None
+    };
+    let tty_std = super::pty::tty_std();
+
+    // Forwarded signals and SIGCHLD arrive through a signalfd; the child unblocks them.
+    let set = blocked_set();
+    signal::sigprocmask(signal::SigmaskHow::SIG_BLOCK, Some(&set), None)
+        .map_err(|e| StepError::new("block signals", e))?;
+    let sfd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+        .map_err(|e| StepError::new("signalfd", e))?;
+
+    let flags = plan.namespaces.clone_flags();
+    if verbose {
+        eprintln!("jail: clone with namespaces {:#x}", flags);
+    }
+    // SAFETY: jail is single-threaded here (no thread is ever started before exec).
+    let pid = match unsafe { sys::clone_fork(flags) } {
+        Err(e) => {
+            return Err(StepError::detail(
+                "create namespaces",
+                e,
+                format!("clone flags {flags:#x}"),
+            ))
+        }
+        Ok(0) => {
+            drop(sync_w);
+            drop(err_r);
+            drop(sfd);
+            let fds = ChildFds {
+                sync: sync_r,
+                err: err_w,
+                tty: pty
+                    .as_ref()
+                    .and_then(|p| p.slave.as_ref().map(|s| s.try_clone().ok()))
+                    .flatten(),
+                tty_std,
+            };
+            if let Some(mut p) = pty {
+                p.slave = None;
+                std::mem::forget(p); // the supervisor restores the terminal, not the child
+            }
+            child::main(plan, fds, verbose)
+        }
+        Ok(pid) => pid,
+    };
+    drop(sync_r);
+    drop(err_w);
+    let mut pty = pty;
+    if let Some(p) = pty.as_mut() {
+        p.slave = None; // only the sandbox holds the slave: its exit gives the master EIO
+    }
+    let child = Pid::from_raw(pid);
+    let kill_child = || {
+        let _ = signal::kill(child, Signal::SIGKILL);
+        let _ = waitpid(child, None);
+    };
+
+    // Id maps and cgroup placement before the child may run anything.
+    if plan.namespaces.user {
+        if let Err(e) = write_id_maps(pid, plan) {
+            kill_child();
+            return Err(e);
+        }
+    }
+    if let Some(cg) = cg {
+        if let Err(e) = cg.attach(pid) {
+            kill_child();
+            return Err(StepError::detail(
+                "place the sandbox in its cgroup",
+                Errno::EPERM,
+                e.to_string(),
+            ));
+        }
+    }
+    if nix::unistd::write(&sync_w, &[1]).is_err() {
+        kill_child();
+        return Err(StepError::new("release the sandbox", Errno::last()));
+    }
+    drop(sync_w);
+
+    // Setup ends with exec (EOF) or an error record.
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match nix::unistd::read(&err_r, &mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(Errno::EINTR) => continue,
+            Err(_) => break,
+        }
+    }
+    drop(err_r);
+    if !buf.is_empty() {
+        let st = waitpid(child, None)
+            .ok()
+            .and_then(status_code)
+            .unwrap_or(crate::EXIT_JAIL);
+        match StepError::decode(&buf) {
+            Some(e) if e.step == "execute COMMAND" => {
+                eprintln!(
+                    "jail: {}",
+                    if e.detail.is_empty() {
+                        e.to_string()
+                    } else {
+                        e.detail.clone()
+                    }
+                );
+                return Ok(st);
+            }
+            Some(e) => return Err(e),
+            None => {
+                return Err(StepError::detail(
+                    "sandbox setup",
+                    Errno::EIO,
+                    "garbled error report",
+                ))
+            }
+        }
+    }
+    if verbose {
+        eprintln!("jail: sandbox running, pid {pid}");
+    }
+
+    if let Some(p) = &pty {
+        p.raw();
+        p.resize();
+    }
+    let code = wait_loop(child, &sfd, pty.as_ref());
+    drop(pty); // restores the terminal
+    let _ = v;
+    Ok(code)
+}
+
+/// Relays the pty, forwards signals, and returns when the child is gone.
+fn wait_loop(child: Pid, sfd: &SignalFd, pty: Option<&Pty>) -> i32 {
+    let mut stdin_open = pty.is_some();
+    let mut master_open = pty.is_some();
+    let mut status: Option<i32> = None;
+    let mut buf = [0u8; 16384];
+    loop {
+        if let Some(code) = status {
+            if !master_open {
+                return code;
+            }
+        }
+        let mut fds = vec![PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+        let (mut i_stdin, mut i_master) = (None, None);
+        if let Some(p) = pty {
+            if stdin_open && status.is_none() {
+                // SAFETY: fd 0 stays open for the life of the process.
+                i_stdin = Some(fds.len());
+                fds.push(PollFd::new(
+                    unsafe { std::os::fd::BorrowedFd::borrow_raw(0) },
+                    PollFlags::POLLIN,
+                ));
+            }
+            if master_open {
+                i_master = Some(fds.len());
+                fds.push(PollFd::new(p.master(), PollFlags::POLLIN));
+            }
+        }
+        // Once the child is gone, drain the pty without waiting for more.
+        let timeout = if status.is_some() {
+            PollTimeout::from(100u16)
+        } else {
+            PollTimeout::NONE
+        };
+        match poll(&mut fds, timeout) {
+            Ok(0) if status.is_some() => master_open = false,
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(_) => return status.unwrap_or(crate::EXIT_JAIL),
+        }
+        let ready = |i: Option<usize>| {
+            i.and_then(|i| fds.get(i))
+                .and_then(|f| f.revents())
+                .map(|r| !r.is_empty())
+                .unwrap_or(false)
+        };
+        let sig_ready = fds[0].revents().map(|r| !r.is_empty()).unwrap_or(false);
+        let stdin_ready = ready(i_stdin);
+        let master_ready = ready(i_master);
+        drop(fds);
+        if sig_ready {
+            while let Ok(Some(si)) = sfd.read_signal() {
+                let Ok(sig) = Signal::try_from(si.ssi_signo as i32) else {
+                    continue;
+                };
+                match sig {
+                    Signal::SIGCHLD => loop {
+                        match waitpid(child, Some(WaitPidFlag::WNOHANG)) {
+                            Ok(WaitStatus::StillAlive) | Err(_) => break,
+                            Ok(st) => {
+                                if let Some(c) = status_code(st) {
+                                    status = Some(c);
+                                }
+                            }
+                        }
+                    },
+                    Signal::SIGWINCH if pty.is_some() => {
+                        if let Some(p) = pty {
+                            p.resize();
+                        }
+                    }
+                    s => {
+                        let _ = signal::kill(child, s);
+                    }
+                }
+            }
+        }
+        if let Some(p) = pty {
+            if stdin_ready {
+                match nix::unistd::read(unsafe_stdin(), &mut buf) {
+                    Ok(0) | Err(_) => {
+                        // The caller's input ended: pass EOF on as the terminal would (^D).
+                        stdin_open = false;
+                        let _ = nix::unistd::write(p.master(), &[4]);
+                    }
+                    Ok(n) => write_all(p.master(), &buf[..n]),
+                }
+            }
+            if master_ready {
+                match nix::unistd::read(&p.master, &mut buf) {
+                    Ok(0) | Err(_) => master_open = false,
+                    // SAFETY: fd 1 stays open for the life of the process.
+                    Ok(n) => write_all(
+                        unsafe { std::os::fd::BorrowedFd::borrow_raw(p.host.max(1)) },
+                        &buf[..n],
+                    ),
+                }
+            }
+        }
+        if pty.is_none() && status.is_some() {
+            return status.unwrap_or(crate::EXIT_JAIL);
+        }
+    }
+}
+
+fn write_all(fd: std::os::fd::BorrowedFd, mut b: &[u8]) {
+    while !b.is_empty() {
+        match nix::unistd::write(fd, b) {
+            Ok(0) => return,
+            Ok(n) => b = &b[n..],
+            Err(Errno::EINTR) | Err(Errno::EAGAIN) => continue,
+            Err(_) => return,
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn name(e: Errno) -> String {
+    errno_name(e as i32)
+}
+
+fn unsafe_stdin() -> std::os::fd::BorrowedFd<'static> {
+    // SAFETY: fd 0 stays open for the life of the process.
+    unsafe { std::os::fd::BorrowedFd::borrow_raw(0) }
+}
