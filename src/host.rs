@@ -68,6 +68,9 @@ pub struct Host {
     /// Hard rlimits of the caller, by resource name (`nofile` …); None = unlimited.
     pub hard_rlimits: BTreeMap<&'static str, Option<u64>>,
     pub fs: Box<dyn HostFs>,
+    /// Which cgroup back end can apply these limits, and why (probed only when asked: a plan
+    /// without limits never touches cgroupfs).
+    pub cgroup: fn(&crate::sandbox::cgroup::Limits) -> crate::sandbox::cgroup::Detection,
 }
 
 use nix::sys::resource::Resource;
@@ -150,6 +153,7 @@ impl Host {
             landlock_abi: crate::sandbox::landlock::probe_abi(),
             hard_rlimits,
             fs: Box::new(RealFs),
+            cgroup: crate::sandbox::cgroup::detect,
         }
     }
 

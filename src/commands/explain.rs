@@ -107,6 +107,17 @@ pub fn to_text(p: &Plan) -> String {
             &mut o,
             format!("cgroup limits ({}): {}", l.enforce, parts.join(", ")),
         );
+        match (&l.backend, &l.fallback) {
+            (Some(b), _) => {
+                let w: Vec<String> = l.writes.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                step(&mut o, format!("  back end {b}: writes {}", w.join(", ")));
+            }
+            (None, Some(f)) => step(&mut o, format!("  no cgroup back end here: {f}")),
+            (None, None) => step(
+                &mut o,
+                "  no cgroup back end here: jail run will refuse (see the note below)".into(),
+            ),
+        }
     }
     for m in &p.mounts {
         step(&mut o, mount_text(m));

@@ -14,6 +14,14 @@ pub struct LimitsPlan {
     pub pids: Option<u64>,
     /// "required" or "best-effort".
     pub enforce: String,
+    /// The cgroup back end that will apply the limits ("V1", "V2", "SystemdScope"), or None.
+    pub backend: Option<String>,
+    /// Why that back end (or none) was chosen.
+    pub reasons: Vec<String>,
+    /// Exactly what will be written: cgroup files (v1, v2) or unit properties (systemd).
+    pub writes: Vec<(String, String)>,
+    /// How the limits are held when no back end can apply them and enforce is best-effort.
+    pub fallback: Option<String>,
 }
 
 impl LimitsPlan {
@@ -32,7 +40,20 @@ impl LimitsPlan {
 /// The smallest memory limit that lets a process start at all.
 const MIN_MEMORY: u64 = 1 << 20;
 
-pub fn compile(_cx: &mut Ctx, l: &profile::Limits) -> Result<LimitsPlan, Error> {
+impl LimitsPlan {
+    /// The cgroup layer's view of these limits.
+    pub fn cgroup_limits(&self) -> crate::sandbox::cgroup::Limits {
+        crate::sandbox::cgroup::Limits {
+            memory: self.memory,
+            swap: self.swap,
+            cpus: self.cpus,
+            cpu_weight: self.cpu_weight,
+            pids: self.pids,
+        }
+    }
+}
+
+pub fn compile(cx: &mut Ctx, l: &profile::Limits) -> Result<LimitsPlan, Error> {
     if let Some(m) = &l.memory {
         if m.v.0 < MIN_MEMORY {
             return Err(Located::at(
@@ -71,7 +92,7 @@ pub fn compile(_cx: &mut Ctx, l: &profile::Limits) -> Result<LimitsPlan, Error> 
             ));
         }
     }
-    Ok(LimitsPlan {
+    let mut plan = LimitsPlan {
         memory: l.memory.as_ref().map(|x| x.v.0),
         swap: l.swap.as_ref().map(|x| x.v.0),
         cpus: l.cpus.as_ref().map(|x| x.v),
@@ -81,7 +102,33 @@ pub fn compile(_cx: &mut Ctx, l: &profile::Limits) -> Result<LimitsPlan, Error> 
             profile::Enforce::Required => "required".into(),
             profile::Enforce::BestEffort => "best-effort".into(),
         },
-    })
+        ..Default::default()
+    };
+    if plan.any() {
+        let det = (cx.host.cgroup)(&plan.cgroup_limits());
+        plan.reasons = det.reasons;
+        match det.chosen {
+            Some(kind) => {
+                plan.backend = Some(format!("{kind:?}"));
+                plan.writes = crate::sandbox::cgroup::planned_writes(kind, &plan.cgroup_limits());
+            }
+            None if plan.required() => {
+                // Refused at run time with the remedy (explain still shows the plan).
+                cx.warnings.push(format!(
+                    "no cgroup back end can apply [limits] here; `jail run` will refuse (enforce = \"required\"){}",
+                    det.remedy.map(|r| format!(": {r}")).unwrap_or_default()
+                ));
+            }
+            None => {
+                if plan.pids.is_some() {
+                    plan.fallback = Some("pids held by RLIMIT_NPROC in the new user namespace (counts only the sandbox's processes); memory and cpu not enforced".into());
+                } else {
+                    plan.fallback = Some("not enforced (enforce = \"best-effort\")".into());
+                }
+            }
+        }
+    }
+    Ok(plan)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

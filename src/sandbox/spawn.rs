@@ -142,18 +142,17 @@ pub fn run(plan: &Plan, v: Verbosity) -> i32 {
         }
     };
     if let Some(cg) = cg {
-        if code == 128 + libc::SIGKILL || code == 137 {
-            let ev = cg.memory_events();
-            if ev.oom_kill > 0 {
-                if v != Verbosity::Quiet {
-                    eprintln!(
-                        "jail: the sandbox was killed: memory limit ({}) reached",
-                        plan.limits
-                            .memory
-                            .map(human_bytes)
-                            .unwrap_or_else(|| "?".into())
-                    );
-                }
+        let ev = cg.memory_events();
+        if ev.oom_kill > 0 && v != Verbosity::Quiet {
+            let limit = plan
+                .limits
+                .memory
+                .map(human_bytes)
+                .unwrap_or_else(|| "?".into());
+            if code == 128 + libc::SIGKILL {
+                eprintln!("jail: the sandbox was killed: its memory limit ({limit}) was reached");
+            } else {
+                eprintln!("jail: {} process(es) in the sandbox were killed: its memory limit ({limit}) was reached", ev.oom_kill);
             }
         }
         if let Err(e) = cg.destroy() {
@@ -189,8 +188,20 @@ fn supervise(
     if verbose {
         eprintln!("jail: clone with namespaces {:#x}", flags);
     }
+    let into_cgroup = cg.as_ref().and_then(|c| c.v2_dir_fd());
     // SAFETY: jail is single-threaded here (no thread is ever started before exec).
-    let pid = match unsafe { sys::clone_fork(flags) } {
+    let cloned = match into_cgroup {
+        Some(fd) => match unsafe { sys::clone3_into_cgroup(flags, fd) } {
+            // Kernels before 5.7, or a seccomp filter around jail refusing clone3: plain clone,
+            // and attach() below moves the child in before it runs anything.
+            Err(Errno::ENOSYS) | Err(Errno::EPERM) | Err(Errno::E2BIG) => unsafe {
+                sys::clone_fork(flags)
+            },
+            r => r,
+        },
+        None => unsafe { sys::clone_fork(flags) },
+    };
+    let pid = match cloned {
         Err(e) => {
             return Err(StepError::detail(
                 "create namespaces",

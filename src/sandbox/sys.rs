@@ -184,6 +184,49 @@ pub unsafe fn clone_fork(flags: u64) -> Result<libc::pid_t, Errno> {
     ret(r).map(|p| p as libc::pid_t)
 }
 
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// `clone3` like [`clone_fork`], born directly in the cgroup v2 folder `cgroup_fd`
+/// (`CLONE_INTO_CGROUP`): no window in which the child runs outside its limits, and cheaper
+/// than writing `cgroup.procs` afterwards.
+///
+/// # Safety
+/// As for [`clone_fork`]: the caller must be single-threaded.
+pub unsafe fn clone3_into_cgroup(flags: u64, cgroup_fd: RawFd) -> Result<libc::pid_t, Errno> {
+    let args = CloneArgs {
+        flags: flags | CLONE_INTO_CGROUP,
+        exit_signal: libc::SIGCHLD as u64,
+        cgroup: cgroup_fd as u64,
+        ..Default::default()
+    };
+    // SAFETY: `args` is a valid clone_args of the size passed; no CLONE_VM and no stack make
+    // this behave like fork(2) in a single-threaded caller.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    ret(r).map(|p| p as libc::pid_t)
+}
+
 /// Marks every descriptor from `first` on close-on-exec.
 pub fn cloexec_from(first: u32) -> Result<(), Errno> {
     // SAFETY: plain syscall without pointers.
