@@ -1,3 +1,83 @@
+//! `cargo xtask gen`: renders man/ and completions/ from the clap definitions in src/cli.rs.
+//! `cargo xtask check`: fails when they are stale (CI and a test run it).
+//! Generated files are never edited by hand; `man/jail-profile.5` is hand-written.
+
+use clap::CommandFactory;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+/// Every generated file: (path relative to the repo, contents).
+fn render() -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = vec![];
+    let cmd = jail::cli::Cli::command();
+    let mut buf = vec![];
+    clap_mangen::Man::new(cmd.clone()).render(&mut buf).expect("render jail.1");
+    out.push((PathBuf::from("man/jail.1"), buf));
+    for sub in cmd.get_subcommands() {
+        let name = format!("jail-{}", sub.get_name());
+        let leaked: &'static str = Box::leak(name.clone().into_boxed_str());
+        let bin: &'static str = Box::leak(format!("jail {}", sub.get_name()).into_boxed_str());
+        let sub = sub.clone().name(leaked).bin_name(bin);
+        let mut buf = vec![];
+        clap_mangen::Man::new(sub).render(&mut buf).expect("render a verb's page");
+        out.push((PathBuf::from(format!("man/{name}.1")), buf));
+    }
+    for (shell, file) in [
+        (clap_complete::Shell::Bash, "completions/jail.bash"),
+        (clap_complete::Shell::Zsh, "completions/_jail"),
+        (clap_complete::Shell::Fish, "completions/jail.fish"),
+    ] {
+        let mut buf = vec![];
+        clap_complete::generate(shell, &mut jail::cli::Cli::command(), "jail", &mut buf);
+        out.push((PathBuf::from(file), buf));
+    }
+    out
+}
+
 fn main() {
-    eprintln!("xtask: nothing yet");
+    let arg = std::env::args().nth(1).unwrap_or_default();
+    let root = root();
+    match arg.as_str() {
+        "gen" => {
+            for (rel, data) in render() {
+                let p = root.join(&rel);
+                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                std::fs::write(&p, data).unwrap();
+                println!("wrote {}", rel.display());
+            }
+        }
+        "check" => {
+            let stale: Vec<String> = render()
+                .into_iter()
+                .filter(|(rel, data)| std::fs::read(root.join(rel)).ok().as_deref() != Some(data.as_slice()))
+                .map(|(rel, _)| rel.display().to_string())
+                .collect();
+            if !stale.is_empty() {
+                eprintln!("stale generated files (run `cargo xtask gen`): {}", stale.join(", "));
+                std::process::exit(1);
+            }
+            println!("man pages and completions are current");
+        }
+        _ => {
+            eprintln!("usage: cargo xtask gen|check");
+            std::process::exit(2);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The man pages and completions in the repository match the command line: a change to
+    /// src/cli.rs without `cargo xtask gen` fails here.
+    #[test]
+    fn generated_files_are_current() {
+        let root = super::root();
+        for (rel, data) in super::render() {
+            let on_disk = std::fs::read(root.join(&rel)).unwrap_or_default();
+            assert!(on_disk == data, "{} is stale: run `cargo xtask gen`", rel.display());
+        }
+    }
 }

@@ -1,0 +1,96 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_jail_global_optspecs
+    string join \n v/verbose q/quiet h/help V/version
+end
+
+function __fish_jail_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_jail_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_jail_using_subcommand
+    set -l cmd (__fish_jail_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c jail -n "__fish_jail_needs_command" -s v -l verbose -d 'Print each setup step as it happens'
+complete -c jail -n "__fish_jail_needs_command" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c jail -n "__fish_jail_needs_command" -s V -l version -d 'Print version'
+complete -c jail -n "__fish_jail_needs_command" -f -a "run" -d 'Run COMMAND in a sandbox'
+complete -c jail -n "__fish_jail_needs_command" -f -a "check" -d 'Validate profiles; with none, every profile on the search path'
+complete -c jail -n "__fish_jail_needs_command" -f -a "explain" -d 'Print the compiled plan and run nothing'
+complete -c jail -n "__fish_jail_needs_command" -f -a "list" -d 'List the profiles on the search path'
+complete -c jail -n "__fish_jail_needs_command" -f -a "doctor" -d 'What this kernel and session support, and how to fix what is missing'
+complete -c jail -n "__fish_jail_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c jail -n "__fish_jail_using_subcommand run" -s p -l profile -d 'Profile NAME (looked up on the search path) or PATH (contains / or ends in .toml)' -r
+complete -c jail -n "__fish_jail_using_subcommand run" -l net -d 'Network: none (own loopback only) or host' -r
+complete -c jail -n "__fish_jail_using_subcommand run" -l bind -d 'Bind a host path read-write (at the same place, or at DST)' -r
+complete -c jail -n "__fish_jail_using_subcommand run" -l ro-bind -d 'Bind a host path read-only (at the same place, or at DST)' -r
+complete -c jail -n "__fish_jail_using_subcommand run" -l tmpfs -d 'Mount a fresh empty writable folder' -r
+complete -c jail -n "__fish_jail_using_subcommand run" -l hide -d 'Mask a path: empty and unreadable' -r
+complete -c jail -n "__fish_jail_using_subcommand run" -l env -d 'Set an environment variable' -r
+complete -c jail -n "__fish_jail_using_subcommand run" -l unsetenv -d 'Remove an environment variable' -r
+complete -c jail -n "__fish_jail_using_subcommand run" -l memory -d 'Memory limit of the whole sandbox (e.g. 512MiB, 2G)' -r
+complete -c jail -n "__fish_jail_using_subcommand run" -l cpus -d 'CPU time limit, in CPUs (e.g. 0.5)' -r
+complete -c jail -n "__fish_jail_using_subcommand run" -l pids -d 'Maximum number of processes and threads' -r
+complete -c jail -n "__fish_jail_using_subcommand run" -l hostname -d 'Host name inside' -r
+complete -c jail -n "__fish_jail_using_subcommand run" -l chdir -d 'Working directory inside' -r
+complete -c jail -n "__fish_jail_using_subcommand run" -l rootfs -d 'Use a directory (e.g. a container image) as the read-only root' -r
+complete -c jail -n "__fish_jail_using_subcommand run" -l format -d 'Output format of --dry-run' -r -f -a "text\t''
+json\t''"
+complete -c jail -n "__fish_jail_using_subcommand run" -l dry-run -d 'Print the plan like `explain` and run nothing'
+complete -c jail -n "__fish_jail_using_subcommand run" -s v -l verbose -d 'Print each setup step as it happens'
+complete -c jail -n "__fish_jail_using_subcommand run" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_using_subcommand run" -s h -l help -d 'Print help'
+complete -c jail -n "__fish_jail_using_subcommand check" -l format -r -f -a "text\t''
+json\t''"
+complete -c jail -n "__fish_jail_using_subcommand check" -s v -l verbose -d 'Print each setup step as it happens'
+complete -c jail -n "__fish_jail_using_subcommand check" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_using_subcommand check" -s h -l help -d 'Print help'
+complete -c jail -n "__fish_jail_using_subcommand explain" -s p -l profile -d 'Profile NAME (looked up on the search path) or PATH (contains / or ends in .toml)' -r
+complete -c jail -n "__fish_jail_using_subcommand explain" -l net -d 'Network: none (own loopback only) or host' -r
+complete -c jail -n "__fish_jail_using_subcommand explain" -l bind -d 'Bind a host path read-write (at the same place, or at DST)' -r
+complete -c jail -n "__fish_jail_using_subcommand explain" -l ro-bind -d 'Bind a host path read-only (at the same place, or at DST)' -r
+complete -c jail -n "__fish_jail_using_subcommand explain" -l tmpfs -d 'Mount a fresh empty writable folder' -r
+complete -c jail -n "__fish_jail_using_subcommand explain" -l hide -d 'Mask a path: empty and unreadable' -r
+complete -c jail -n "__fish_jail_using_subcommand explain" -l env -d 'Set an environment variable' -r
+complete -c jail -n "__fish_jail_using_subcommand explain" -l unsetenv -d 'Remove an environment variable' -r
+complete -c jail -n "__fish_jail_using_subcommand explain" -l memory -d 'Memory limit of the whole sandbox (e.g. 512MiB, 2G)' -r
+complete -c jail -n "__fish_jail_using_subcommand explain" -l cpus -d 'CPU time limit, in CPUs (e.g. 0.5)' -r
+complete -c jail -n "__fish_jail_using_subcommand explain" -l pids -d 'Maximum number of processes and threads' -r
+complete -c jail -n "__fish_jail_using_subcommand explain" -l hostname -d 'Host name inside' -r
+complete -c jail -n "__fish_jail_using_subcommand explain" -l chdir -d 'Working directory inside' -r
+complete -c jail -n "__fish_jail_using_subcommand explain" -l rootfs -d 'Use a directory (e.g. a container image) as the read-only root' -r
+complete -c jail -n "__fish_jail_using_subcommand explain" -l format -r -f -a "text\t''
+json\t''"
+complete -c jail -n "__fish_jail_using_subcommand explain" -s v -l verbose -d 'Print each setup step as it happens'
+complete -c jail -n "__fish_jail_using_subcommand explain" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_using_subcommand explain" -s h -l help -d 'Print help'
+complete -c jail -n "__fish_jail_using_subcommand list" -l format -r -f -a "text\t''
+json\t''"
+complete -c jail -n "__fish_jail_using_subcommand list" -s v -l verbose -d 'Print each setup step as it happens'
+complete -c jail -n "__fish_jail_using_subcommand list" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_using_subcommand list" -s h -l help -d 'Print help'
+complete -c jail -n "__fish_jail_using_subcommand doctor" -l format -r -f -a "text\t''
+json\t''"
+complete -c jail -n "__fish_jail_using_subcommand doctor" -s v -l verbose -d 'Print each setup step as it happens'
+complete -c jail -n "__fish_jail_using_subcommand doctor" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_using_subcommand doctor" -s h -l help -d 'Print help'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list doctor help" -f -a "run" -d 'Run COMMAND in a sandbox'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list doctor help" -f -a "check" -d 'Validate profiles; with none, every profile on the search path'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list doctor help" -f -a "explain" -d 'Print the compiled plan and run nothing'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list doctor help" -f -a "list" -d 'List the profiles on the search path'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list doctor help" -f -a "doctor" -d 'What this kernel and session support, and how to fix what is missing'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list doctor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
