@@ -32,7 +32,12 @@ complete -c jail -n "__fish_jail_needs_command" -f -a "run" -d 'Run COMMAND in a
 complete -c jail -n "__fish_jail_needs_command" -f -a "check" -d 'Validate profiles; with none, every profile on the search path'
 complete -c jail -n "__fish_jail_needs_command" -f -a "explain" -d 'Print the compiled plan and run nothing'
 complete -c jail -n "__fish_jail_needs_command" -f -a "list" -d 'List the profiles on the search path'
+complete -c jail -n "__fish_jail_needs_command" -f -a "audit" -d 'Exposure score of profiles: 0.0 (locked) … 10.0 (open), per check'
 complete -c jail -n "__fish_jail_needs_command" -f -a "doctor" -d 'What this kernel and session support, and how to fix what is missing'
+complete -c jail -n "__fish_jail_needs_command" -f -a "desktop" -d 'Install, remove or list .desktop wrappers that launch apps through jail'
+complete -c jail -n "__fish_jail_needs_command" -f -a "ps" -d 'List running sandboxes'
+complete -c jail -n "__fish_jail_needs_command" -f -a "stop" -d 'Stop a running sandbox: SIGTERM, then SIGKILL to what is left after the grace period'
+complete -c jail -n "__fish_jail_needs_command" -f -a "enter" -d 'Run a command inside a running sandbox, with the same restrictions'
 complete -c jail -n "__fish_jail_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c jail -n "__fish_jail_using_subcommand run" -s p -l profile -d 'Profile NAME (looked up on the search path) or PATH (contains / or ends in .toml)' -r
 complete -c jail -n "__fish_jail_using_subcommand run" -l net -d 'Network: none (own loopback only) or host' -r
@@ -48,6 +53,8 @@ complete -c jail -n "__fish_jail_using_subcommand run" -l pids -d 'Maximum numbe
 complete -c jail -n "__fish_jail_using_subcommand run" -l hostname -d 'Host name inside' -r
 complete -c jail -n "__fish_jail_using_subcommand run" -l chdir -d 'Working directory inside' -r
 complete -c jail -n "__fish_jail_using_subcommand run" -l rootfs -d 'Use a directory (e.g. a container image) as the read-only root' -r
+complete -c jail -n "__fish_jail_using_subcommand run" -l name -d 'Name of the sandbox for `jail ps`, `stop` and `enter` (default: the profile name and a short id)' -r
+complete -c jail -n "__fish_jail_using_subcommand run" -l json-status-fd -d 'Write JSON status lines to this descriptor: one when the sandbox is up, one when it ends' -r
 complete -c jail -n "__fish_jail_using_subcommand run" -l format -d 'Output format of --dry-run' -r -f -a "text\t''
 json\t''"
 complete -c jail -n "__fish_jail_using_subcommand run" -l dry-run -d 'Print the plan like `explain` and run nothing'
@@ -83,14 +90,40 @@ json\t''"
 complete -c jail -n "__fish_jail_using_subcommand list" -s v -l verbose -d 'Print each setup step as it happens'
 complete -c jail -n "__fish_jail_using_subcommand list" -s q -l quiet -d 'Print only errors'
 complete -c jail -n "__fish_jail_using_subcommand list" -s h -l help -d 'Print help'
+complete -c jail -n "__fish_jail_using_subcommand audit" -l threshold -d 'Exit 1 when a profile scores above N' -r
+complete -c jail -n "__fish_jail_using_subcommand audit" -l format -r -f -a "text\t''
+json\t''"
+complete -c jail -n "__fish_jail_using_subcommand audit" -s v -l verbose -d 'Print each setup step as it happens'
+complete -c jail -n "__fish_jail_using_subcommand audit" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_using_subcommand audit" -s h -l help -d 'Print help'
 complete -c jail -n "__fish_jail_using_subcommand doctor" -l format -r -f -a "text\t''
 json\t''"
 complete -c jail -n "__fish_jail_using_subcommand doctor" -s v -l verbose -d 'Print each setup step as it happens'
 complete -c jail -n "__fish_jail_using_subcommand doctor" -s q -l quiet -d 'Print only errors'
 complete -c jail -n "__fish_jail_using_subcommand doctor" -s h -l help -d 'Print help'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list doctor help" -f -a "run" -d 'Run COMMAND in a sandbox'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list doctor help" -f -a "check" -d 'Validate profiles; with none, every profile on the search path'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list doctor help" -f -a "explain" -d 'Print the compiled plan and run nothing'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list doctor help" -f -a "list" -d 'List the profiles on the search path'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list doctor help" -f -a "doctor" -d 'What this kernel and session support, and how to fix what is missing'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list doctor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c jail -n "__fish_jail_using_subcommand desktop" -s v -l verbose -d 'Print each setup step as it happens'
+complete -c jail -n "__fish_jail_using_subcommand desktop" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_using_subcommand desktop" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c jail -n "__fish_jail_using_subcommand ps" -l format -r -f -a "text\t''
+json\t''"
+complete -c jail -n "__fish_jail_using_subcommand ps" -s v -l verbose -d 'Print each setup step as it happens'
+complete -c jail -n "__fish_jail_using_subcommand ps" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_using_subcommand ps" -s h -l help -d 'Print help'
+complete -c jail -n "__fish_jail_using_subcommand stop" -l timeout -d 'Seconds between SIGTERM and SIGKILL' -r
+complete -c jail -n "__fish_jail_using_subcommand stop" -s v -l verbose -d 'Print each setup step as it happens'
+complete -c jail -n "__fish_jail_using_subcommand stop" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_using_subcommand stop" -s h -l help -d 'Print help'
+complete -c jail -n "__fish_jail_using_subcommand enter" -s v -l verbose -d 'Print each setup step as it happens'
+complete -c jail -n "__fish_jail_using_subcommand enter" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_using_subcommand enter" -s h -l help -d 'Print help'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter help" -f -a "run" -d 'Run COMMAND in a sandbox'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter help" -f -a "check" -d 'Validate profiles; with none, every profile on the search path'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter help" -f -a "explain" -d 'Print the compiled plan and run nothing'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter help" -f -a "list" -d 'List the profiles on the search path'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter help" -f -a "audit" -d 'Exposure score of profiles: 0.0 (locked) … 10.0 (open), per check'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter help" -f -a "doctor" -d 'What this kernel and session support, and how to fix what is missing'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter help" -f -a "desktop" -d 'Install, remove or list .desktop wrappers that launch apps through jail'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter help" -f -a "ps" -d 'List running sandboxes'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter help" -f -a "stop" -d 'Stop a running sandbox: SIGTERM, then SIGKILL to what is left after the grace period'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter help" -f -a "enter" -d 'Run a command inside a running sandbox, with the same restrictions'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

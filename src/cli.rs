@@ -38,8 +38,18 @@ pub enum Command {
     Explain(ExplainArgs),
     /// List the profiles on the search path
     List(FormatArg),
+    /// Exposure score of profiles: 0.0 (locked) … 10.0 (open), per check
+    Audit(AuditArgs),
     /// What this kernel and session support, and how to fix what is missing
     Doctor(FormatArg),
+    /// Install, remove or list .desktop wrappers that launch apps through jail
+    Desktop(DesktopArgs),
+    /// List running sandboxes
+    Ps(FormatArg),
+    /// Stop a running sandbox: SIGTERM, then SIGKILL to what is left after the grace period
+    Stop(StopArgs),
+    /// Run a command inside a running sandbox, with the same restrictions
+    Enter(EnterArgs),
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -102,6 +112,12 @@ pub struct RunArgs {
     /// Print the plan like `explain` and run nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Name of the sandbox for `jail ps`, `stop` and `enter` (default: the profile name and a short id)
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Write JSON status lines to this descriptor: one when the sandbox is up, one when it ends
+    #[arg(long, value_name = "FD")]
+    pub json_status_fd: Option<i32>,
     /// Output format of --dry-run
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -143,6 +159,61 @@ pub struct CheckArgs {
 pub struct FormatArg {
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// Profile names or files
+    #[arg(required = true, value_name = "PROFILE")]
+    pub profiles: Vec<String>,
+    /// Exit 1 when a profile scores above N
+    #[arg(long, value_name = "N")]
+    pub threshold: Option<f64>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DesktopAction {
+    /// Write wrappers to ~/.local/share/applications
+    Install,
+    /// Remove jail's wrappers
+    Remove,
+    /// List jail's wrappers
+    List,
+}
+
+#[derive(Args, Debug)]
+pub struct DesktopArgs {
+    #[arg(value_enum)]
+    pub action: DesktopAction,
+    /// Applications (desktop file names without .desktop, e.g. firefox-esr)
+    #[arg(value_name = "APP")]
+    pub apps: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct StopArgs {
+    /// Sandbox id or name (see `jail ps`)
+    #[arg(value_name = "ID|NAME")]
+    pub id: String,
+    /// Seconds between SIGTERM and SIGKILL
+    #[arg(long, value_name = "S", default_value_t = 5.0)]
+    pub timeout: f64,
+}
+
+#[derive(Args, Debug)]
+pub struct EnterArgs {
+    /// Sandbox id or name (see `jail ps`)
+    #[arg(value_name = "ID|NAME")]
+    pub id: String,
+    /// Command to run inside (default: the user's shell, or /bin/sh)
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<String>,
 }
 
 /// Built for xtask: the clap command tree.

@@ -1,9 +1,12 @@
 //! One module per verb. Each returns the process exit status.
 
+pub mod audit;
 pub mod check;
+pub mod desktop;
 pub mod doctor;
 pub mod explain;
 pub mod list;
+pub mod ps;
 pub mod run;
 
 use crate::cli::{Cli, Command, SandboxOpts};
@@ -33,6 +36,11 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Explain(a) => explain::run(a),
         Command::List(a) => list::run(a),
         Command::Doctor(a) => doctor::run(a),
+        Command::Audit(a) => audit::run(a),
+        Command::Desktop(a) => desktop::run(a),
+        Command::Ps(a) => ps::ps(a),
+        Command::Stop(a) => ps::stop(a),
+        Command::Enter(a) => ps::enter(a, v),
     }
 }
 

@@ -18,5 +18,11 @@ pub fn run(a: RunArgs, v: Verbosity) -> i32 {
             warn(v, w);
         }
     }
-    crate::sandbox::run(&plan, v)
+    let opts = crate::sandbox::RunOptions {
+        verbosity: v,
+        name: a.name.clone(),
+        json_status_fd: a.json_status_fd,
+        state_dir: Some(host.state_dir()),
+    };
+    crate::sandbox::run(&plan, &opts)
 }

@@ -4,6 +4,7 @@
 //! without privileges.
 
 pub mod env;
+pub mod gui;
 pub mod landlock;
 pub mod limits;
 pub mod mounts;
@@ -120,7 +121,7 @@ pub struct Capabilities {
     pub numbers: Vec<u8>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Dbus {
     pub session: String,
     pub system: String,
@@ -292,6 +293,19 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
         },
     };
 
+    // Desktop sockets and devices ([gui], [dbus]) become grants like any other.
+    let desktop = gui::compile(&mut cx, p)?;
+    let with_desktop;
+    let p = if desktop.ro.is_empty() && desktop.rw.is_empty() && desktop.dev.is_empty() {
+        p
+    } else {
+        let mut q = p.clone();
+        q.filesystem.ro.extend(desktop.ro.iter().cloned());
+        q.filesystem.rw.extend(desktop.rw.iter().cloned());
+        q.filesystem.dev.extend(desktop.dev.iter().cloned());
+        with_desktop = q;
+        &with_desktop
+    };
     let fs = mounts::compile(&mut cx, p, &ns)?;
 
     let init = flag(&p.process.init, true) || ns.time;
@@ -326,7 +340,8 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
         die_with_parent: flag(&p.process.die_with_parent, true),
     };
 
-    let env = env::compile(&p.env, host)?;
+    let mut env = env::compile(&p.env, host)?;
+    env.extend(desktop.env.clone());
     let limits = limits::compile(&mut cx, &p.limits)?;
     let rlimits = limits::compile_rlimits(&p.rlimits, host)?;
 
@@ -355,54 +370,6 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
     let seccomp = compile_seccomp(p, nested_flags)?;
     let landlock = compile_landlock(&mut cx, p, &fs)?;
 
-    let gui = [
-        ("wayland", &p.gui.wayland),
-        ("x11", &p.gui.x11),
-        ("pulseaudio", &p.gui.pulseaudio),
-        ("pipewire", &p.gui.pipewire),
-        ("gpu", &p.gui.gpu),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), flag(v, false)))
-    .collect::<BTreeMap<_, _>>();
-    for (k, on) in &gui {
-        if *on {
-            cx.warnings.push(format!(
-                "gui.{k} is not wired up yet: grant its socket with rw/dev entries for now"
-            ));
-        }
-    }
-    let mode = |m: &Option<L<profile::DbusMode>>| {
-        match m.as_ref().map(|x| x.v).unwrap_or_default() {
-            profile::DbusMode::None => "none",
-            profile::DbusMode::Filtered => "filtered",
-            profile::DbusMode::Host => "host",
-        }
-        .to_string()
-    };
-    let strings = |v: &Vec<L<String>>| v.iter().map(|x| x.v.clone()).collect::<Vec<_>>();
-    let dbus = Dbus {
-        session: mode(&p.dbus.session),
-        system: mode(&p.dbus.system),
-        talk: strings(&p.dbus.talk),
-        own: strings(&p.dbus.own),
-        call: strings(&p.dbus.call),
-        see: strings(&p.dbus.see),
-    };
-    for (bus, m, at) in [
-        ("session", &dbus.session, &p.dbus.session),
-        ("system", &dbus.system, &p.dbus.system),
-    ] {
-        if m != "none" {
-            return Err(Located::new(
-                format!(
-                    "dbus.{bus} = {m:?} is not available yet in this version of jail; use \"none\""
-                ),
-                at.as_ref().map(|x| x.at.clone()),
-            ));
-        }
-    }
-
     let mut warnings = fs.warnings.clone();
     warnings.append(&mut cx.warnings);
     Ok(Plan {
@@ -421,8 +388,8 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
         capabilities: Capabilities { keep, numbers },
         seccomp,
         landlock,
-        gui,
-        dbus,
+        gui: desktop.gui,
+        dbus: desktop.dbus,
         warnings,
     })
 }

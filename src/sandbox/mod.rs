@@ -14,6 +14,8 @@ pub mod landlock;
 pub mod pty;
 pub mod seccomp;
 pub mod spawn;
+pub mod state;
+pub mod enter;
 pub mod sys;
 
-pub use spawn::run;
+pub use spawn::{run, RunOptions};

@@ -38,7 +38,7 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), StepError> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| StepError::new("create pipe", e))
 }
 
-fn print_step_error(e: &StepError) {
+pub(crate) fn print_step_error(e: &StepError) {
     eprintln!("jail: error: {e}");
     if let Some(r) = e.remedy() {
         eprintln!("  remedy: {r}");
@@ -111,8 +111,21 @@ fn make_cgroup(plan: &Plan, v: Verbosity) -> Result<Option<Cgroup>, ()> {
     }
 }
 
+/// How `jail run` was asked to run the plan.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub verbosity: Verbosity,
+    /// `--name`; default: the profile name and the sandbox's id.
+    pub name: Option<String>,
+    /// `--json-status-fd`.
+    pub json_status_fd: Option<i32>,
+    /// The state folder for `jail ps` (None: no record is written).
+    pub state_dir: Option<std::path::PathBuf>,
+}
+
 /// Runs the plan; returns the exit status of SPEC §1.
-pub fn run(plan: &Plan, v: Verbosity) -> i32 {
+pub fn run(plan: &Plan, opts: &RunOptions) -> i32 {
+    let v = opts.verbosity;
     let verbose = v == Verbosity::Verbose;
     let mut cg = match make_cgroup(plan, v) {
         Ok(c) => c,
@@ -133,7 +146,7 @@ pub fn run(plan: &Plan, v: Verbosity) -> i32 {
         });
         plan = &plan_owned;
     }
-    let r = supervise(plan, v, verbose, cg.as_mut());
+    let r = supervise(plan, opts, verbose, cg.as_mut());
     let code = match r {
         Ok(code) => code,
         Err(e) => {
@@ -164,10 +177,11 @@ pub fn run(plan: &Plan, v: Verbosity) -> i32 {
 
 fn supervise(
     plan: &Plan,
-    v: Verbosity,
+    opts: &RunOptions,
     verbose: bool,
     cg: Option<&mut Cgroup>,
 ) -> Result<i32, StepError> {
+    let cgroup_paths: Vec<std::path::PathBuf> = cg.as_ref().map(|c| c.paths()).unwrap_or_default();
     let (sync_r, sync_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
     let pty = if plan.process.new_session {
@@ -237,6 +251,9 @@ fn supervise(
         p.slave = None; // only the sandbox holds the slave: its exit gives the master EIO
     }
     let child = Pid::from_raw(pid);
+    // Namespace inodes for the state record, read now: once running, init is not dumpable and
+    // its /proc/PID/ns links are closed even to its owner.
+    let ns_inodes = super::state::namespaces_of(pid);
     let kill_child = || {
         let _ = signal::kill(child, Signal::SIGKILL);
         let _ = waitpid(child, None);
@@ -307,6 +324,18 @@ fn supervise(
     if verbose {
         eprintln!("jail: sandbox running, pid {pid}");
     }
+    let record = register(plan, opts, pid, cgroup_paths, ns_inodes.clone());
+    if let Some(fd) = opts.json_status_fd {
+        let mut up = serde_json::json!({ "child-pid": pid });
+        for (ns, ino) in &ns_inodes {
+            up[format!("{ns}-namespace")] = (*ino).into();
+        }
+        if let Some(r) = &record {
+            up["id"] = r.0.id.clone().into();
+            up["name"] = r.0.name.clone().into();
+        }
+        status_line(fd, &up);
+    }
 
     if let Some(p) = &pty {
         p.raw();
@@ -314,12 +343,88 @@ fn supervise(
     }
     let code = wait_loop(child, &sfd, pty.as_ref());
     drop(pty); // restores the terminal
-    let _ = v;
+    if let Some((rec, dir)) = &record {
+        rec.remove(dir);
+    }
+    if let Some(fd) = opts.json_status_fd {
+        status_line(fd, &serde_json::json!({ "exit-code": code }));
+    }
     Ok(code)
 }
 
+/// One JSON line on the status descriptor (errors ignored: the reader may be gone).
+fn status_line(fd: i32, v: &serde_json::Value) {
+    let line = format!("{v}\n");
+    // SAFETY: the caller handed jail this descriptor to write to for the life of the run.
+    write_all(
+        unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) },
+        line.as_bytes(),
+    );
+}
+
+/// Writes the state record `jail ps`/`stop`/`enter` use; None when there is no state folder.
+fn register(
+    plan: &Plan,
+    opts: &RunOptions,
+    pid: libc::pid_t,
+    cgroups: Vec<std::path::PathBuf>,
+    namespaces: std::collections::BTreeMap<String, u64>,
+) -> Option<(super::state::Record, std::path::PathBuf)> {
+    use super::state;
+    let dir = match state::dir(opts.state_dir.as_ref()?) {
+        Ok(d) => d,
+        Err(e) => {
+            if opts.verbosity != Verbosity::Quiet {
+                eprintln!(
+                    "jail: warning: no state record (jail ps will not list this sandbox): {e}"
+                );
+            }
+            return None;
+        }
+    };
+    let me = std::process::id() as i32;
+    let id = state::new_id();
+    let member = if plan.process.init {
+        state::children(pid).first().copied().unwrap_or(pid)
+    } else {
+        pid
+    };
+    let rec = state::Record {
+        name: opts
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{}-{id}", plan.profile)),
+        id,
+        profile: plan.profile.clone(),
+        command: plan.command.clone(),
+        uid: nix::unistd::getuid().as_raw(),
+        supervisor_pid: me,
+        supervisor_start: state::start_time(me)?,
+        init_pid: pid,
+        init_start: state::start_time(pid)?,
+        member_pid: member,
+        member_start: state::start_time(member).unwrap_or(0),
+        namespaces,
+        cgroups,
+        started: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+        argv: std::env::args().collect(),
+        cwd: std::env::current_dir().unwrap_or_default(),
+        policy_hash: state::policy_hash(plan),
+    };
+    match rec.save(&dir) {
+        Ok(()) => Some((rec, dir)),
+        Err(e) => {
+            eprintln!("jail: warning: no state record: {e}");
+            None
+        }
+    }
+}
+
 /// Relays the pty, forwards signals, and returns when the child is gone.
-fn wait_loop(child: Pid, sfd: &SignalFd, pty: Option<&Pty>) -> i32 {
+pub(crate) fn wait_loop(child: Pid, sfd: &SignalFd, pty: Option<&Pty>) -> i32 {
     let mut stdin_open = pty.is_some();
     let mut master_open = pty.is_some();
     let mut status: Option<i32> = None;
@@ -422,7 +527,7 @@ fn wait_loop(child: Pid, sfd: &SignalFd, pty: Option<&Pty>) -> i32 {
     }
 }
 
-fn write_all(fd: std::os::fd::BorrowedFd, mut b: &[u8]) {
+pub(crate) fn write_all(fd: std::os::fd::BorrowedFd, mut b: &[u8]) {
     while !b.is_empty() {
         match nix::unistd::write(fd, b) {
             Ok(0) => return,

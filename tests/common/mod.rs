@@ -31,10 +31,18 @@ impl User {
 }
 
 fn lookup(name: &str) -> Option<User> {
-    let out = Command::new("getent").args(["passwd", name]).output().ok()?;
+    let out = Command::new("getent")
+        .args(["passwd", name])
+        .output()
+        .ok()?;
     let line = String::from_utf8(out.stdout).ok()?;
     let f: Vec<&str> = line.trim().split(':').collect();
-    (f.len() >= 6).then(|| User { name: f[0].into(), uid: f[2].parse().unwrap(), gid: f[3].parse().unwrap(), home: f[5].into() })
+    (f.len() >= 6).then(|| User {
+        name: f[0].into(),
+        uid: f[2].parse().unwrap(),
+        gid: f[3].parse().unwrap(),
+        home: f[5].into(),
+    })
 }
 
 pub fn euid() -> u32 {
@@ -50,7 +58,12 @@ pub fn users() -> Vec<User> {
     });
     let mut v = vec![];
     if euid() == 0 {
-        v.push(User { name: "root".into(), uid: 0, gid: 0, home: "/root".into() });
+        v.push(User {
+            name: "root".into(),
+            uid: 0,
+            gid: 0,
+            home: "/root".into(),
+        });
         match std::env::var("JAIL_TEST_USER") {
             Ok(u) if !u.is_empty() => match lookup(&u) {
                 Some(user) => v.push(user),
@@ -81,7 +94,9 @@ pub fn unprivileged() -> Option<User> {
 }
 
 pub fn strict() -> bool {
-    std::env::var("JAIL_TEST_STRICT").map(|v| v == "1").unwrap_or(false)
+    std::env::var("JAIL_TEST_STRICT")
+        .map(|v| v == "1")
+        .unwrap_or(false)
 }
 
 /// True when `program` can be run; false (after saying so) when the test should skip.
@@ -126,7 +141,11 @@ pub fn jail_bin() -> PathBuf {
 pub fn tempdir(user: &User) -> PathBuf {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let dir = PathBuf::from(format!("/tmp/jail-test-{}-{}-{n}", user.name, std::process::id()));
+    let dir = PathBuf::from(format!(
+        "/tmp/jail-test-{}-{}-{n}",
+        user.name,
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -174,7 +193,11 @@ impl Jail {
         if euid() == 0 && user.uid != 0 {
             cmd.uid(user.uid).gid(user.gid);
         }
-        Jail { user: user.clone(), cmd, cwd }
+        Jail {
+            user: user.clone(),
+            cmd,
+            cwd,
+        }
     }
 
     pub fn args<I, S>(mut self, args: I) -> Jail
@@ -200,7 +223,10 @@ impl Jail {
 
     pub fn output(mut self) -> Run {
         let out = self.cmd.output().expect("start jail");
-        Run { out, user: self.user.name.clone() }
+        Run {
+            out,
+            user: self.user.name.clone(),
+        }
     }
 
     /// Starts jail without waiting (the caller reads or kills it).
@@ -219,7 +245,10 @@ pub struct Run {
 impl Run {
     pub fn code(&self) -> i32 {
         use std::os::unix::process::ExitStatusExt;
-        self.out.status.code().unwrap_or_else(|| 128 + self.out.status.signal().unwrap_or(0))
+        self.out
+            .status
+            .code()
+            .unwrap_or_else(|| 128 + self.out.status.signal().unwrap_or(0))
     }
     pub fn stdout(&self) -> String {
         String::from_utf8_lossy(&self.out.stdout).into_owned()

@@ -1,0 +1,253 @@
+//! `jail enter`: run a command inside a running sandbox, with exactly its restrictions.
+//!
+//! Order and why:
+//! 1. Open a pidfd of the sandbox's init *first*, then verify the record against the live
+//!    process (owner, start time, namespace inodes): if the pid was recycled after the pidfd was
+//!    opened, the checks fail; if it dies after them, the pidfd-based setns fails. A forged or
+//!    stale record never leads into somebody else's namespaces.
+//! 2. Join its cgroups (so its limits count this command too), then all its namespaces at once
+//!    through the pidfd.
+//! 3. Fork (the child is born in the sandbox's pid namespace), and in the child drop
+//!    capabilities to the plan's, set no_new_privs, apply the plan's Landlock rules and seccomp
+//!    filters, exec. The plan was compiled again from the sandbox's own arguments and checked to
+//!    be the same policy: entering never gives more than the sandbox has.
+
+use super::error::{Step, StepError};
+use super::init::blocked_set;
+use super::pty::Pty;
+use super::spawn::wait_loop;
+use super::state::Record;
+use super::sys;
+use crate::plan::{Plan, NS_FLAGS};
+use nix::errno::Errno;
+use nix::sys::signal;
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::unistd::Pid;
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+/// The namespace names of /proc/PID/ns mapped to setns flags.
+fn ns_flag(name: &str) -> Option<i32> {
+    let plan_name = if name == "mnt" { "mount" } else { name };
+    NS_FLAGS
+        .iter()
+        .find(|(n, _)| *n == plan_name)
+        .map(|(_, f)| *f)
+}
+
+fn pidfd_open(pid: i32) -> Result<OwnedFd, Errno> {
+    // SAFETY: plain syscall without pointers.
+    let r = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if r < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: a new descriptor nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(r as i32) })
+}
+
+/// Joins the sandbox and runs `command` there; returns its exit status.
+pub fn enter(
+    rec: &Record,
+    plan: &Plan,
+    command: &[String],
+    verbose: bool,
+) -> Result<i32, StepError> {
+    rec.verify()
+        .map_err(|m| StepError::detail("verify the sandbox", Errno::EPERM, m))?;
+    // Processes to join through: COMMAND as recorded, then init's other children.
+    let mut candidates: Vec<i32> = vec![];
+    if super::state::alive(rec.member_pid, rec.member_start) {
+        candidates.push(rec.member_pid);
+    }
+    candidates.extend(
+        super::state::children(rec.init_pid)
+            .into_iter()
+            .filter(|p| *p != rec.member_pid),
+    );
+    let me = nix::unistd::getuid().as_raw();
+    let mut pidfd = None;
+    for pid in candidates {
+        // Open first, check after: a pid reused in between fails the owner check or the
+        // namespace check once joined.
+        if let Ok(fd) = pidfd_open(pid) {
+            if super::state::proc_uid(pid) == Some(me) {
+                pidfd = Some(fd);
+                break;
+            }
+        }
+    }
+    let pidfd = pidfd.ok_or_else(|| {
+        StepError::detail(
+            "find a process to join",
+            Errno::ESRCH,
+            format!(
+                "sandbox {} has no process of yours left besides its init",
+                rec.id
+            ),
+        )
+    })?;
+
+    for cg in &rec.cgroups {
+        let procs = cg.join("cgroup.procs");
+        std::fs::write(&procs, std::process::id().to_string()).map_err(|e| {
+            StepError::detail(
+                format!("join cgroup {}", cg.display()),
+                Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+                "the sandbox's limits must cover what runs in it",
+            )
+        })?;
+    }
+    let mut flags = 0i32;
+    for name in rec.namespaces.keys() {
+        flags |= ns_flag(name).ok_or_else(|| {
+            StepError::detail(
+                "join namespaces",
+                Errno::EINVAL,
+                format!("unknown namespace {name}"),
+            )
+        })?;
+    }
+    if verbose {
+        eprintln!(
+            "jail: joining the namespaces of process {} ({flags:#x})",
+            rec.init_pid
+        );
+    }
+    if flags == 0 {
+        return Err(StepError::detail(
+            "join namespaces",
+            Errno::EINVAL,
+            "the record names no namespace",
+        ));
+    }
+    nix::sched::setns(&pidfd, nix::sched::CloneFlags::from_bits_retain(flags))
+        .step(|| "join the sandbox's namespaces".into())?;
+    drop(pidfd);
+
+    let pty = if plan.process.new_session {
+        Pty::open()
+    } else {
+        None
+    };
+    let set = blocked_set();
+    signal::sigprocmask(signal::SigmaskHow::SIG_BLOCK, Some(&set), None)
+        .step(|| "block signals".into())?;
+    let sfd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+        .step(|| "signalfd".into())?;
+
+    // SAFETY: single-threaded (jail never starts threads).
+    let pid = match unsafe { sys::clone_fork(0) }.step(|| "fork inside the sandbox".into())? {
+        0 => {
+            drop(sfd);
+            let slave = pty
+                .as_ref()
+                .and_then(|p| p.slave.as_ref().and_then(|s| s.try_clone().ok()));
+            if let Some(p) = pty {
+                std::mem::forget(p); // the terminal is restored by the parent
+            }
+            // The namespaces joined are the ones recorded when the sandbox started (checked here:
+            // only a process inside the pid namespace sees itself in the sandbox's /proc).
+            if let Err(m) = rec.check_joined() {
+                eprintln!("jail: error: verify the sandbox: {m}");
+                sys::exit_now(crate::EXIT_JAIL);
+            }
+            let code = match child(plan, command, slave) {
+                Ok(never) => match never {},
+                Err((e, code)) => {
+                    eprintln!("jail: {e}");
+                    code
+                }
+            };
+            sys::exit_now(code)
+        }
+        pid => pid,
+    };
+    let mut pty = pty;
+    if let Some(p) = pty.as_mut() {
+        p.slave = None;
+        p.raw();
+        p.resize();
+    }
+    let code = wait_loop(Pid::from_raw(pid), &sfd, pty.as_ref());
+    drop(pty);
+    Ok(code)
+}
+
+enum Never {}
+
+fn child(plan: &Plan, command: &[String], tty: Option<OwnedFd>) -> Result<Never, (StepError, i32)> {
+    let jail = |e: StepError| (e, crate::EXIT_JAIL);
+    super::child::reset_signals();
+    if plan.process.new_session {
+        nix::unistd::setsid()
+            .step(|| "new session".into())
+            .map_err(jail)?;
+    }
+    if let Some(tty) = &tty {
+        // SAFETY: TIOCSCTTY takes an int; dup2 onto 0-2 replaces the caller's terminal.
+        unsafe {
+            if libc::ioctl(tty.as_raw_fd(), libc::TIOCSCTTY, 0) < 0 {
+                return Err(jail(StepError::new(
+                    "make the pty the controlling terminal",
+                    Errno::last(),
+                )));
+            }
+            for (i, is_tty) in super::pty::tty_std().iter().enumerate() {
+                if *is_tty {
+                    libc::dup2(tty.as_raw_fd(), i as i32);
+                }
+            }
+        }
+    }
+    if nix::unistd::chdir(&plan.process.cwd).is_err() {
+        let _ = nix::unistd::chdir("/");
+    }
+    sys::cloexec_from(3)
+        .step(|| "close inherited descriptors".into())
+        .map_err(jail)?;
+    let argv: Vec<CString> = command
+        .iter()
+        .map(|a| CString::new(a.as_bytes()).unwrap_or_default())
+        .collect();
+    let envp: Vec<CString> = plan
+        .env
+        .iter()
+        .map(|(k, v)| CString::new(format!("{k}={v}")).unwrap_or_default())
+        .collect();
+    // execvpe searches the PATH of this process: make it the sandbox's.
+    std::env::set_var(
+        "PATH",
+        plan.env
+            .get("PATH")
+            .map(String::as_str)
+            .unwrap_or(crate::plan::env::DEFAULT_PATH),
+    );
+
+    super::child::drop_caps(&plan.capabilities.numbers).map_err(jail)?;
+    sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0)
+        .step(|| "set no_new_privs".into())
+        .map_err(jail)?;
+    super::landlock::apply(&plan.landlock).map_err(|e| {
+        jail(StepError::detail(
+            "landlock",
+            Errno::from_raw(e.errno().unwrap_or(libc::EPERM)),
+            e.to_string(),
+        ))
+    })?;
+    super::seccomp::install(&plan.seccomp)
+        .map_err(|e| jail(StepError::detail("seccomp", Errno::EINVAL, e.to_string())))?;
+    let Some(prog) = argv.first() else {
+        return Err(jail(StepError::detail(
+            "execute",
+            Errno::EINVAL,
+            "no command",
+        )));
+    };
+    let e = nix::unistd::execvpe(prog, &argv, &envp).unwrap_err();
+    let code = match e {
+        Errno::ENOENT => crate::EXIT_NOTFOUND,
+        Errno::EACCES | Errno::ENOEXEC => crate::EXIT_NOEXEC,
+        _ => crate::EXIT_JAIL,
+    };
+    Err((StepError::detail("execute", e, command[0].clone()), code))
+}

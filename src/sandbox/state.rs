@@ -1,0 +1,314 @@
+//! State records of running sandboxes, for `jail ps`, `stop` and `enter`.
+//!
+//! One JSON file per sandbox in the user's state folder (`$XDG_RUNTIME_DIR/jail`, `/run/jail`
+//! for root), folder 0700 and owned by the user, each file written atomically (temp + rename)
+//! and removed when the sandbox ends. A record is never trusted on its own: before acting on
+//! one, jail checks that its supervisor and init are alive with the start times recorded (so a
+//! recycled pid is refused), that they belong to the caller, and — for `enter` — that the
+//! namespace inodes of the init match the record (a forged record is refused).
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// Namespace files of /proc/PID/ns recorded at start.
+pub const NS_NAMES: [&str; 7] = ["user", "mnt", "pid", "net", "ipc", "uts", "cgroup"];
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Record {
+    pub id: String,
+    pub name: String,
+    pub profile: String,
+    pub command: Vec<String>,
+    pub uid: u32,
+    /// jail's own process and its start time (field 22 of /proc/PID/stat).
+    pub supervisor_pid: i32,
+    pub supervisor_start: u64,
+    /// The sandbox's first process (init, or COMMAND when init = false), as the host sees it.
+    pub init_pid: i32,
+    pub init_start: u64,
+    /// COMMAND's process when the sandbox came up. `enter` joins through it: init is not
+    /// dumpable (so COMMAND cannot reach jail's binary through it), which also closes it to
+    /// setns by its owner.
+    pub member_pid: i32,
+    pub member_start: u64,
+    /// Namespace inodes of the init, by name (only the new ones).
+    pub namespaces: BTreeMap<String, u64>,
+    /// The sandbox's cgroup folders, when it has any.
+    pub cgroups: Vec<PathBuf>,
+    /// Seconds since the epoch.
+    pub started: u64,
+    /// `jail run`'s arguments and working folder, so `enter` compiles the very same policy.
+    pub argv: Vec<String>,
+    pub cwd: PathBuf,
+    /// Fingerprint of the restrictions (seccomp, Landlock, capabilities, nested namespaces):
+    /// `enter` refuses when the policy compiled again differs.
+    pub policy_hash: u64,
+}
+
+/// Fingerprint of what a process inside is allowed: seccomp filters, Landlock rules,
+/// capabilities and the namespaces it may create.
+pub fn policy_hash(plan: &crate::plan::Plan) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let text = serde_json::to_string(&(
+        &plan.seccomp.filters,
+        &plan.landlock,
+        &plan.capabilities,
+        &plan.namespaces.nested,
+    ))
+    .unwrap_or_default();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+/// Sends `sig` through a pidfd opened while `pid` is verifiably the recorded process, so a
+/// recycled pid is never signalled.
+pub fn pidfd_kill(pid: i32, start: u64, sig: i32) -> bool {
+    // SAFETY: plain syscalls on a descriptor we open and close here.
+    unsafe {
+        let fd = libc::syscall(libc::SYS_pidfd_open, pid, 0) as i32;
+        if fd < 0 {
+            return false;
+        }
+        let ok = alive(pid, start)
+            && libc::syscall(libc::SYS_pidfd_send_signal, fd, sig, 0usize, 0u32) == 0;
+        libc::close(fd);
+        ok
+    }
+}
+
+/// Field 22 of /proc/PID/stat: the start time in clock ticks since boot.
+pub fn start_time(pid: i32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
+    let rest = &s[s.rfind(')')? + 2..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// The real uid of a process.
+pub fn proc_uid(pid: i32) -> Option<u32> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+}
+
+/// Namespace inodes of a process, for the namespaces that differ from jail's own.
+pub fn namespaces_of(pid: i32) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for n in NS_NAMES {
+        let theirs = std::fs::metadata(format!("/proc/{pid}/ns/{n}")).map(|m| m.ino());
+        let ours = std::fs::metadata(format!("/proc/self/ns/{n}")).map(|m| m.ino());
+        if let (Ok(t), Ok(o)) = (theirs, ours) {
+            if t != o {
+                m.insert(n.to_string(), t);
+            }
+        }
+    }
+    m
+}
+
+/// The children of a process (readable even when it is not dumpable).
+pub fn children(pid: i32) -> Vec<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .map(|s| {
+            s.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `process alive with that start time`: false for a dead or recycled pid.
+pub fn alive(pid: i32, start: u64) -> bool {
+    pid > 0 && start_time(pid) == Some(start)
+}
+
+/// The state folder, created 0700 if missing; refused if it is not a real folder of ours.
+pub fn dir(path: &Path) -> Result<PathBuf, String> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) => {
+            // SAFETY: geteuid never fails.
+            let me = unsafe { libc::geteuid() };
+            if !m.is_dir() || m.uid() != me || m.mode() & 0o022 != 0 {
+                return Err(format!(
+                    "{} is not a private folder of yours (it must be a 0700 folder you own)",
+                    path.display()
+                ));
+            }
+        }
+        Err(_) => {
+            std::fs::create_dir_all(path)
+                .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| format!("chmod {}: {e}", path.display()))?;
+        }
+    }
+    Ok(path.to_path_buf())
+}
+
+impl Record {
+    pub fn file(dir: &Path, id: &str) -> PathBuf {
+        dir.join(format!("{id}.json"))
+    }
+
+    /// Writes the record atomically (temp file + rename), readable by the user only.
+    pub fn save(&self, dir: &Path) -> Result<(), String> {
+        let tmp = dir.join(format!(".{}.tmp", self.id));
+        let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
+        {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode_0600()
+                .open(&tmp)
+                .map_err(|e| format!("write {}: {e}", tmp.display()))?;
+            f.write_all(text.as_bytes())
+                .map_err(|e| format!("write {}: {e}", tmp.display()))?;
+        }
+        std::fs::rename(&tmp, Self::file(dir, &self.id))
+            .map_err(|e| format!("rename into {}: {e}", dir.display()))
+    }
+
+    pub fn remove(&self, dir: &Path) {
+        let _ = std::fs::remove_file(Self::file(dir, &self.id));
+    }
+
+    /// The supervisor and init are still the processes recorded.
+    pub fn is_live(&self) -> bool {
+        alive(self.supervisor_pid, self.supervisor_start) && alive(self.init_pid, self.init_start)
+    }
+
+    /// Everything `enter` and `stop` must be sure of before touching the sandbox. (The sandbox's
+    /// init is not dumpable, so its namespace links cannot be read by its owner: `enter` checks
+    /// the inodes on its own process once it has joined, see [`Record::check_joined`].)
+    pub fn verify(&self) -> Result<(), String> {
+        // SAFETY: getuid never fails.
+        let me = unsafe { libc::getuid() };
+        if self.uid != me {
+            return Err(format!(
+                "sandbox {} belongs to uid {}, not to you",
+                self.id, self.uid
+            ));
+        }
+        if !alive(self.supervisor_pid, self.supervisor_start) {
+            return Err(format!(
+                "sandbox {} is no longer running (its jail process {} is gone)",
+                self.id, self.supervisor_pid
+            ));
+        }
+        if !alive(self.init_pid, self.init_start) {
+            return Err(format!("sandbox {}: process {} is not the sandbox recorded (it ended, or the pid was reused)", self.id, self.init_pid));
+        }
+        if proc_uid(self.supervisor_pid) != Some(me) || proc_uid(self.init_pid) != Some(me) {
+            return Err(format!(
+                "sandbox {}: its processes do not belong to you",
+                self.id
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Record {
+    /// After joining through a pidfd: this process's namespaces are exactly the recorded ones.
+    pub fn check_joined(&self) -> Result<(), String> {
+        for (n, ino) in &self.namespaces {
+            let mine = std::fs::metadata(format!("/proc/self/ns/{n}"))
+                .map(|m| m.ino())
+                .map_err(|e| format!("read /proc/self/ns/{n}: {e}"))?;
+            if mine != *ino {
+                return Err(format!("sandbox {}: its {n} namespace is not the one recorded (forged or stale record)", self.id));
+            }
+        }
+        Ok(())
+    }
+}
+
+trait Mode0600 {
+    fn mode_0600(&mut self) -> &mut Self;
+}
+impl Mode0600 for std::fs::OpenOptions {
+    fn mode_0600(&mut self) -> &mut Self {
+        use std::os::unix::fs::OpenOptionsExt;
+        self.mode(0o600)
+    }
+}
+
+/// Every record in the folder; records whose sandbox is gone are removed (a jail that was killed
+/// could not remove its own).
+pub fn list(dir: &Path) -> Vec<Record> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return vec![];
+    };
+    let mut v = vec![];
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        let rec: Option<Record> = std::fs::read_to_string(&p)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
+        match rec {
+            Some(r) if r.is_live() => v.push(r),
+            _ => {
+                let _ = std::fs::remove_file(&p);
+            }
+        }
+    }
+    v.sort_by_key(|r| r.started);
+    v
+}
+
+/// The record with this id or name.
+pub fn find(dir: &Path, key: &str) -> Result<Record, String> {
+    let all = list(dir);
+    if let Some(r) = all.iter().find(|r| r.id == key) {
+        return Ok(r.clone());
+    }
+    let named: Vec<&Record> = all.iter().filter(|r| r.name == key).collect();
+    match named.len() {
+        1 => Ok(named[0].clone()),
+        0 => Err(format!("no running sandbox {key:?} (`jail ps` lists them)")),
+        n => Err(format!(
+            "{n} sandboxes are named {key:?}: use the id (`jail ps`)"
+        )),
+    }
+}
+
+/// 8 hex digits from the kernel's random source.
+pub fn new_id() -> String {
+    let mut b = [0u8; 4];
+    // getrandom never blocks for 4 bytes after boot; on failure fall back to pid and time.
+    // SAFETY: the buffer is valid for 4 bytes.
+    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
+    if n != 4 {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        b = (t ^ std::process::id()).to_le_bytes();
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_start_time_and_namespaces() {
+        let me = std::process::id() as i32;
+        let st = start_time(me).expect("start time of self");
+        assert!(alive(me, st));
+        assert!(!alive(me, st + 1));
+        assert!(
+            namespaces_of(me).is_empty(),
+            "a process shares all namespaces with itself"
+        );
+    }
+}
