@@ -30,8 +30,19 @@ pub fn print_plan(plan: &Plan, format: Format) {
     }
 }
 
+/// The plan as JSON, plus `seccomp_groups`: every group's members for this architecture (so a
+/// tool can see what `@default-deny` means here without a manual).
 pub fn to_json(plan: &Plan) -> String {
-    serde_json::to_string_pretty(plan).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    let mut v = match serde_json::to_value(plan) {
+        Ok(v) => v,
+        Err(e) => return format!("{{\"error\": \"{e}\"}}"),
+    };
+    if let Some(arch) = crate::plan::seccomp::Arch::native() {
+        if let Ok(g) = serde_json::to_value(crate::plan::seccomp::groups(arch)) {
+            v["seccomp_groups"] = g;
+        }
+    }
+    serde_json::to_string_pretty(&v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
 fn yes(b: bool) -> &'static str {
