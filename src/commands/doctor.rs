@@ -9,6 +9,9 @@ use serde::Serialize;
 struct Check {
     name: &'static str,
     ok: bool,
+    /// A missing optional feature (jail runs without it, profiles that ask for it are refused):
+    /// reported, but does not make `doctor` fail.
+    optional: bool,
     detail: String,
     remedy: Option<String>,
 }
@@ -31,6 +34,7 @@ pub fn run(a: FormatArg) -> i32 {
     let max = read("/proc/sys/user/max_user_namespaces").unwrap_or_default();
     let clone_sysctl = read("/proc/sys/kernel/unprivileged_userns_clone");
     checks.push(Check {
+        optional: false,
         name: "user namespaces",
         ok: userns.is_ok(),
         detail: match &userns {
@@ -47,6 +51,7 @@ pub fn run(a: FormatArg) -> i32 {
     });
     if apparmor {
         checks.push(Check {
+            optional: false,
             name: "apparmor userns restriction",
             ok: userns.is_ok(),
             detail: "kernel.apparmor_restrict_unprivileged_userns = 1".into(),
@@ -55,6 +60,7 @@ pub fn run(a: FormatArg) -> i32 {
     }
 
     checks.push(Check {
+        optional: true,
         name: "landlock",
         ok: host.landlock_abi.is_some(),
         detail: match host.landlock_abi {
@@ -66,6 +72,7 @@ pub fn run(a: FormatArg) -> i32 {
 
     let seccomp = read("/proc/sys/kernel/seccomp/actions_avail");
     checks.push(Check {
+        optional: false,
         name: "seccomp",
         ok: seccomp.is_some(),
         detail: seccomp
@@ -76,6 +83,7 @@ pub fn run(a: FormatArg) -> i32 {
 
     let tiocsti = read("/proc/sys/dev/tty/legacy_tiocsti");
     checks.push(Check {
+        optional: false,
         name: "legacy_tiocsti",
         ok: true,
         detail: match tiocsti.as_deref() {
@@ -95,6 +103,7 @@ pub fn run(a: FormatArg) -> i32 {
     };
     let det = cgroup::detect(&all);
     checks.push(Check {
+        optional: true,
         name: "cgroup limits",
         ok: det.chosen.is_some(),
         detail: format!(
@@ -110,6 +119,7 @@ pub fn run(a: FormatArg) -> i32 {
     let orphans = cgroup::reap_orphans();
     if !orphans.is_empty() {
         checks.push(Check {
+            optional: false,
             name: "leftover cgroups",
             ok: true,
             detail: format!(
@@ -121,7 +131,7 @@ pub fn run(a: FormatArg) -> i32 {
         });
     }
 
-    let ok = checks.iter().all(|c| c.ok);
+    let ok = checks.iter().all(|c| c.ok || c.optional);
     match a.format {
         Format::Json => println!(
             "{}",
@@ -130,12 +140,12 @@ pub fn run(a: FormatArg) -> i32 {
         ),
         Format::Text => {
             for c in &checks {
-                println!(
-                    "{} {:<28} {}",
-                    if c.ok { "ok  " } else { "FAIL" },
-                    c.name,
-                    c.detail
-                );
+                let mark = match (c.ok, c.optional) {
+                    (true, _) => "ok  ",
+                    (false, true) => "warn",
+                    (false, false) => "FAIL",
+                };
+                println!("{mark} {:<28} {}", c.name, c.detail);
                 if let Some(r) = &c.remedy {
                     println!("     {:<28} fix: {r}", "");
                 }

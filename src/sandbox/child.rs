@@ -23,8 +23,9 @@ pub struct ChildFds {
     pub sync: OwnedFd,
     /// Write end of the error pipe (close-on-exec: EOF tells the supervisor that exec worked).
     pub err: OwnedFd,
-    /// The pty's slave, when COMMAND gets a private terminal.
-    pub tty: Option<OwnedFd>,
+    /// A socket to hand the supervisor the master of COMMAND's private pty, when COMMAND gets
+    /// one (jail runs in a terminal and `new_session` is on).
+    pub pty_sock: Option<OwnedFd>,
     /// Which of 0, 1, 2 are the caller's terminal (to be replaced by the pty).
     pub tty_std: [bool; 3],
 }
@@ -108,12 +109,12 @@ fn setup(
             Ok(nix::unistd::ForkResult::Child) => {}
             Ok(nix::unistd::ForkResult::Parent { child }) => {
                 let _ = err; // closed by init::run with everything else
-                drop(fds.tty);
+                drop(fds.pty_sock);
                 super::init::run(child.as_raw(), plan)
             }
         }
     }
-    command(plan, fds.tty.as_ref(), fds.tty_std)
+    command(plan, fds.pty_sock, fds.tty_std)
 }
 
 /// `ifconfig lo up`, by ioctl: microseconds, where netlink costs a millisecond.
@@ -211,11 +212,26 @@ pub fn drop_caps(keep: &[u8]) -> Result<()> {
 
 fn command(
     plan: &Plan,
-    tty: Option<&OwnedFd>,
+    pty_sock: Option<OwnedFd>,
     tty_std: [bool; 3],
 ) -> std::result::Result<Never, (StepError, i32)> {
     let jail = |e: StepError| (e, crate::EXIT_JAIL);
     reset_signals();
+
+    // COMMAND's private terminal, from the sandbox's own devpts; the master goes to the
+    // supervisor, which relays it to the caller's terminal.
+    let tty = match pty_sock {
+        None => None,
+        Some(sock) => {
+            let (master, slave) = super::pty::new_pair("/dev/ptmx")
+                .step(|| "open a terminal in the sandbox's /dev/pts".into())
+                .map_err(jail)?;
+            super::pty::send_fd(&sock, master.as_raw_fd())
+                .step(|| "hand the terminal to jail".into())
+                .map_err(jail)?;
+            Some(slave)
+        }
+    };
 
     // The terminal: a new session, with the private pty as controlling terminal when there is
     // one (TIOCSTI then can only reach the sandbox's own terminal).
@@ -224,7 +240,7 @@ fn command(
             .step(|| "new session".into())
             .map_err(jail)?;
     }
-    if let Some(tty) = tty {
+    if let Some(tty) = &tty {
         // SAFETY: TIOCSCTTY takes an int argument; `tty` is an open pty slave.
         if unsafe { libc::ioctl(tty.as_raw_fd(), libc::TIOCSCTTY, 0) } < 0 {
             return Err(jail(StepError::new(

@@ -124,10 +124,18 @@ pub fn enter(
         .step(|| "join the sandbox's namespaces".into())?;
     drop(pidfd);
 
-    let pty = if plan.process.new_session {
-        Pty::open()
+    // A terminal from the sandbox's own devpts (this process now sees the sandbox's /dev).
+    let term = if plan.process.new_session {
+        super::pty::Terminal::of_stdin()
     } else {
         None
+    };
+    let pair = match term {
+        Some(_) => Some(
+            super::pty::new_pair("/dev/ptmx")
+                .step(|| "open a terminal in the sandbox's /dev/pts".into())?,
+        ),
+        None => None,
     };
     let set = blocked_set();
     signal::sigprocmask(signal::SigmaskHow::SIG_BLOCK, Some(&set), None)
@@ -139,14 +147,10 @@ pub fn enter(
     let pid = match unsafe { sys::clone_fork(0) }.step(|| "fork inside the sandbox".into())? {
         0 => {
             drop(sfd);
-            let slave = pty
-                .as_ref()
-                .and_then(|p| p.slave.as_ref().and_then(|s| s.try_clone().ok()));
-            if let Some(p) = pty {
-                std::mem::forget(p); // the terminal is restored by the parent
-            }
-            // The namespaces joined are the ones recorded when the sandbox started (checked here:
-            // only a process inside the pid namespace sees itself in the sandbox's /proc).
+            let slave = pair.map(|(_, s)| s);
+            std::mem::forget(term); // the terminal is restored by the parent
+                                    // The namespaces joined are the ones recorded when the sandbox started (checked here:
+                                    // only a process inside the pid namespace sees itself in the sandbox's /proc).
             if let Err(m) = rec.check_joined() {
                 eprintln!("jail: error: verify the sandbox: {m}");
                 sys::exit_now(crate::EXIT_JAIL);
@@ -162,10 +166,13 @@ pub fn enter(
         }
         pid => pid,
     };
-    let mut pty = pty;
-    if let Some(p) = pty.as_mut() {
-        p.slave = None;
-        p.raw();
+    let pty = match (term, pair) {
+        // The slave is closed here: only the entered command holds it.
+        (Some(term), Some((master, _slave))) => Some(Pty { master, term }),
+        _ => None,
+    };
+    if let Some(p) = &pty {
+        p.term.raw();
         p.resize();
     }
     let code = wait_loop(Pid::from_raw(pid), &sfd, pty.as_ref());

@@ -16,7 +16,7 @@ use super::cgroup::{self, Cgroup};
 use super::child::{self, ChildFds};
 use super::error::StepError;
 use super::init::{blocked_set, status_code};
-use super::pty::Pty;
+use super::pty::{Pty, Terminal};
 use super::sys;
 use crate::commands::Verbosity;
 use crate::plan::Plan;
@@ -184,10 +184,24 @@ fn supervise(
     let cgroup_paths: Vec<std::path::PathBuf> = cg.as_ref().map(|c| c.paths()).unwrap_or_default();
     let (sync_r, sync_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
-    let pty = if plan.process.new_session {
-        Pty::open()
+    // A terminal of its own for COMMAND when jail runs in one (see pty.rs); the child opens it
+    // in the sandbox's devpts and sends the master back over this socket.
+    let term = if plan.process.new_session {
+        Terminal::of_stdin()
     } else {
         None
+    };
+    let pty_pair = match term {
+        Some(_) => Some(
+            nix::sys::socket::socketpair(
+                nix::sys::socket::AddressFamily::Unix,
+                nix::sys::socket::SockType::Stream,
+                None,
+                nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+            )
+            .map_err(|e| StepError::new("create the terminal socket", e))?,
+        ),
+        None => None,
     };
     let tty_std = super::pty::tty_std();
 
@@ -230,26 +244,20 @@ fn supervise(
             let fds = ChildFds {
                 sync: sync_r,
                 err: err_w,
-                tty: pty
-                    .as_ref()
-                    .and_then(|p| p.slave.as_ref().map(|s| s.try_clone().ok()))
-                    .flatten(),
+                pty_sock: pty_pair.map(|(_, c)| c),
                 tty_std,
             };
-            if let Some(mut p) = pty {
-                p.slave = None;
-                std::mem::forget(p); // the supervisor restores the terminal, not the child
-            }
+            std::mem::forget(term); // the supervisor restores the terminal, not the child
             child::main(plan, fds, verbose)
         }
         Ok(pid) => pid,
     };
     drop(sync_r);
     drop(err_w);
-    let mut pty = pty;
-    if let Some(p) = pty.as_mut() {
-        p.slave = None; // only the sandbox holds the slave: its exit gives the master EIO
-    }
+    let pty_sock = pty_pair.map(|(ours, theirs)| {
+        drop(theirs);
+        ours
+    });
     let child = Pid::from_raw(pid);
     // Namespace inodes for the state record, read now: once running, init is not dumpable and
     // its /proc/PID/ns links are closed even to its owner.
@@ -337,8 +345,13 @@ fn supervise(
         status_line(fd, &up);
     }
 
+    // The master of COMMAND's terminal, sent before its exec.
+    let pty = match (term, pty_sock.as_ref().and_then(super::pty::recv_fd)) {
+        (Some(term), Some(master)) => Some(Pty { master, term }),
+        _ => None,
+    };
     if let Some(p) = &pty {
-        p.raw();
+        p.term.raw();
         p.resize();
     }
     let code = wait_loop(child, &sfd, pty.as_ref());
@@ -515,7 +528,7 @@ pub(crate) fn wait_loop(child: Pid, sfd: &SignalFd, pty: Option<&Pty>) -> i32 {
                     Ok(0) | Err(_) => master_open = false,
                     // SAFETY: fd 1 stays open for the life of the process.
                     Ok(n) => write_all(
-                        unsafe { std::os::fd::BorrowedFd::borrow_raw(p.host.max(1)) },
+                        unsafe { std::os::fd::BorrowedFd::borrow_raw(p.term.out) },
                         &buf[..n],
                     ),
                 }

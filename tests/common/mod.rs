@@ -137,8 +137,38 @@ pub fn jail_bin() -> PathBuf {
     .clone()
 }
 
+/// Removes the folders earlier test processes left in /tmp (theirs only: the pid in the name
+/// must be dead), once per test process.
+fn clean_leftovers() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let Ok(rd) = std::fs::read_dir("/tmp") else {
+            return;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(rest) = name.strip_prefix("jail-test-") else {
+                continue;
+            };
+            let parts: Vec<&str> = rest.split('-').collect();
+            // jail-test-bin-PID and jail-test-USER-PID-N
+            let pid = if parts.first() == Some(&"bin") {
+                parts.get(1)
+            } else {
+                parts.len().checked_sub(2).and_then(|i| parts.get(i))
+            };
+            if let Some(pid) = pid.and_then(|p| p.parse::<u32>().ok()) {
+                if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+    });
+}
+
 /// A fresh folder owned by `user` (the sandbox's working folder, profile folders …).
 pub fn tempdir(user: &User) -> PathBuf {
+    clean_leftovers();
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let dir = PathBuf::from(format!(
