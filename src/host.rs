@@ -25,6 +25,10 @@ pub trait HostFs {
     fn kind(&self, p: &Path) -> Option<Kind>;
     /// The path with every symlink resolved, or None when it does not resolve.
     fn canonicalize(&self, p: &Path) -> Option<PathBuf>;
+    /// Owner uid and permission bits of `p` (following symlinks), when it exists.
+    fn owner_mode(&self, _p: &Path) -> Option<(u32, u32)> {
+        None
+    }
 }
 
 pub struct RealFs;
@@ -48,6 +52,10 @@ impl HostFs for RealFs {
     }
     fn canonicalize(&self, p: &Path) -> Option<PathBuf> {
         std::fs::canonicalize(p).ok()
+    }
+    fn owner_mode(&self, p: &Path) -> Option<(u32, u32)> {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(p).ok().map(|m| (m.uid(), m.mode()))
     }
 }
 

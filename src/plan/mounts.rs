@@ -185,6 +185,15 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
     // 3. The lists, sorted parent first.
     let mut grants: Vec<Grant> = vec![];
     let mut bound: Vec<(PathBuf, Access)> = vec![];
+    // Folders this profile makes writable: symlinks inside them may have been planted by an
+    // earlier run and are never followed.
+    let writable_grants: Vec<PathBuf> =
+        f.rw.iter()
+            .chain(f.dev.iter())
+            .filter_map(|item| split_optional(cx, item).ok().map(|(_, p)| (item, p)))
+            .filter(|(item, p)| !pwd_refused(host, item, p))
+            .map(|(_, p)| p)
+            .collect();
     for (list, access) in [
         (&f.ro, Access::Ro),
         (&f.rw, Access::Rw),
@@ -192,9 +201,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
     ] {
         for item in list {
             let (optional, path) = split_optional(cx, item)?;
-            if item.v.trim_start_matches('?').starts_with("${PWD}")
-                && (path == Path::new("/") || host.home.starts_with(&path))
-            {
+            if pwd_refused(host, item, &path) {
                 // Never hand out / or the whole home just because jail was started there.
                 warnings.push(format!("not granting the current folder {}: it is / or your home (cd into a project folder, or use --bind)", path.display()));
                 continue;
@@ -251,6 +258,22 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
                 },
                 item.v
             );
+            if real != path {
+                // A read-only grant follows symlinks only where neither the caller nor a sandbox
+                // of theirs could have planted them: a symlink in a folder they can write could
+                // point a later run at their secrets (bubblewrap/flatpak symlink escapes).
+                if let Some(planted) = untrusted_symlink(host, &path, &writable_grants) {
+                    return Err(Located::at(
+                        format!(
+                            "{} passes through the symlink {}, which lies in a folder you can write: jail does not follow it (a sandbox could have planted it); grant the real path {} instead",
+                            path.display(),
+                            planted.display(),
+                            real.display()
+                        ),
+                        &item.at,
+                    ));
+                }
+            }
             if let Kind::Symlink(to) = &kind {
                 // `/bin → usr/bin`: show the same symlink inside, and bind what it points to.
                 grants.push(Grant {
@@ -569,6 +592,44 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
         landlock_dev: ll_dev,
         warnings,
     })
+}
+
+/// The first symlink on `path` that the caller (or a sandbox of theirs) could have planted:
+/// one in a folder not owned by root, writable by group or others, or under the home folder.
+fn untrusted_symlink(
+    host: &crate::host::Host,
+    path: &Path,
+    writable: &[PathBuf],
+) -> Option<PathBuf> {
+    // Places any user (or a sandbox with a writable grant there) can write, root or not.
+    const SHARED: [&str; 4] = ["/tmp", "/var/tmp", "/dev/shm", "/run/user"];
+    let mut prefix = PathBuf::from("/");
+    for c in path.components().skip(1) {
+        prefix.push(c);
+        if let Some(Kind::Symlink(_)) = host.fs.kind(&prefix) {
+            let parent = prefix.parent().unwrap_or(Path::new("/"));
+            let trusted = match host.fs.owner_mode(parent) {
+                Some((uid, mode)) => {
+                    uid == 0
+                        && mode & 0o022 == 0
+                        && !under(&prefix, &host.home)
+                        && !SHARED.iter().any(|s| under(&prefix, Path::new(s)))
+                        && !writable.iter().any(|w| under(&prefix, w))
+                }
+                None => false,
+            };
+            if !trusted {
+                return Some(prefix);
+            }
+        }
+    }
+    None
+}
+
+/// A `${PWD}` grant is never given when jail was started in / or in the home folder itself.
+fn pwd_refused(host: &crate::host::Host, item: &L<String>, path: &Path) -> bool {
+    item.v.trim_start_matches('?').starts_with("${PWD}")
+        && (path == Path::new("/") || host.home.starts_with(path))
 }
 
 fn split_optional(cx: &Ctx, item: &L<String>) -> Result<(bool, PathBuf), Error> {

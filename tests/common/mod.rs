@@ -252,7 +252,7 @@ impl Jail {
     }
 
     pub fn output(mut self) -> Run {
-        let out = self.cmd.output().expect("start jail");
+        let out = retry_busy(|| self.cmd.output()).expect("start jail");
         Run {
             out,
             user: self.user.name.clone(),
@@ -262,7 +262,22 @@ impl Jail {
     /// Starts jail without waiting (the caller reads or kills it).
     pub fn spawn(mut self) -> std::process::Child {
         self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        self.cmd.spawn().expect("start jail")
+        retry_busy(|| self.cmd.spawn()).expect("start jail")
+    }
+}
+
+/// Retries while exec fails with ETXTBSY: right after the binary is copied, a fork of another
+/// test thread may briefly hold the copy open for writing until its own exec.
+fn retry_busy<T>(mut f: impl FnMut() -> std::io::Result<T>) -> std::io::Result<T> {
+    let mut tries = 0;
+    loop {
+        match f() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            r => return r,
+        }
     }
 }
 

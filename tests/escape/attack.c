@@ -1,0 +1,237 @@
+/* The escape suite's attacker: one small program, one subcommand per attack. Compiled by the
+ * tests at run time (cc), run inside the sandbox and outside it (the proof that the attack works
+ * when nothing stops it). Every subcommand prints one line per attempt:
+ *   NAME ok            the call succeeded
+ *   NAME err ERRNAME   the call failed with that errno
+ * and exits 0, unless the kernel kills it (seccomp kill → SIGSYS). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <linux/sched.h>
+#include <stddef.h>
+
+static const char *ename(int e) {
+    switch (e) {
+    case EPERM: return "EPERM"; case ENOENT: return "ENOENT"; case ESRCH: return "ESRCH";
+    case EACCES: return "EACCES"; case EROFS: return "EROFS"; case ENOSYS: return "ENOSYS";
+    case EINVAL: return "EINVAL"; case ENOTTY: return "ENOTTY"; case EBADF: return "EBADF";
+    case EFAULT: return "EFAULT"; case ECONNREFUSED: return "ECONNREFUSED"; case ENETUNREACH: return "ENETUNREACH";
+    case ETXTBSY: return "ETXTBSY"; case EIO: return "EIO"; case ENOTDIR: return "ENOTDIR";
+    case ELOOP: return "ELOOP"; case EXDEV: return "EXDEV"; case EBUSY: return "EBUSY";
+    case EAGAIN: return "EAGAIN"; case ENOMEM: return "ENOMEM"; case EOPNOTSUPP: return "EOPNOTSUPP";
+    default: { static char b[32]; snprintf(b, sizeof b, "E%d", e); return b; }
+    }
+}
+
+static void report(const char *name, long r) {
+    if (r < 0) printf("%s err %s\n", name, ename(errno));
+    else printf("%s ok\n", name);
+    fflush(stdout);
+}
+
+/* Raw i386 system call through int 0x80: returns the kernel's value (-errno on failure). */
+static long int80(long nr, long a, long b, long c) {
+    long ax = nr;
+    __asm__ volatile("int $0x80" : "+a"(ax) : "b"(a), "c"(b), "d"(c) : "memory");
+    return ax;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) { fprintf(stderr, "usage: attack WHAT [ARGS]\n"); return 2; }
+    const char *w = argv[1];
+    if ((!strcmp(w, "privfs") || !strcmp(w, "mountapi")) &&
+        (argc < 3 || !getenv("ESCAPE_THROWAWAY"))) {
+        /* These really mount: never on the host by accident. */
+        fprintf(stderr, "attack %s DIR needs ESCAPE_THROWAWAY=1 (a sandbox or unshare -Urm)\n", w);
+        return 2;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    if (!strcmp(w, "tiocsti")) {
+        /* attack tiocsti FD HIGHBITS: push "id\n" into the terminal at FD */
+        int fd = atoi(argv[2]);
+        unsigned long req = TIOCSTI | strtoul(argv[3], NULL, 0);
+        const char *s = "id\n";
+        long r = 0;
+        for (const char *p = s; *p && r == 0; p++) r = syscall(SYS_ioctl, fd, req, p);
+        report("tiocsti", r);
+    } else if (!strcmp(w, "tioclinux")) {
+        /* attack tioclinux FD HIGHBITS: selection paste (subcode 3), the CVE-2023-28100 route */
+        int fd = atoi(argv[2]);
+        unsigned long req = TIOCLINUX | strtoul(argv[3], NULL, 0);
+        char sub = 3;
+        report("tioclinux", syscall(SYS_ioctl, fd, req, &sub));
+    } else if (!strcmp(w, "x32")) {
+        long r = syscall(0x40000000 | 39); /* x32 getpid */
+        report("x32-getpid", r);
+    } else if (!strcmp(w, "int80")) {
+        /* attack int80 NR: an i386 system call with zero arguments; prints the raw result */
+        long nr = strtol(argv[2], NULL, 0);
+        long r = int80(nr, 0, 0, 0);
+        printf("int80 %ld ret %ld pid %d\n", nr, r, getpid());
+    } else if (!strcmp(w, "fds")) {
+        /* attack fds N: is descriptor N reachable; list /proc/self/fd */
+        int n = atoi(argv[2]);
+        struct stat st;
+        report("fstat", fstat(n, &st));
+        char b[16];
+        report("read", read(n, b, sizeof b));
+        DIR *d = opendir("/proc/self/fd");
+        if (!d) { report("opendir", -1); return 0; }
+        int own = dirfd(d);
+        struct dirent *e;
+        printf("fds");
+        while ((e = readdir(d))) {
+            if (e->d_name[0] == '.') continue;
+            if (atoi(e->d_name) == own) continue;
+            printf(" %s", e->d_name);
+        }
+        printf("\n");
+    } else if (!strcmp(w, "ns")) {
+        /* attack ns KIND: one way of making or joining a namespace, in a fresh process */
+        const char *k = argv[2];
+        static const struct { const char *n; int f; } u[] = {
+            {"user", CLONE_NEWUSER}, {"mount", CLONE_NEWNS}, {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID},
+            {"uts", CLONE_NEWUTS}, {"ipc", CLONE_NEWIPC}, {"cgroup", CLONE_NEWCGROUP}};
+        for (unsigned i = 0; i < sizeof u / sizeof u[0]; i++)
+            if (!strcmp(k, u[i].n)) report(k, unshare(u[i].f));
+        if (!strcmp(k, "clone")) {
+            long pid = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+            if (pid == 0) _exit(0);
+            if (pid > 0) waitpid(pid, NULL, 0);
+            report(k, pid);
+        } else if (!strcmp(k, "clone3")) {
+            struct clone_args ca;
+            memset(&ca, 0, sizeof ca);
+            ca.flags = CLONE_NEWUSER;
+            ca.exit_signal = SIGCHLD;
+            long pid = syscall(SYS_clone3, &ca, sizeof ca);
+            if (pid == 0) _exit(0);
+            if (pid > 0) waitpid(pid, NULL, 0);
+            report(k, pid);
+        } else if (!strcmp(k, "setns")) {
+            int fd = open("/proc/self/ns/mnt", O_RDONLY);
+            report(k, setns(fd, CLONE_NEWNS));
+        }
+    } else if (!strcmp(w, "unshare-user")) {
+        report("unshare-user", unshare(CLONE_NEWUSER));
+    } else if (!strcmp(w, "mountapi")) {
+        /* attack mountapi DIR: the new mount API. Really mounts on DIR: outside the sandbox
+         * only under `unshare -Urm --fork` (see the guard below). */
+        long fs = syscall(SYS_fsopen, "tmpfs", 0);
+        report("fsopen", fs);
+        if (fs >= 0) {
+            report("fsconfig", syscall(SYS_fsconfig, fs, 6 /*FSCONFIG_CMD_CREATE*/, 0, 0, 0));
+            long m = syscall(SYS_fsmount, fs, 0, 0);
+            report("fsmount", m);
+            if (m >= 0) report("move_mount", syscall(SYS_move_mount, m, "", AT_FDCWD, argv[2], 4 /*MOVE_MOUNT_F_EMPTY_PATH*/));
+        }
+        report("open_tree", syscall(SYS_open_tree, AT_FDCWD, "/", 1 /*OPEN_TREE_CLONE*/ | 0x8000 /*AT_RECURSIVE*/));
+        report("fspick", syscall(SYS_fspick, AT_FDCWD, "/", 0));
+    } else if (!strcmp(w, "exe")) {
+        /* attack exe: reopen the launcher writable (runc CVE-2019-5736) */
+        report("open-self-exe-w", open("/proc/self/exe", O_WRONLY));
+        report("open-1-exe-w", open("/proc/1/exe", O_WRONLY));
+        report("open-1-exe-rw", open("/proc/1/exe", O_RDWR));
+        report("open-ppid-exe-w", open("/proc/self/../1/exe", O_WRONLY | O_APPEND));
+        int r = open("/proc/1/exe", O_RDONLY);
+        report("open-1-exe-r", r);
+        if (r >= 0) {
+            char p[64];
+            snprintf(p, sizeof p, "/proc/self/fd/%d", r);
+            report("reopen-fd-w", open(p, O_WRONLY));
+        }
+    } else if (!strcmp(w, "open-w")) {
+        /* attack open-w PATH: open an existing file for writing (no truncation) */
+        report("open-w", open(argv[2], O_WRONLY));
+    } else if (!strcmp(w, "host")) {
+        /* attack host PID: signal and ptrace a process */
+        pid_t p = atoi(argv[2]);
+        report("kill0", kill(p, 0));
+        report("ptrace-attach", ptrace(PTRACE_ATTACH, p, 0, 0));
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/environ", p);
+        report("read-environ", open(path, O_RDONLY));
+    } else if (!strcmp(w, "abstract")) {
+        /* attack abstract NAME: connect to the abstract unix socket @NAME and read a line */
+        int s = socket(AF_UNIX, SOCK_STREAM, 0);
+        struct sockaddr_un a;
+        memset(&a, 0, sizeof a);
+        a.sun_family = AF_UNIX;
+        size_t n = strlen(argv[2]);
+        memcpy(a.sun_path + 1, argv[2], n);
+        long r = connect(s, (struct sockaddr *)&a, offsetof(struct sockaddr_un, sun_path) + 1 + n);
+        report("connect", r);
+        if (r == 0) { char b[64] = {0}; if (read(s, b, sizeof b - 1) > 0) printf("got %s\n", b); }
+    } else if (!strcmp(w, "tcp")) {
+        /* attack tcp PORT: connect to 127.0.0.1:PORT and read a line */
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a;
+        memset(&a, 0, sizeof a);
+        a.sin_family = AF_INET;
+        a.sin_port = htons(atoi(argv[2]));
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        long r = connect(s, (struct sockaddr *)&a, sizeof a);
+        report("connect", r);
+        if (r == 0) { char b[64] = {0}; if (read(s, b, sizeof b - 1) > 0) printf("got %s\n", b); }
+    } else if (!strcmp(w, "privfs")) {
+        /* attack privfs DIR: mount/chroot/pivot_root. Outside the sandbox ONLY under
+         * `unshare -Urm --fork` (a throwaway namespace): it really mounts. */
+        const char *d = argv[2];
+        long r = mount("none", d, "tmpfs", 0, NULL);
+        report("mount", r);
+        if (r == 0) {
+            char old[256];
+            snprintf(old, sizeof old, "%s/old", d);
+            mkdir(old, 0700);
+            report("pivot_root", syscall(SYS_pivot_root, d, old));
+        } else {
+            report("pivot_root", syscall(SYS_pivot_root, d, d));
+        }
+        report("chroot", chroot("/"));
+    } else if (!strcmp(w, "privk")) {
+        /* attack privk [PID]: keyctl, bpf, perf_event_open, ptrace of an own child and of PID */
+        report("keyctl", syscall(SYS_keyctl, 0 /*KEYCTL_GET_KEYRING_ID*/, -3 /*session*/, 1));
+        report("add_key", syscall(SYS_add_key, "user", "escape", "x", 1, -3));
+        union { unsigned int cmd; char pad[128]; } attr;
+        memset(&attr, 0, sizeof attr);
+        struct { unsigned int map_type, key_size, value_size, max_entries; } *m = (void *)&attr;
+        m->map_type = 2; m->key_size = 4; m->value_size = 4; m->max_entries = 1; /* ARRAY */
+        report("bpf", syscall(SYS_bpf, 0 /*BPF_MAP_CREATE*/, &attr, 72));
+        struct { unsigned int type, size; unsigned long config; char pad[128]; } pe;
+        memset(&pe, 0, sizeof pe);
+        pe.type = 1; /* PERF_TYPE_SOFTWARE */
+        pe.size = 112;
+        pe.config = 0; /* CPU_CLOCK */
+        report("perf_event_open", syscall(SYS_perf_event_open, &pe, 0, -1, -1, 0));
+        pid_t c = fork();
+        if (c == 0) { pause(); _exit(0); }
+        report("ptrace-attach-child", ptrace(PTRACE_ATTACH, c, 0, 0));
+        kill(c, SIGKILL);
+        waitpid(c, NULL, 0);
+        if (argc > 2) report("ptrace-attach-pid", ptrace(PTRACE_ATTACH, atoi(argv[2]), 0, 0));
+    } else if (!strcmp(w, "euid")) {
+        printf("euid %d uid %d\n", geteuid(), getuid());
+    } else {
+        fprintf(stderr, "attack: unknown %s\n", w);
+        return 2;
+    }
+    return 0;
+}
