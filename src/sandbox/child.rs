@@ -23,6 +23,8 @@ pub struct ChildFds {
     pub sync: OwnedFd,
     /// Write end of the error pipe (close-on-exec: EOF tells the supervisor that exec worked).
     pub err: OwnedFd,
+    /// Write end of the status pipe: init reports COMMAND's exit status through it.
+    pub status: Option<OwnedFd>,
     /// A socket to hand the supervisor the master of COMMAND's private pty, when COMMAND gets
     /// one (jail runs in a terminal and `new_session` is on).
     pub pty_sock: Option<OwnedFd>,
@@ -110,7 +112,7 @@ fn setup(
             Ok(nix::unistd::ForkResult::Parent { child }) => {
                 let _ = err; // closed by init::run with everything else
                 drop(fds.pty_sock);
-                super::init::run(child.as_raw(), plan)
+                super::init::run(child.as_raw(), plan, fds.status)
             }
         }
     }

@@ -175,7 +175,7 @@ pub fn enter(
         p.term.raw();
         p.resize();
     }
-    let code = wait_loop(Pid::from_raw(pid), &sfd, pty.as_ref());
+    let code = wait_loop(Pid::from_raw(pid), &sfd, pty.as_ref(), None);
     drop(pty);
     Ok(code)
 }

@@ -10,6 +10,7 @@ use crate::plan::Plan;
 use nix::sys::signal::{self, SigSet, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 /// Signals init passes on to COMMAND.
 pub const FORWARDED: [Signal; 8] = [
@@ -42,8 +43,20 @@ pub fn status_code(st: WaitStatus) -> Option<i32> {
     }
 }
 
-pub fn run(command: libc::pid_t, plan: &Plan) -> ! {
-    let _ = sys::close_from(3);
+/// Runs init until COMMAND ends. `status` is where COMMAND's exit status is reported to jail.
+pub fn run(command: libc::pid_t, plan: &Plan, status: Option<OwnedFd>) -> ! {
+    // Nothing of jail's but the status pipe stays open in init.
+    match status.as_ref().map(|f| f.as_raw_fd() as u32) {
+        Some(keep) => {
+            if keep > 3 {
+                let _ = sys::close_range(3, keep - 1);
+            }
+            let _ = sys::close_range(keep + 1, u32::MAX);
+        }
+        None => {
+            let _ = sys::close_from(3);
+        }
+    }
     let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0, 0);
     let _ = super::child::drop_caps(&[]);
     let _ = sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0);
@@ -59,7 +72,7 @@ pub fn run(command: libc::pid_t, plan: &Plan) -> ! {
                     Ok(st) => {
                         if st.pid() == Some(cmd) {
                             if let Some(code) = status_code(st) {
-                                sys::exit_now(code);
+                                end(code, status.as_ref());
                             }
                         }
                     }
@@ -69,4 +82,17 @@ pub fn run(command: libc::pid_t, plan: &Plan) -> ! {
             let _ = signal::kill(cmd, sig);
         }
     }
+}
+
+/// COMMAND ended: everything else in the sandbox goes now (so that when jail returns, nothing of
+/// the sandbox still runs), then jail learns the status at once, without waiting for the kernel
+/// to tear the namespaces down after init's own exit.
+fn end(code: i32, status: Option<&OwnedFd>) -> ! {
+    // From PID 1, pid -1 means every other process of this pid namespace.
+    let _ = signal::kill(Pid::from_raw(-1), Signal::SIGKILL);
+    while waitpid(None, None).is_ok() {}
+    if let Some(fd) = status {
+        let _ = nix::unistd::write(fd, &code.to_le_bytes());
+    }
+    sys::exit_now(code)
 }

@@ -184,6 +184,13 @@ fn supervise(
     let cgroup_paths: Vec<std::path::PathBuf> = cg.as_ref().map(|c| c.paths()).unwrap_or_default();
     let (sync_r, sync_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
+    // init reports COMMAND's exit status here as soon as the sandbox is emptied, before the
+    // kernel's namespace teardown that waitpid would wait for.
+    let (status_r, status_w) = if plan.process.init {
+        pipe().map(|(r, w)| (Some(r), Some(w)))?
+    } else {
+        (None, None)
+    };
     // A terminal of its own for COMMAND when jail runs in one (see pty.rs); the child opens it
     // in the sandbox's devpts and sends the master back over this socket.
     let term = if plan.process.new_session {
@@ -241,9 +248,11 @@ fn supervise(
             drop(sync_w);
             drop(err_r);
             drop(sfd);
+            drop(status_r);
             let fds = ChildFds {
                 sync: sync_r,
                 err: err_w,
+                status: status_w,
                 pty_sock: pty_pair.map(|(_, c)| c),
                 tty_std,
             };
@@ -254,6 +263,7 @@ fn supervise(
     };
     drop(sync_r);
     drop(err_w);
+    drop(status_w);
     let pty_sock = pty_pair.map(|(ours, theirs)| {
         drop(theirs);
         ours
@@ -354,7 +364,7 @@ fn supervise(
         p.term.raw();
         p.resize();
     }
-    let code = wait_loop(child, &sfd, pty.as_ref());
+    let code = wait_loop(child, &sfd, pty.as_ref(), status_r.as_ref());
     drop(pty); // restores the terminal
     if let Some((rec, dir)) = &record {
         rec.remove(dir);
@@ -437,10 +447,16 @@ fn register(
 }
 
 /// Relays the pty, forwards signals, and returns when the child is gone.
-pub(crate) fn wait_loop(child: Pid, sfd: &SignalFd, pty: Option<&Pty>) -> i32 {
+pub(crate) fn wait_loop(
+    child: Pid,
+    sfd: &SignalFd,
+    pty: Option<&Pty>,
+    status_pipe: Option<&OwnedFd>,
+) -> i32 {
     let mut stdin_open = pty.is_some();
     let mut master_open = pty.is_some();
     let mut status: Option<i32> = None;
+    let mut status_open = status_pipe.is_some();
     let mut buf = [0u8; 16384];
     loop {
         if let Some(code) = status {
@@ -449,7 +465,11 @@ pub(crate) fn wait_loop(child: Pid, sfd: &SignalFd, pty: Option<&Pty>) -> i32 {
             }
         }
         let mut fds = vec![PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
-        let (mut i_stdin, mut i_master) = (None, None);
+        let (mut i_stdin, mut i_master, mut i_status) = (None, None, None);
+        if let (Some(sp), true, None) = (status_pipe, status_open, status) {
+            i_status = Some(fds.len());
+            fds.push(PollFd::new(sp.as_fd(), PollFlags::POLLIN));
+        }
         if let Some(p) = pty {
             if stdin_open && status.is_none() {
                 // SAFETY: fd 0 stays open for the life of the process.
@@ -484,7 +504,16 @@ pub(crate) fn wait_loop(child: Pid, sfd: &SignalFd, pty: Option<&Pty>) -> i32 {
         let sig_ready = fds[0].revents().map(|r| !r.is_empty()).unwrap_or(false);
         let stdin_ready = ready(i_stdin);
         let master_ready = ready(i_master);
+        let status_ready = ready(i_status);
         drop(fds);
+        if let (true, Some(sp)) = (status_ready, status_pipe) {
+            // init's report: COMMAND's status, sent once the rest of the sandbox is dead.
+            let mut b = [0u8; 4];
+            match nix::unistd::read(sp, &mut b) {
+                Ok(4) => status = Some(i32::from_le_bytes(b)),
+                _ => status_open = false, // init died without a report: SIGCHLD tells
+            }
+        }
         if sig_ready {
             while let Ok(Some(si)) = sfd.read_signal() {
                 let Ok(sig) = Signal::try_from(si.ssi_signo as i32) else {

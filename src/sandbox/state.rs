@@ -121,9 +121,21 @@ pub fn children(pid: i32) -> Vec<i32> {
         .unwrap_or_default()
 }
 
-/// `process alive with that start time`: false for a dead or recycled pid.
+/// `process alive with that start time`: false for a dead, dying (zombie) or recycled pid.
 pub fn alive(pid: i32, start: u64) -> bool {
-    pid > 0 && start_time(pid) == Some(start)
+    if pid <= 0 {
+        return false;
+    }
+    let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let Some(rest) = s.rfind(')').map(|i| &s[i + 2..]) else {
+        return false;
+    };
+    let mut f = rest.split_whitespace();
+    let state = f.next().unwrap_or("X");
+    !matches!(state, "Z" | "X" | "x")
+        && f.nth(18).and_then(|v| v.parse::<u64>().ok()) == Some(start)
 }
 
 /// The state folder, created 0700 if missing; refused if it is not a real folder of ours.

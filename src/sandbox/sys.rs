@@ -234,6 +234,12 @@ pub fn cloexec_from(first: u32) -> Result<(), Errno> {
         .map(drop)
 }
 
+/// Closes descriptors `first..=last`.
+pub fn close_range(first: u32, last: u32) -> Result<(), Errno> {
+    // SAFETY: plain syscall without pointers; callers own none of these descriptors any more.
+    ret(unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) }).map(drop)
+}
+
 /// Closes every descriptor from `first` on.
 pub fn close_from(first: u32) -> Result<(), Errno> {
     // SAFETY: plain syscall without pointers; no Rust object owns these descriptors any more

@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""bench/report.py OUT USER... — turns bench/run's raw results into Markdown tables and goal lines."""
+import json
+import os
+import re
+import statistics as st
+import sys
+
+out, users = sys.argv[1], sys.argv[2:]
+J = os.path.join(out, "json")
+
+
+def load(name):
+    try:
+        with open(os.path.join(J, name + ".json")) as f:
+            return {r["command"]: r for r in json.load(f)["results"]}
+    except OSError:
+        return None
+
+
+def ms(r):
+    return st.median(r["times"]) * 1e3
+
+
+goals = []
+print(f"# jail benchmarks — raw data in {J}\n")
+
+# 1, 2 -----------------------------------------------------------------------------------------
+launch = {}
+for kind, title in (("net", "full isolation (new network namespace)"),
+                    ("nonet", "host network (no new network namespace)")):
+    rows = {u: load(f"launch-{kind}-{u}") for u in users}
+    if not any(rows.values()):
+        continue
+    print(f"## Launch of /bin/true, {title}: median ms (ratio to bwrap), and the fastest run\n")
+    print("| launcher | " + " | ".join(f"as {u}" for u in users) + " |")
+    print("|---|" + "---|" * len(users))
+    for name in ("bare", "jail", "bwrap", "firejail"):
+        cells = []
+        for u in users:
+            r = rows[u]
+            if not r or name not in r:
+                cells.append("—")
+                continue
+            m, b = ms(r[name]), ms(r["bwrap"])
+            launch[(kind, u, name)] = m
+            cells.append(f"{m:.2f} ({m / b:.2f}×) min {min(r[name]['times']) * 1e3:.2f}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print()
+for kind in ("net", "nonet"):
+    for u in users:
+        if (kind, u, "jail") in launch:
+            j, b, f = (launch[(kind, u, k)] for k in ("jail", "bwrap", "firejail"))
+            goals.append(f"launch ({kind}, {u}): jail/bwrap = {j / b:.2f} (goal ≤ 0.5: "
+                         f"{'met' if j / b <= 0.5 else 'MISSED'}); jail/firejail = {j / f:.3f} "
+                         f"(goal ≤ 0.1: {'met' if j / f <= 0.1 else 'MISSED'})")
+
+r = load("launch-breakdown-root")
+if r:
+    print("## Launch breakdown, as root, host network: median ms\n")
+    print("| command | median ms | min ms |")
+    print("|---|---|---|")
+    for name, x in r.items():
+        print(f"| {name} | {ms(x):.2f} | {min(x['times']) * 1e3:.2f} |")
+    print()
+
+# 3 --------------------------------------------------------------------------------------------
+p = os.path.join(J, "seccomp.txt")
+if os.path.exists(p):
+    data = {}
+    for line in open(p):
+        cfg, call, ns = line.split()
+        data.setdefault((cfg, call), []).append(float(ns))
+    cfgs = ["bare", "jail", "bwrap-default", "bwrap-opt2", "firejail"]
+    med = {k: st.median(v) for k, v in data.items()}
+    try:
+        fl = json.load(open(os.path.join(J, "jail-filter.json")))
+        jail_desc = f"jail ({fl['programs']} filters: {'+'.join(map(str, fl['insns']))} insns)"
+    except OSError:
+        jail_desc = "jail"
+    sizes = {}
+    for c, fn in (("bwrap-default", "filter-default.bpf"), ("bwrap-opt2", "filter-opt2.bpf")):
+        try:
+            sizes[c] = os.path.getsize(os.path.join(out, "bin", fn)) // 8
+        except OSError:
+            pass
+    label = {"bare": "bare (no filter)", "jail": jail_desc,
+             "bwrap-default": f"bwrap + libseccomp, default ({sizes.get('bwrap-default', '?')} insns)",
+             "bwrap-opt2": f"bwrap + libseccomp, OPTIMIZE=2 ({sizes.get('bwrap-opt2', '?')} insns)",
+             "firejail": "firejail --seccomp (its default list)"}
+    mins = {k: min(v) for k, v in data.items()}
+    n = len(data.get(("bare", "getppid"), []))
+    print(f"## Per-syscall cost of the seccomp filter: ns per call, median of {n} rounds "
+          "(overhead over bare); each round is the median of 20 chunks; [fastest round]\n")
+    print("| filter | getppid | ioctl(FIONREAD) |")
+    print("|---|---|---|")
+    for c in cfgs:
+        if (c, "getppid") not in med:
+            continue
+        cells = []
+        for call in ("getppid", "ioctl"):
+            m, b = med[(c, call)], med[("bare", call)]
+            cells.append(f"{m:.1f}" + ("" if c == "bare" else f" ({m - b:+.1f})")
+                         + f" [{mins[(c, call)]:.1f}]")
+        print(f"| {label[c]} | " + " | ".join(cells) + " |")
+    print()
+    if ("jail", "ioctl") in med and ("bwrap-opt2", "ioctl") in med:
+        for call in ("getppid", "ioctl"):
+            jo = med[("jail", call)] - med[("bare", call)]
+            bo = med[("bwrap-opt2", call)] - med[("bare", call)]
+            goals.append(f"seccomp {call}: jail {jo:+.1f} ns vs bwrap+libseccomp OPTIMIZE=2 {bo:+.1f} ns "
+                         f"(goal ≤: {'met' if jo <= bo + 2 else 'MISSED'}; within 2 ns counts as equal)")
+
+# 4 --------------------------------------------------------------------------------------------
+r = load("compile-explain")
+if r:
+    base = ms(r["jail --version"])
+    print("## Compile: `jail explain --profile X --format json`, median ms (minus `jail --version`)\n")
+    print("| command | median ms | compile ≈ ms |")
+    print("|---|---|---|")
+    worst = 0
+    for name, x in r.items():
+        m = ms(x)
+        d = m - base if name != "jail --version" else 0
+        if name != "jail --version":
+            worst = max(worst, d)
+        print(f"| {name} | {m:.2f} | {'' if name == 'jail --version' else f'{d:.2f}'} |")
+    print()
+    try:
+        skipped = [l.strip() for l in open(os.path.join(J, "compile-skipped.txt")) if l.strip()]
+    except OSError:
+        skipped = []
+    if skipped:
+        print(f"Not compilable on this machine, so not timed ({len(skipped)}):\n")
+        for l in skipped:
+            print(f"- {l}")
+        print()
+    goals.append(f"compile per shipped profile: worst ≈ {worst:.2f} ms over process startup "
+                 f"(goal < 1 ms: {'met' if worst < 1 else 'MISSED'})")
+r = load("compile-check")
+if r:
+    print("## `jail check` of generated profiles\n")
+    print("| command | median ms |")
+    print("|---|---|")
+    for name, x in r.items():
+        print(f"| {name} | {ms(x):.1f} |")
+    big = [x for name, x in r.items() if "generated" in name]
+    if big:
+        nprof = int(re.search(r"\((\d+) generated", [n for n in r if "generated" in n][0]).group(1))
+        m = ms(big[0])
+        print(f"\nper profile: {m / nprof * 1e3:.0f} µs")
+        goals.append(f"jail check of {nprof} profiles: {m:.0f} ms (goal < 1000 ms: "
+                     f"{'met' if m < 1000 else 'MISSED'})")
+    print()
+
+# 5 --------------------------------------------------------------------------------------------
+p = os.path.join(J, "rss.txt")
+if os.path.exists(p):
+    tm, tree = {}, {}
+    for line in open(p):
+        f = line.split()
+        if f[2] == "time_maxrss_kb" and f[3].isdigit():
+            tm.setdefault((f[0], f[1]), []).append(int(f[3]))
+        elif f[2] == "tree":
+            kv = dict(x.split("=", 1) for x in f[3:])
+            tree.setdefault((f[0], f[1]), []).append(kv)
+    print("## Memory: peak RSS, MB (median)\n")
+    print("| launcher | user | /usr/bin/time %M | launcher process VmHWM while running | "
+          "all launcher processes' RSS | processes |")
+    print("|---|---|---|---|---|---|")
+    for u in users:
+        for l in ("jail", "bwrap", "firejail"):
+            t = tm.get((u, l))
+            tr = tree.get((u, l), [])
+            hwm = st.median(int(x["top_hwm_kb"]) for x in tr) / 1024 if tr else float("nan")
+            rs = st.median(int(x["sum_rss_kb"]) for x in tr) / 1024 if tr else float("nan")
+            procs = tr[-1]["procs"] if tr else ""
+            print(f"| {l} | {u} | {st.median(t) / 1024:.2f} | {hwm:.2f} | {rs:.2f} | {procs} |"
+                  if t else f"| {l} | {u} | — | {hwm:.2f} | {rs:.2f} | {procs} |")
+    print()
+    for u in users:
+        tj, tb = tree.get((u, "jail")), tree.get((u, "bwrap"))
+        if tj and tb:
+            j = st.median(int(x["top_hwm_kb"]) for x in tj)
+            b = st.median(int(x["top_hwm_kb"]) for x in tb)
+            goals.append(f"launcher RSS ({u}): jail {j / 1024:.2f} MB vs bwrap {b / 1024:.2f} MB "
+                         f"(goal ≤: {'met' if j <= b else 'MISSED'} — {j / b:.2f}×)")
+
+print("## Goals of issue 7\n")
+for g in goals:
+    print(f"- {g}")
