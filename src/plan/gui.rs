@@ -70,19 +70,35 @@ fn runtime_dir<'a>(cx: &'a Ctx, key: &str, at: &Option<Origin>) -> Result<&'a Pa
 fn plain(path: &Path, key: &str, at: &Option<Origin>) -> Result<(), Error> {
     let s = path.to_string_lossy();
     if !s.starts_with('/') || s.contains("${") || s.contains('\0') {
-        return Err(err(format!("{key}: {s:?} is not a usable absolute path"), at));
+        return Err(err(
+            format!("{key}: {s:?} is not a usable absolute path"),
+            at,
+        ));
     }
     Ok(())
 }
 
 /// Checks that `path` is a socket of the session (following symlinks, as a client would).
-fn need_socket(cx: &Ctx, path: &Path, key: &str, what: &str, hint: &str, at: &Option<Origin>) -> Result<(), Error> {
+fn need_socket(
+    cx: &Ctx,
+    path: &Path,
+    key: &str,
+    what: &str,
+    hint: &str,
+    at: &Option<Origin>,
+) -> Result<(), Error> {
     plain(path, key, at)?;
     let real = cx.host.fs.canonicalize(path);
     match real.as_deref().and_then(|r| cx.host.fs.kind(r)) {
         Some(Kind::Special) => Ok(()),
-        Some(_) => Err(err(format!("{key}: {} is not a socket ({what})", path.display()), at)),
-        None => Err(err(format!("{key}: no {what} at {}{hint}", path.display()), at)),
+        Some(_) => Err(err(
+            format!("{key}: {} is not a socket ({what})", path.display()),
+            at,
+        )),
+        None => Err(err(
+            format!("{key}: no {what} at {}{hint}", path.display()),
+            at,
+        )),
     }
 }
 
@@ -96,7 +112,10 @@ pub fn compile(cx: &mut Ctx, p: &Profile) -> Result<Desktop, Error> {
         ("gpu", &g.gpu),
     ];
     let mut d = Desktop {
-        gui: switches.iter().map(|(k, v)| (k.to_string(), flag(v))).collect(),
+        gui: switches
+            .iter()
+            .map(|(k, v)| (k.to_string(), flag(v)))
+            .collect(),
         ..Default::default()
     };
     if flag(&g.wayland) {
@@ -130,10 +149,18 @@ fn wayland(cx: &Ctx, d: &mut Desktop, at: &Option<Origin>) -> Result<(), Error> 
         PathBuf::from(name)
     } else {
         let rt = runtime_dir(cx, key, at)?;
-        d.env.insert("XDG_RUNTIME_DIR".into(), rt.display().to_string());
+        d.env
+            .insert("XDG_RUNTIME_DIR".into(), rt.display().to_string());
         rt.join(name)
     };
-    need_socket(cx, &path, key, "Wayland socket", " ($WAYLAND_DISPLAY names it; is the compositor running?)", at)?;
+    need_socket(
+        cx,
+        &path,
+        key,
+        "Wayland socket",
+        " ($WAYLAND_DISPLAY names it; is the compositor running?)",
+        at,
+    )?;
     // Read-only is enough to connect to a socket, and keeps the sandbox from replacing it.
     d.ro.push(grant(&path, at));
     d.env.insert("WAYLAND_DISPLAY".into(), name.clone());
@@ -174,7 +201,16 @@ fn x11(cx: &Ctx, d: &mut Desktop, at: &Option<Origin>) -> Result<(), Error> {
         .ok_or_else(|| err(format!("{key}: no X server ($DISPLAY is unset)"), at))?;
     let n = x11_display(display).map_err(|e| err(format!("{key}: {e}"), at))?;
     let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
-    need_socket(cx, &socket, key, "X server socket", &format!(" (DISPLAY={display}; is the X server running, and listening on its unix socket?)"), at)?;
+    need_socket(
+        cx,
+        &socket,
+        key,
+        "X server socket",
+        &format!(
+            " (DISPLAY={display}; is the X server running, and listening on its unix socket?)"
+        ),
+        at,
+    )?;
     // Under /tmp: it shows inside the private /tmp, alone.
     d.ro.push(grant(&socket, at));
     let screen = display.rsplit_once(':').map(|(_, r)| r).unwrap_or("0");
@@ -183,7 +219,13 @@ fn x11(cx: &Ctx, d: &mut Desktop, at: &Option<Origin>) -> Result<(), Error> {
     // when the sandbox starts (an Xauthority file is binary, and may hold cookies of other
     // displays and hosts that the sandbox has no business seeing).
     let xa = xauthority_host(&cx.host.env, &cx.host.home);
-    if matches!(cx.host.fs.canonicalize(&xa).and_then(|r| cx.host.fs.kind(&r)), Some(Kind::File)) {
+    if matches!(
+        cx.host
+            .fs
+            .canonicalize(&xa)
+            .and_then(|r| cx.host.fs.kind(&r)),
+        Some(Kind::File)
+    ) {
         d.env.insert("XAUTHORITY".into(), XAUTHORITY_INSIDE.into());
     }
     Ok(())
@@ -202,14 +244,23 @@ fn pulseaudio(cx: &Ctx, d: &mut Desktop, at: &Option<Origin>) -> Result<(), Erro
         }
         None => runtime_dir(cx, key, at)?.join("pulse/native"),
     };
-    need_socket(cx, &path, key, "PulseAudio socket", " (is pulseaudio or pipewire-pulse running?)", at)?;
+    need_socket(
+        cx,
+        &path,
+        key,
+        "PulseAudio socket",
+        " (is pulseaudio or pipewire-pulse running?)",
+        at,
+    )?;
     d.ro.push(grant(&path, at));
-    d.env.insert("PULSE_SERVER".into(), format!("unix:{}", path.display()));
+    d.env
+        .insert("PULSE_SERVER".into(), format!("unix:{}", path.display()));
     // The cookie, when the server uses one; read-only so the sandbox cannot change it.
     let cookie = cx.host.config_home.join("pulse/cookie");
     if cx.host.fs.kind(&cookie) == Some(Kind::File) && plain(&cookie, key, at).is_ok() {
         d.ro.push(grant(&cookie, at));
-        d.env.insert("PULSE_COOKIE".into(), cookie.display().to_string());
+        d.env
+            .insert("PULSE_COOKIE".into(), cookie.display().to_string());
     }
     Ok(())
 }
@@ -224,10 +275,22 @@ fn pipewire(cx: &Ctx, d: &mut Desktop, at: &Option<Origin>) -> Result<(), Error>
         .filter(|s| !s.is_empty())
         .cloned()
         .unwrap_or_else(|| "pipewire-0".into());
-    let path = if name.starts_with('/') { PathBuf::from(&name) } else { rt.join(&name) };
-    need_socket(cx, &path, key, "PipeWire socket", " (is pipewire running?)", at)?;
+    let path = if name.starts_with('/') {
+        PathBuf::from(&name)
+    } else {
+        rt.join(&name)
+    };
+    need_socket(
+        cx,
+        &path,
+        key,
+        "PipeWire socket",
+        " (is pipewire running?)",
+        at,
+    )?;
     d.ro.push(grant(&path, at));
-    d.env.insert("XDG_RUNTIME_DIR".into(), rt.display().to_string());
+    d.env
+        .insert("XDG_RUNTIME_DIR".into(), rt.display().to_string());
     if name != "pipewire-0" {
         d.env.insert("PIPEWIRE_REMOTE".into(), name);
     }
@@ -260,7 +323,10 @@ fn gpu(cx: &Ctx, d: &mut Desktop, at: &Option<Origin>) -> Result<(), Error> {
         }
     }
     if !found {
-        return Err(err("gui.gpu: this machine has no GPU device (/dev/dri and /dev/nvidia* are absent)", at));
+        return Err(err(
+            "gui.gpu: this machine has no GPU device (/dev/dri and /dev/nvidia* are absent)",
+            at,
+        ));
     }
     // Mesa and libdrm identify the GPU through sysfs (/sys/dev/char/MAJ:MIN → /sys/devices/…);
     // without it they fall back to software rendering. Read-only, as flatpak gives it.
@@ -296,7 +362,9 @@ fn unescape(v: &str) -> Result<String, String> {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' {
-            let hex = v.get(i + 1..i + 3).ok_or("bad %-escape in a D-Bus address")?;
+            let hex = v
+                .get(i + 1..i + 3)
+                .ok_or("bad %-escape in a D-Bus address")?;
             out.push(u8::from_str_radix(hex, 16).map_err(|_| "bad %-escape in a D-Bus address")?);
             i += 3;
         } else {
@@ -322,12 +390,18 @@ pub fn bus_address(path: &Path) -> String {
 
 /// The session bus socket of the host: `$DBUS_SESSION_BUS_ADDRESS`, else
 /// `$XDG_RUNTIME_DIR/bus` (where libdbus and GDBus look when the variable is unset).
-pub fn session_bus_host(env: &BTreeMap<String, String>, runtime_dir: Option<&Path>) -> Result<PathBuf, String> {
-    match env.get("DBUS_SESSION_BUS_ADDRESS").filter(|s| !s.is_empty()) {
+pub fn session_bus_host(
+    env: &BTreeMap<String, String>,
+    runtime_dir: Option<&Path>,
+) -> Result<PathBuf, String> {
+    match env
+        .get("DBUS_SESSION_BUS_ADDRESS")
+        .filter(|s| !s.is_empty())
+    {
         Some(a) => bus_path(a).map_err(|e| format!("$DBUS_SESSION_BUS_ADDRESS={e}")),
-        None => runtime_dir
-            .map(|r| r.join("bus"))
-            .ok_or_else(|| "no session bus ($DBUS_SESSION_BUS_ADDRESS and $XDG_RUNTIME_DIR are unset)".to_string()),
+        None => runtime_dir.map(|r| r.join("bus")).ok_or_else(|| {
+            "no session bus ($DBUS_SESSION_BUS_ADDRESS and $XDG_RUNTIME_DIR are unset)".to_string()
+        }),
     }
 }
 
@@ -357,7 +431,8 @@ pub fn valid_bus_name(n: &str) -> bool {
         && parts.iter().all(|p| {
             !p.is_empty()
                 && !p.starts_with(|c: char| c.is_ascii_digit())
-                && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         })
 }
 
@@ -377,7 +452,9 @@ fn valid_call(s: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-*".contains(c))
         && path.map_or(true, |p| {
-            p.starts_with('/') && p.chars().all(|c| c.is_ascii_alphanumeric() || "/_*".contains(c))
+            p.starts_with('/')
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/_*".contains(c))
         })
 }
 
@@ -408,7 +485,8 @@ fn dbus(cx: &mut Ctx, d: &mut Desktop, p: &profile::Dbus) -> Result<Dbus, Error>
         }
     }
     let filtered = session == profile::DbusMode::Filtered || system == profile::DbusMode::Filtered;
-    let has_rules = !(p.talk.is_empty() && p.own.is_empty() && p.call.is_empty() && p.see.is_empty());
+    let has_rules =
+        !(p.talk.is_empty() && p.own.is_empty() && p.call.is_empty() && p.see.is_empty());
     if has_rules && !filtered {
         cx.warnings.push(
             "dbus.talk/own/call/see have no effect: neither dbus.session nor dbus.system is \"filtered\"".into(),
@@ -422,7 +500,14 @@ fn dbus(cx: &mut Ctx, d: &mut Desktop, p: &profile::Dbus) -> Result<Dbus, Error>
         let key = format!("dbus.session = \"{}\"", mode_name(session));
         let outside = session_bus_host(&host.env, host.runtime_dir.as_deref())
             .map_err(|e| err(format!("{key}: {e}"), &at))?;
-        need_socket(cx, &outside, &key, "session bus socket", " (is a session bus running?)", &at)?;
+        need_socket(
+            cx,
+            &outside,
+            &key,
+            "session bus socket",
+            " (is a session bus running?)",
+            &at,
+        )?;
         let inside = match session {
             // The socket itself, at the same place, read-only.
             profile::DbusMode::Host => {
@@ -432,20 +517,32 @@ fn dbus(cx: &mut Ctx, d: &mut Desktop, p: &profile::Dbus) -> Result<Dbus, Error>
             // The proxy's socket, bound there by the supervisor.
             _ => session_bus_inside(host.runtime_dir.as_deref()),
         };
-        d.env.insert("DBUS_SESSION_BUS_ADDRESS".into(), bus_address(&inside));
+        d.env
+            .insert("DBUS_SESSION_BUS_ADDRESS".into(), bus_address(&inside));
     }
     // System bus.
     let at = origin(&p.system);
     if system != profile::DbusMode::None {
         let key = format!("dbus.system = \"{}\"", mode_name(system));
         let outside = system_bus_host(&host.env).map_err(|e| err(format!("{key}: {e}"), &at))?;
-        need_socket(cx, &outside, &key, "system bus socket", " (is dbus-daemon running?)", &at)?;
+        need_socket(
+            cx,
+            &outside,
+            &key,
+            "system bus socket",
+            " (is dbus-daemon running?)",
+            &at,
+        )?;
         if system == profile::DbusMode::Host {
             d.ro.push(grant(&outside, &at));
             // Also at the standard place, where clients look without the variable.
-            d.env.insert("DBUS_SYSTEM_BUS_ADDRESS".into(), bus_address(&outside));
+            d.env
+                .insert("DBUS_SYSTEM_BUS_ADDRESS".into(), bus_address(&outside));
         } else {
-            d.env.insert("DBUS_SYSTEM_BUS_ADDRESS".into(), bus_address(Path::new(SYSTEM_BUS_INSIDE)));
+            d.env.insert(
+                "DBUS_SYSTEM_BUS_ADDRESS".into(),
+                bus_address(Path::new(SYSTEM_BUS_INSIDE)),
+            );
         }
     }
     let strings = |v: &Vec<L<String>>| v.iter().map(|x| x.v.clone()).collect::<Vec<_>>();
@@ -484,7 +581,8 @@ pub fn filter_xauthority(data: &[u8], n: u32, hostname: &str) -> Vec<u8> {
         else {
             break; // truncated: keep what was whole
         };
-        let local = family == FAMILY_WILD || (family == FAMILY_LOCAL && addr == hostname.as_bytes());
+        let local =
+            family == FAMILY_WILD || (family == FAMILY_LOCAL && addr == hostname.as_bytes());
         if !local || num != number.as_bytes() {
             continue;
         }
@@ -506,7 +604,10 @@ mod tests {
     struct FakeFs(Vec<(&'static str, Kind)>);
     impl HostFs for FakeFs {
         fn kind(&self, p: &Path) -> Option<Kind> {
-            self.0.iter().find(|(q, _)| Path::new(q) == p).map(|(_, k)| k.clone())
+            self.0
+                .iter()
+                .find(|(q, _)| Path::new(q) == p)
+                .map(|(_, k)| k.clone())
         }
         fn canonicalize(&self, p: &Path) -> Option<PathBuf> {
             self.kind(p).map(|_| p.to_path_buf())
@@ -524,7 +625,10 @@ mod tests {
             config_home: "/home/u/.config".into(),
             data_home: "/home/u/.local/share".into(),
             downloads: "/home/u/Downloads".into(),
-            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             landlock_abi: None,
             hard_rlimits: Default::default(),
             fs: Box::new(FakeFs(fs)),
@@ -534,7 +638,10 @@ mod tests {
 
     fn compile_str(h: &Host, toml: &str) -> Result<Desktop, Error> {
         let p: Profile = toml::from_str(toml).unwrap();
-        let mut cx = Ctx { host: h, warnings: vec![] };
+        let mut cx = Ctx {
+            host: h,
+            warnings: vec![],
+        };
         compile(&mut cx, &p)
     }
 
@@ -550,13 +657,26 @@ mod tests {
         assert_eq!(d.env["XDG_RUNTIME_DIR"], "/run/user/1000");
         let h = host(&[], vec![]);
         let e = compile_str(&h, "[gui]\nwayland = true\n").unwrap_err();
-        assert!(e.msg.contains("gui.wayland: no Wayland socket ($WAYLAND_DISPLAY is unset"), "{}", e.msg);
+        assert!(
+            e.msg
+                .contains("gui.wayland: no Wayland socket ($WAYLAND_DISPLAY is unset"),
+            "{}",
+            e.msg
+        );
         assert!(e.at.is_some());
         let h = host(&[("WAYLAND_DISPLAY", "wayland-0")], vec![]);
         let e = compile_str(&h, "[gui]\nwayland = true\n").unwrap_err();
-        assert!(e.msg.contains("no Wayland socket at /run/user/1000/wayland-0"), "{}", e.msg);
+        assert!(
+            e.msg
+                .contains("no Wayland socket at /run/user/1000/wayland-0"),
+            "{}",
+            e.msg
+        );
         // Off means nothing is looked at.
-        assert!(compile_str(&h, "[gui]\nwayland = false\n").unwrap().ro.is_empty());
+        assert!(compile_str(&h, "[gui]\nwayland = false\n")
+            .unwrap()
+            .ro
+            .is_empty());
     }
 
     #[test]
@@ -564,51 +684,87 @@ mod tests {
         assert_eq!(x11_display(":0"), Ok(0));
         assert_eq!(x11_display(":12.1"), Ok(12));
         assert_eq!(x11_display("unix:3"), Ok(3));
-        assert!(x11_display("localhost:10.0").unwrap_err().contains("network display"));
+        assert!(x11_display("localhost:10.0")
+            .unwrap_err()
+            .contains("network display"));
         assert!(x11_display("nonsense").is_err());
         let h = host(
             &[("DISPLAY", ":7"), ("XAUTHORITY", "/home/u/.Xauth")],
-            vec![("/tmp/.X11-unix/X7", Kind::Special), ("/home/u/.Xauth", Kind::File)],
+            vec![
+                ("/tmp/.X11-unix/X7", Kind::Special),
+                ("/home/u/.Xauth", Kind::File),
+            ],
         );
         let d = compile_str(&h, "[gui]\nx11 = true\n").unwrap();
         assert_eq!(d.ro[0].v, "/tmp/.X11-unix/X7");
         assert_eq!(d.env["DISPLAY"], ":7");
         assert_eq!(d.env["XAUTHORITY"], XAUTHORITY_INSIDE);
-        let h = host(&[("DISPLAY", ":8")], vec![("/tmp/.X11-unix/X8", Kind::File)]);
-        assert!(compile_str(&h, "[gui]\nx11 = true\n").unwrap_err().msg.contains("is not a socket"));
+        let h = host(
+            &[("DISPLAY", ":8")],
+            vec![("/tmp/.X11-unix/X8", Kind::File)],
+        );
+        assert!(compile_str(&h, "[gui]\nx11 = true\n")
+            .unwrap_err()
+            .msg
+            .contains("is not a socket"));
     }
 
     #[test]
     fn gpu_needs_a_device() {
-        let h = host(&[], vec![("/dev/dri", Kind::Dir), ("/dev/nvidiactl", Kind::Device)]);
+        let h = host(
+            &[],
+            vec![("/dev/dri", Kind::Dir), ("/dev/nvidiactl", Kind::Device)],
+        );
         let d = compile_str(&h, "[gui]\ngpu = true\n").unwrap();
         let dev: Vec<_> = d.dev.iter().map(|x| x.v.as_str()).collect();
         assert_eq!(dev, ["/dev/dri", "/dev/nvidiactl"]);
         let h = host(&[], vec![]);
-        assert!(compile_str(&h, "[gui]\ngpu = true\n").unwrap_err().msg.contains("gui.gpu"));
+        assert!(compile_str(&h, "[gui]\ngpu = true\n")
+            .unwrap_err()
+            .msg
+            .contains("gui.gpu"));
     }
 
     #[test]
     fn dbus_modes() {
         let h = host(
-            &[("DBUS_SESSION_BUS_ADDRESS", "unix:path=/run/user/1000/bus,guid=abc")],
-            vec![("/run/user/1000/bus", Kind::Special), ("/run/dbus/system_bus_socket", Kind::Special)],
+            &[(
+                "DBUS_SESSION_BUS_ADDRESS",
+                "unix:path=/run/user/1000/bus,guid=abc",
+            )],
+            vec![
+                ("/run/user/1000/bus", Kind::Special),
+                ("/run/dbus/system_bus_socket", Kind::Special),
+            ],
         );
         let d = compile_str(&h, "[dbus]\nsession = \"host\"\nsystem = \"host\"\n").unwrap();
         let ro: Vec<_> = d.ro.iter().map(|x| x.v.as_str()).collect();
         assert_eq!(ro, ["/run/user/1000/bus", "/run/dbus/system_bus_socket"]);
         let d = compile_str(&h, "[dbus]\nsession = \"filtered\"\ntalk = [\"org.a.B\"]\n").unwrap();
-        assert!(d.ro.is_empty(), "the proxy socket is bound by the supervisor");
-        assert_eq!(d.env["DBUS_SESSION_BUS_ADDRESS"], "unix:path=/run/user/1000/bus");
+        assert!(
+            d.ro.is_empty(),
+            "the proxy socket is bound by the supervisor"
+        );
+        assert_eq!(
+            d.env["DBUS_SESSION_BUS_ADDRESS"],
+            "unix:path=/run/user/1000/bus"
+        );
         assert_eq!(d.dbus.talk, ["org.a.B"]);
-        let e = compile_str(&h, "[dbus]\nsession = \"filtered\"\ntalk = [\"nodots\"]\n").unwrap_err();
+        let e =
+            compile_str(&h, "[dbus]\nsession = \"filtered\"\ntalk = [\"nodots\"]\n").unwrap_err();
         assert!(e.msg.contains("is not a bus name"), "{}", e.msg);
         assert!(compile_str(&h, "[dbus]\ncall = [\"org.a.B=org.a.B.M@/x/*\"]\n").is_ok());
         assert!(compile_str(&h, "[dbus]\ncall = [\"org.a.B\"]\n").is_err());
-        let h = host(&[("DBUS_SESSION_BUS_ADDRESS", "unix:abstract=/tmp/dbus-x")], vec![]);
+        let h = host(
+            &[("DBUS_SESSION_BUS_ADDRESS", "unix:abstract=/tmp/dbus-x")],
+            vec![],
+        );
         let e = compile_str(&h, "[dbus]\nsession = \"filtered\"\n").unwrap_err();
         assert!(e.msg.contains("abstract"), "{}", e.msg);
-        assert_eq!(bus_path("unix:path=/a%20b,guid=1").unwrap(), PathBuf::from("/a b"));
+        assert_eq!(
+            bus_path("unix:path=/a%20b,guid=1").unwrap(),
+            PathBuf::from("/a b")
+        );
         assert_eq!(bus_address(Path::new("/a b")), "unix:path=/a%20b");
     }
 
@@ -616,7 +772,12 @@ mod tests {
     fn xauthority_keeps_only_this_display_of_this_machine() {
         fn entry(family: u16, addr: &str, num: &str, cookie: &[u8]) -> Vec<u8> {
             let mut v = family.to_be_bytes().to_vec();
-            for f in [addr.as_bytes(), num.as_bytes(), b"MIT-MAGIC-COOKIE-1".as_slice(), cookie] {
+            for f in [
+                addr.as_bytes(),
+                num.as_bytes(),
+                b"MIT-MAGIC-COOKIE-1".as_slice(),
+                cookie,
+            ] {
                 v.extend_from_slice(&(f.len() as u16).to_be_bytes());
                 v.extend_from_slice(f);
             }
@@ -630,6 +791,9 @@ mod tests {
         assert_eq!(out, entry(65535, "box", "0", b"cookie-zero-here"));
         assert!(filter_xauthority(&file, 5, "box").is_empty());
         // Truncated input keeps the whole entries before the cut.
-        assert_eq!(filter_xauthority(&file[..file.len() - 3], 1, "box"), entry(65535, "box", "1", b"cookie-one-here!"));
+        assert_eq!(
+            filter_xauthority(&file[..file.len() - 3], 1, "box"),
+            entry(65535, "box", "1", b"cookie-one-here!")
+        );
     }
 }

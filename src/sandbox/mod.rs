@@ -7,6 +7,8 @@
 
 pub mod cgroup;
 pub mod child;
+pub mod dbus_proxy;
+pub mod enter;
 pub mod error;
 pub mod fs;
 pub mod init;
@@ -15,7 +17,6 @@ pub mod pty;
 pub mod seccomp;
 pub mod spawn;
 pub mod state;
-pub mod enter;
 pub mod sys;
 
 pub use spawn::{run, RunOptions};

@@ -127,6 +127,21 @@ pub struct RunOptions {
 pub fn run(plan: &Plan, opts: &RunOptions) -> i32 {
     let v = opts.verbosity;
     let verbose = v == Verbosity::Verbose;
+    let mut plan = plan;
+    // Desktop helpers (xdg-dbus-proxy, the filtered Xauthority) start outside the sandbox,
+    // before the clone; the guard stops them when the sandbox has ended. Fail closed.
+    let helpers = match super::dbus_proxy::start(plan) {
+        Ok(h) => h,
+        Err(e) => {
+            print_step_error(&e);
+            return crate::EXIT_JAIL;
+        }
+    };
+    let with_helpers;
+    if let Some(h) = &helpers {
+        with_helpers = h.apply(plan);
+        plan = &with_helpers;
+    }
     let mut cg = match make_cgroup(plan, v) {
         Ok(c) => c,
         Err(()) => return crate::EXIT_JAIL,
@@ -134,7 +149,6 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> i32 {
     // With limits best-effort and no cgroup, pids still holds through RLIMIT_NPROC, which in a
     // new user namespace counts only the sandbox's processes.
     let mut plan_owned;
-    let mut plan = plan;
     if cg.is_none() && plan.limits.pids.is_some() && plan.namespaces.user {
         plan_owned = plan.clone();
         let n = plan.limits.pids.unwrap_or(0);
@@ -172,6 +186,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> i32 {
             eprintln!("jail: warning: removing the sandbox's cgroup: {e}");
         }
     }
+    drop(helpers);
     code
 }
 

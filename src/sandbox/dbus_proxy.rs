@@ -1,0 +1,408 @@
+//! The desktop helpers the supervisor prepares before the clone, outside the sandbox:
+//!
+//! - `dbus.session`/`dbus.system = "filtered"`: an `xdg-dbus-proxy` that connects to the real
+//!   bus and serves a socket that lets through only the profile's `talk`/`own`/`call`/`see`
+//!   names. Only that socket is bound inside (where `plan::gui` pointed
+//!   `DBUS_SESSION_BUS_ADDRESS`/`DBUS_SYSTEM_BUS_ADDRESS`). Fail closed: when the proxy cannot
+//!   start, jail does not run COMMAND.
+//! - `gui.x11` with an Xauthority file: a copy holding only the cookies of this display, bound
+//!   read-only at [`XAUTHORITY_INSIDE`].
+//!
+//! Both live in a private folder `STATE/session-PID` (0700) that the [`ProxyGuard`] removes.
+//! The proxy's lifetime is tied to the sandbox three ways: it gets the write end of a pipe
+//! (`--fd`) whose read end only jail (and the sandbox, until its exec closes it) holds, so it
+//! exits when they are gone; it gets `PR_SET_PDEATHSIG` so it dies with jail even on SIGKILL;
+//! and dropping the guard kills and reaps it.
+//!
+//! The supervisor calls [`start`] before it clones (the proxy must be listening before COMMAND
+//! can connect), runs the plan returned by [`ProxyGuard::apply`], and drops the guard when the
+//! sandbox has ended. No thread is started: jail stays single-threaded until the clone.
+
+use super::error::StepError;
+use crate::plan::gui::{self, XAUTHORITY_INSIDE};
+use crate::plan::landlock::{FsRight, PathClass, PathRule};
+use crate::plan::mounts::Access;
+use crate::plan::{MountStep, Plan};
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use std::collections::BTreeMap;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// How long the proxy may take to say it listens.
+const READY_TIMEOUT_MS: u16 = 10_000;
+
+/// The helpers of one sandbox; dropping it stops the proxy and removes its folder.
+pub struct ProxyGuard {
+    dir: PathBuf,
+    proxy: Option<Child>,
+    /// The read end of the proxy's `--fd` pipe: when it closes, the proxy exits.
+    sync: Option<OwnedFd>,
+    /// Binds the plan gains (proxy sockets, the filtered Xauthority).
+    mounts: Vec<MountStep>,
+}
+
+impl ProxyGuard {
+    /// The plan with the helpers' binds added. They come last, after every grant, so a `tmpfs`
+    /// over `$XDG_RUNTIME_DIR` does not cover them. Landlock gets a read rule for the Xauthority
+    /// copy (connecting to a socket needs no Landlock right).
+    pub fn apply(&self, plan: &Plan) -> Plan {
+        let mut p = plan.clone();
+        for m in &self.mounts {
+            p.mounts.push(m.clone());
+            if let MountStep::Bind {
+                target,
+                access: Access::Ro,
+                source,
+                ..
+            } = m
+            {
+                let is_file = std::fs::metadata(source)
+                    .map(|m| m.is_file())
+                    .unwrap_or(false);
+                if is_file
+                    && p.landlock.enforce()
+                    && p.landlock.handled_fs.contains(&FsRight::ReadFile)
+                {
+                    p.landlock.path_rules.push(PathRule {
+                        path: target.clone(),
+                        access: vec![FsRight::ReadFile],
+                        classes: vec![PathClass::Ro],
+                    });
+                }
+            }
+        }
+        p
+    }
+
+    /// The proxy's process id, when one runs.
+    pub fn proxy_pid(&self) -> Option<u32> {
+        self.proxy.as_ref().map(|c| c.id())
+    }
+
+    /// The private folder holding the helpers' files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Drop for ProxyGuard {
+    fn drop(&mut self) {
+        self.sync = None;
+        if let Some(mut c) = self.proxy.take() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(c.id() as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Whether the plan needs anything from [`start`].
+pub fn needed(plan: &Plan) -> bool {
+    plan.dbus.session == "filtered"
+        || plan.dbus.system == "filtered"
+        || plan.env.get("XAUTHORITY").map(String::as_str) == Some(XAUTHORITY_INSIDE)
+}
+
+/// Prepares the plan's desktop helpers; `None` when it needs none. Call before the clone; an
+/// error means COMMAND must not run (exit 125).
+pub fn start(plan: &Plan) -> Result<Option<ProxyGuard>, StepError> {
+    if !needed(plan) {
+        return Ok(None);
+    }
+    let env: BTreeMap<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    let dir = private_dir(&env)?;
+    let mut g = ProxyGuard {
+        dir,
+        proxy: None,
+        sync: None,
+        mounts: vec![],
+    };
+    if plan.env.get("XAUTHORITY").map(String::as_str) == Some(XAUTHORITY_INSIDE) {
+        xauthority(plan, &env, &mut g)?;
+    }
+    if plan.dbus.session == "filtered" || plan.dbus.system == "filtered" {
+        proxy(plan, &env, &mut g)?;
+    }
+    Ok(Some(g))
+}
+
+fn io_err(step: &str, e: std::io::Error, detail: impl Into<String>) -> StepError {
+    StepError::detail(
+        step,
+        Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+        detail,
+    )
+}
+
+/// jail's state folder (as `Host::state_dir`: `/run/jail` for root, `$XDG_RUNTIME_DIR/jail`,
+/// else `/tmp/jail-UID`), then a fresh `session-PID` folder in it. Both 0700 and ours: a folder
+/// another user made first (in /tmp) or a symlink is refused.
+fn private_dir(env: &BTreeMap<String, String>) -> Result<PathBuf, StepError> {
+    let uid = nix::unistd::geteuid().as_raw();
+    let base = match (
+        uid,
+        env.get("XDG_RUNTIME_DIR").filter(|s| s.starts_with('/')),
+    ) {
+        (0, _) => PathBuf::from("/run/jail"),
+        (_, Some(r)) => Path::new(r).join("jail"),
+        (u, None) => PathBuf::from(format!("/tmp/jail-{u}")),
+    };
+    let step = "prepare the desktop helpers' folder";
+    for d in [&base, &base.join(format!("session-{}", std::process::id()))] {
+        if d != &base {
+            // A folder left by an earlier jail that had our pid and was killed.
+            let _ = std::fs::remove_dir_all(d);
+        }
+        match std::fs::DirBuilder::new().mode(0o700).create(d) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && d == &base => {}
+            Err(e) => return Err(io_err(step, e, d.display().to_string())),
+        }
+        let m =
+            std::fs::symlink_metadata(d).map_err(|e| io_err(step, e, d.display().to_string()))?;
+        if !m.is_dir() || m.uid() != uid {
+            return Err(StepError::detail(
+                step,
+                Errno::EPERM,
+                format!(
+                    "{} is not a folder of yours (a symlink, or made by someone else); remove it",
+                    d.display()
+                ),
+            ));
+        }
+        if m.mode() & 0o077 != 0 {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| io_err(step, e, d.display().to_string()))?;
+        }
+    }
+    Ok(base.join(format!("session-{}", std::process::id())))
+}
+
+/// Writes this display's cookies to `DIR/Xauthority` and binds it read-only inside.
+fn xauthority(
+    plan: &Plan,
+    env: &BTreeMap<String, String>,
+    g: &mut ProxyGuard,
+) -> Result<(), StepError> {
+    let step = "filter the Xauthority file (gui.x11)";
+    let home = env
+        .get("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/"));
+    let host_file = gui::xauthority_host(env, &home);
+    let data =
+        std::fs::read(&host_file).map_err(|e| io_err(step, e, host_file.display().to_string()))?;
+    let display = plan.env.get("DISPLAY").cloned().unwrap_or_default();
+    let n = gui::x11_display(&display).map_err(|e| StepError::detail(step, Errno::EINVAL, e))?;
+    let hostname = nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let filtered = gui::filter_xauthority(&data, n, &hostname);
+    let out = g.dir.join("Xauthority");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&out)
+        .map_err(|e| io_err(step, e, out.display().to_string()))?;
+    std::io::Write::write_all(&mut f, &filtered)
+        .map_err(|e| io_err(step, e, out.display().to_string()))?;
+    g.mounts.push(MountStep::Bind {
+        source: out,
+        target: XAUTHORITY_INSIDE.into(),
+        access: Access::Ro,
+        why: format!("gui.x11: the cookies of display :{n} only"),
+    });
+    Ok(())
+}
+
+/// Finds a program on `PATH`.
+fn which(env: &BTreeMap<String, String>, prog: &str) -> Option<PathBuf> {
+    let path = env
+        .get("PATH")
+        .map(String::as_str)
+        .unwrap_or("/usr/local/bin:/usr/bin:/bin");
+    std::env::split_paths(path).map(|d| d.join(prog)).find(|p| {
+        std::fs::metadata(p)
+            .map(|m| m.is_file() && m.mode() & 0o111 != 0)
+            .unwrap_or(false)
+    })
+}
+
+/// The proxy's arguments for one bus: `ADDRESS PATH --filter RULES…`.
+pub fn bus_args(address: &str, socket: &Path, plan: &Plan) -> Vec<String> {
+    let d = &plan.dbus;
+    let mut a = vec![
+        address.to_string(),
+        socket.display().to_string(),
+        "--filter".into(),
+    ];
+    a.extend(d.see.iter().map(|n| format!("--see={n}")));
+    a.extend(d.talk.iter().map(|n| format!("--talk={n}")));
+    a.extend(d.own.iter().map(|n| format!("--own={n}")));
+    a.extend(d.call.iter().map(|n| format!("--call={n}")));
+    a
+}
+
+fn proxy(plan: &Plan, env: &BTreeMap<String, String>, g: &mut ProxyGuard) -> Result<(), StepError> {
+    let step = "start xdg-dbus-proxy (dbus = \"filtered\")";
+    let Some(bin) = which(env, "xdg-dbus-proxy") else {
+        return Err(StepError::detail(
+            step,
+            Errno::ENOENT,
+            "xdg-dbus-proxy is not installed (Debian/Ubuntu: apt install xdg-dbus-proxy; Fedora: dnf install xdg-dbus-proxy); jail will not run with an unfiltered bus",
+        ));
+    };
+    let fail = |e: String| StepError::detail(step, Errno::EINVAL, e);
+    let mut args: Vec<String> = vec!["--fd=3".into()];
+    if plan.dbus.session == "filtered" {
+        let rt = env
+            .get("XDG_RUNTIME_DIR")
+            .filter(|s| s.starts_with('/'))
+            .map(Path::new);
+        let host = gui::session_bus_host(env, rt).map_err(fail)?;
+        let sock = g.dir.join("session-bus");
+        args.extend(bus_args(&gui::bus_address(&host), &sock, plan));
+        g.mounts.push(MountStep::Bind {
+            source: sock,
+            target: gui::session_bus_inside(rt),
+            access: Access::Ro,
+            why: "dbus.session = \"filtered\": the xdg-dbus-proxy socket".into(),
+        });
+    }
+    if plan.dbus.system == "filtered" {
+        let host = gui::system_bus_host(env).map_err(fail)?;
+        let sock = g.dir.join("system-bus");
+        args.extend(bus_args(&gui::bus_address(&host), &sock, plan));
+        g.mounts.push(MountStep::Bind {
+            source: sock,
+            target: gui::SYSTEM_BUS_INSIDE.into(),
+            access: Access::Ro,
+            why: "dbus.system = \"filtered\": the xdg-dbus-proxy socket".into(),
+        });
+    }
+
+    let (r, w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| StepError::new(step, e))?;
+    let log_path = g.dir.join("xdg-dbus-proxy.log");
+    let log = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&log_path)
+        .map_err(|e| io_err(step, e, log_path.display().to_string()))?;
+    let wfd = w.as_raw_fd();
+    let mut cmd = Command::new(&bin);
+    cmd.args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        // Its own process group: a ^Z or ^C typed at jail's terminal is forwarded to the
+        // sandbox by jail, and must not stop or kill the proxy under it.
+        .process_group(0);
+    // SAFETY: between fork and exec only async-signal-safe calls (dup2, fcntl, prctl, getppid)
+    // are made, on descriptors this process owns.
+    unsafe {
+        cmd.pre_exec(move || {
+            if wfd == 3 {
+                let fl = libc::fcntl(3, libc::F_GETFD);
+                if fl < 0 || libc::fcntl(3, libc::F_SETFD, fl & !libc::FD_CLOEXEC) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            } else if libc::dup2(wfd, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // Dies with jail, even when jail is killed with SIGKILL.
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGTERM as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) < 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd
+        .spawn()
+        .map_err(|e| io_err(step, e, bin.display().to_string()))?;
+    drop(w);
+    g.proxy = Some(child);
+
+    // Ready: the proxy writes one byte once its sockets listen. EOF: it exited.
+    let log_text = |p: &Path| {
+        std::fs::read_to_string(p)
+            .map(|s| s.trim().lines().last().unwrap_or("").to_string())
+            .unwrap_or_default()
+    };
+    let mut fds = [PollFd::new(r.as_fd(), PollFlags::POLLIN)];
+    let ready = loop {
+        match poll(&mut fds, PollTimeout::from(READY_TIMEOUT_MS)) {
+            Ok(0) => {
+                break Err(StepError::detail(
+                    step,
+                    Errno::ETIMEDOUT,
+                    "xdg-dbus-proxy did not become ready in 10 s",
+                ))
+            }
+            Ok(_) => {
+                let mut b = [0u8; 1];
+                match nix::unistd::read(&r, &mut b) {
+                    Ok(1) => break Ok(()),
+                    Err(Errno::EINTR) => continue,
+                    _ => {
+                        let status = g.proxy.as_mut().and_then(|c| c.wait().ok());
+                        let said = log_text(&log_path);
+                        break Err(StepError::detail(
+                            step,
+                            Errno::EIO,
+                            format!(
+                                "xdg-dbus-proxy exited ({}){}",
+                                status.map(|s| s.to_string()).unwrap_or_else(|| "?".into()),
+                                if said.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(": {said}")
+                                }
+                            ),
+                        ));
+                    }
+                }
+            }
+            Err(Errno::EINTR) => continue,
+            Err(e) => break Err(StepError::new(step, e)),
+        }
+    };
+    ready?;
+    // Each socket must be there before the sandbox binds it.
+    for m in &g.mounts {
+        if let MountStep::Bind { source, .. } = m {
+            if source
+                .file_name()
+                .map(|n| n.to_string_lossy().ends_with("-bus"))
+                .unwrap_or(false)
+                && std::fs::symlink_metadata(source).is_err()
+            {
+                return Err(StepError::detail(
+                    step,
+                    Errno::ENOENT,
+                    format!("xdg-dbus-proxy made no socket at {}", source.display()),
+                ));
+            }
+        }
+    }
+    g.sync = Some(r);
+    Ok(())
+}
