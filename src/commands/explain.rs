@@ -33,16 +33,20 @@ pub fn print_plan(plan: &Plan, format: Format) {
 /// The plan as JSON, plus `seccomp_groups`: every group's members for this architecture (so a
 /// tool can see what `@default-deny` means here without a manual).
 pub fn to_json(plan: &Plan) -> String {
-    let mut v = match serde_json::to_value(plan) {
-        Ok(v) => v,
-        Err(e) => return format!("{{\"error\": \"{e}\"}}"),
-    };
-    if let Some(arch) = crate::plan::seccomp::Arch::native() {
-        if let Ok(g) = serde_json::to_value(crate::plan::seccomp::groups(arch)) {
-            v["seccomp_groups"] = g;
-        }
+    /// The plan's keys in their documented order, then `seccomp_groups` (serializing through a
+    /// `serde_json::Value` would sort the keys alphabetically).
+    #[derive(serde::Serialize)]
+    struct Out<'a, G: serde::Serialize> {
+        #[serde(flatten)]
+        plan: &'a Plan,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        seccomp_groups: Option<G>,
     }
-    serde_json::to_string_pretty(&v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    let out = Out {
+        plan,
+        seccomp_groups: crate::plan::seccomp::Arch::native().map(crate::plan::seccomp::groups),
+    };
+    serde_json::to_string_pretty(&out).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
 fn yes(b: bool) -> &'static str {

@@ -526,3 +526,88 @@ fn compile_landlock(
         Located::new(e.to_string(), at)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::{HostFs, Kind};
+
+    struct NoFs;
+    impl HostFs for NoFs {
+        fn kind(&self, _: &Path) -> Option<Kind> {
+            None
+        }
+        fn canonicalize(&self, _: &Path) -> Option<PathBuf> {
+            None
+        }
+    }
+
+    fn host(runtime: Option<&str>) -> Host {
+        Host {
+            uid: 1234,
+            gid: 1234,
+            user: "ann".into(),
+            home: "/home/ann".into(),
+            cwd: "/home/ann/src".into(),
+            runtime_dir: runtime.map(PathBuf::from),
+            config_home: "/home/ann/.config".into(),
+            data_home: "/home/ann/.local/share".into(),
+            downloads: "/home/ann/Dl".into(),
+            env: Default::default(),
+            landlock_abi: None,
+            hard_rlimits: Default::default(),
+            fs: Box::new(NoFs),
+            cgroup: crate::sandbox::cgroup::detect,
+        }
+    }
+
+    #[test]
+    fn expand_every_variable() {
+        let h = host(Some("/run/user/1234"));
+        for (from, to) in [
+            ("~", "/home/ann"),
+            ("~/x", "/home/ann/x"),
+            ("/a/~", "/a/~"),
+            ("~ann", "~ann"),
+            ("${HOME}/.ssh", "/home/ann/.ssh"),
+            ("/u/${USER}/${UID}", "/u/ann/1234"),
+            ("${XDG_RUNTIME_DIR}/bus", "/run/user/1234/bus"),
+            ("${XDG_CONFIG_HOME}", "/home/ann/.config"),
+            ("${XDG_DATA_HOME}", "/home/ann/.local/share"),
+            ("${DOWNLOADS}", "/home/ann/Dl"),
+            ("${PWD}", "/home/ann/src"),
+            ("$HOME", "$HOME"),
+        ] {
+            assert_eq!(expand(from, &h).as_deref(), Ok(to), "{from}");
+        }
+        assert!(expand("${SHELL}", &h)
+            .unwrap_err()
+            .contains("unknown variable ${SHELL}"));
+        assert!(expand("${HOME", &h).unwrap_err().contains("unclosed"));
+        assert!(expand("${}", &h).unwrap_err().contains("unknown variable"));
+        let e = expand("${XDG_RUNTIME_DIR}", &host(None)).unwrap_err();
+        assert!(e.contains("not set"), "{e}");
+    }
+
+    #[test]
+    fn paths_must_be_absolute_and_are_normalized() {
+        let h = host(None);
+        let cx = Ctx {
+            host: &h,
+            warnings: vec![],
+        };
+        let l = |s: &str| L::new(s.to_string(), Origin::default());
+        assert_eq!(cx.path(&l("/a/./b/../c")).unwrap(), PathBuf::from("/a/c"));
+        assert_eq!(cx.path(&l("/../../etc")).unwrap(), PathBuf::from("/etc"));
+        assert_eq!(cx.path(&l("~/../x")).unwrap(), PathBuf::from("/home/x"));
+        for bad in ["", "rel", "./x", "?/x"] {
+            assert!(
+                cx.path(&l(bad))
+                    .unwrap_err()
+                    .msg
+                    .contains("not an absolute path"),
+                "{bad}"
+            );
+        }
+    }
+}

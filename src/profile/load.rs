@@ -134,7 +134,14 @@ impl<'a> Loader<'a> {
     }
 
     /// Loads `spec` (a NAME or a PATH) with includes and overlays merged.
-    pub fn load(mut self, spec: &str) -> Result<Loaded, (Located, SourceMap)> {
+    pub fn load(self, spec: &str) -> Result<Loaded, (Located, SourceMap)> {
+        self.load_over(spec, Profile::default())
+    }
+
+    /// Loads `spec` merged over `base` (the built-in defaults): every file of the chain is
+    /// merged into one accumulator in order, so a `"!x"` anywhere removes an `x` written by
+    /// anything merged before it, the defaults included.
+    pub fn load_over(mut self, spec: &str, base: Profile) -> Result<Loaded, (Located, SourceMap)> {
         let name = if is_path(spec) {
             Path::new(spec)
                 .file_stem()
@@ -143,8 +150,9 @@ impl<'a> Loader<'a> {
         } else {
             spec.to_string()
         };
-        match self.load_one(spec, None) {
-            Ok(profile) => Ok(Loaded {
+        let mut profile = base;
+        match self.load_one(spec, None, &mut profile) {
+            Ok(()) => Ok(Loaded {
                 name,
                 profile,
                 sources: self.sources,
@@ -199,7 +207,12 @@ impl<'a> Loader<'a> {
     }
 
     /// Loads one profile: its includes (in order), itself, then its `.local` overlays.
-    fn load_one(&mut self, spec: &str, from: Option<&Origin>) -> Result<Profile, Located> {
+    fn load_one(
+        &mut self,
+        spec: &str,
+        from: Option<&Origin>,
+        merged: &mut Profile,
+    ) -> Result<(), Located> {
         if self.stack.len() >= MAX_DEPTH {
             return Err(Located::new(
                 format!("includes nested deeper than {MAX_DEPTH} levels (at {spec:?}); is there a chain gone wrong?"),
@@ -215,8 +228,13 @@ impl<'a> Loader<'a> {
                     }
                 }
                 if !p.is_file() {
+                    let what = if p.exists() {
+                        "is not a regular file"
+                    } else {
+                        "does not exist"
+                    };
                     return Err(Located::new(
-                        format!("profile file {spec} does not exist"),
+                        format!("profile file {spec} {what}"),
                         from.cloned(),
                     ));
                 }
@@ -265,7 +283,6 @@ impl<'a> Loader<'a> {
             ));
         }
         self.stack.push(key);
-        let mut merged = Profile::default();
         for f in std::iter::once(found).chain(overlays) {
             let dir = match &f {
                 Found::File(p) => p.parent().map(Path::to_path_buf),
@@ -275,15 +292,14 @@ impl<'a> Loader<'a> {
             self.dirs.push(dir);
             let mut p: Profile = self.sources.parse(id)?;
             for inc in std::mem::take(&mut p.include) {
-                let inner = self.load_one(&inc.v, Some(&inc.at))?;
-                merged.absorb(inner);
+                self.load_one(&inc.v, Some(&inc.at), merged)?;
             }
             self.dirs.pop();
             self.chain.push(self.sources.name(id).to_string());
             merged.absorb(p);
         }
         self.stack.pop();
-        Ok(merged)
+        Ok(())
     }
 }
 
@@ -308,4 +324,126 @@ pub fn cli_value(sources: &mut SourceMap, option: &str, value: &str) -> L<String
             span: option.len() + 1..text.len(),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{load as load_profile, Overrides};
+
+    /// A search path over a fresh folder holding `files` (name, text), without the built-ins
+    /// unless `builtin`.
+    fn path_with(files: &[(&str, &str)], builtin: bool) -> SearchPath {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("jail-load-test-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.join(format!("{name}.toml")), text).unwrap();
+        }
+        SearchPath {
+            dirs: vec![dir],
+            builtin,
+        }
+    }
+
+    fn strings(v: &[L<String>]) -> Vec<&str> {
+        v.iter().map(|x| x.v.as_str()).collect()
+    }
+
+    #[test]
+    fn bang_removes_what_the_defaults_and_includes_added() {
+        let sp = path_with(
+            &[
+                ("inc", "[filesystem]\nhide = [\"/a\", \"/b\"]\n"),
+                ("p", "include = [\"inc\"]\n[env]\nkeep = [\"!TERM\", \"FOO\"]\n[seccomp]\ndeny = [\"!@default-deny\", \"ptrace\"]\n[filesystem]\nhide = [\"!/a\"]\n"),
+            ],
+            false,
+        );
+        let l = load_profile(&sp, "p", &Overrides::default())
+            .map_err(|e| e.0)
+            .unwrap();
+        let keep = strings(&l.profile.env.keep);
+        assert!(
+            !keep.contains(&"TERM") && keep.contains(&"PATH") && keep.contains(&"FOO"),
+            "{keep:?}"
+        );
+        assert_eq!(strings(&l.profile.seccomp.deny), ["ptrace"]);
+        assert_eq!(strings(&l.profile.filesystem.hide), ["/b"]);
+    }
+
+    #[test]
+    fn locals_merge_lowest_priority_first_and_includes_before_the_profile() {
+        let low = path_with(
+            &[("p.local", "[process]\nhostname = \"low\"\ncwd = \"/low\"\n")],
+            false,
+        );
+        let high = path_with(
+            &[
+                (
+                    "i",
+                    "[process]\nhostname = \"inc\"\ncwd = \"/inc\"\ninit = false\n",
+                ),
+                ("p", "include = [\"i\"]\n[process]\nhostname = \"prof\"\n"),
+                ("p.local", "[process]\nhostname = \"high\"\n"),
+            ],
+            false,
+        );
+        let sp = SearchPath {
+            dirs: vec![high.dirs[0].clone(), low.dirs[0].clone()],
+            builtin: false,
+        };
+        let l = Loader::new(&sp).load("p").map_err(|e| e.0).unwrap();
+        let pr = &l.profile.process;
+        assert_eq!(pr.hostname.as_ref().unwrap().v, "high");
+        assert_eq!(pr.cwd.as_ref().unwrap().v, "/low");
+        assert!(!pr.init.as_ref().unwrap().v);
+        let names: Vec<&str> = l
+            .chain
+            .iter()
+            .map(|c| c.rsplit('/').next().unwrap())
+            .collect();
+        assert_eq!(names, ["i.toml", "p.toml", "p.local.toml", "p.local.toml"]);
+        assert!(l.chain[2].starts_with(&low.dirs[0].display().to_string()));
+    }
+
+    #[test]
+    fn cycles_and_depth_are_errors_with_a_place() {
+        let sp = path_with(
+            &[("a", "include = [\"b\"]\n"), ("b", "\ninclude = [\"a\"]\n")],
+            false,
+        );
+        let (e, sources) = Loader::new(&sp).load("a").unwrap_err();
+        assert_eq!(e.msg, "include cycle: a → b → a");
+        let at = e.at.unwrap();
+        assert!(sources.name(at.src).ends_with("/b.toml"));
+        assert_eq!(sources.line_col(&at), (2, 12));
+
+        let mut files: Vec<(String, String)> = (0..40)
+            .map(|i| (format!("l{i}"), format!("include = [\"l{}\"]\n", i + 1)))
+            .collect();
+        files.push(("l40".into(), String::new()));
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let sp = path_with(&refs, false);
+        let (e, _) = Loader::new(&sp).load("l0").unwrap_err();
+        assert!(e.msg.contains("nested deeper than 32"), "{}", e.msg);
+        assert!(e.at.is_some());
+        assert!(Loader::new(&sp).load("l20").is_ok());
+    }
+
+    #[test]
+    fn a_user_profile_shadows_a_builtin_one() {
+        let sp = path_with(&[("default", "description = \"mine\"\n")], true);
+        let l = Loader::new(&sp).load("default").map_err(|e| e.0).unwrap();
+        assert_eq!(l.profile.description.unwrap().v, "mine");
+        let list = sp.list();
+        let (_, origin) = list.iter().find(|(n, _)| n == "default").unwrap();
+        assert!(origin.ends_with("/default.toml"), "{origin}");
+        let (_, origin) = list.iter().find(|(n, _)| n == "base").unwrap();
+        assert_eq!(origin, "builtin:base");
+    }
 }

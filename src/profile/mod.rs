@@ -140,19 +140,22 @@ pub fn load(
     spec: &str,
     overrides: &Overrides,
 ) -> Result<Loaded, (Located, SourceMap)> {
-    let mut loaded = load::Loader::new(path).load(spec)?;
-    let mut sources = std::mem::take(&mut loaded.sources);
-    let defaults_id = sources.add("built-in defaults".into(), DEFAULTS.into());
-    let mut merged: Profile = match sources.parse(defaults_id) {
+    // The defaults are the first layer of the one accumulator every file is merged into, so a
+    // profile's "!x" can take back what they add (SPEC §3).
+    let mut loader = load::Loader::new(path);
+    let defaults_id = loader
+        .sources
+        .add("built-in defaults".into(), DEFAULTS.into());
+    let defaults: Profile = match loader.sources.parse(defaults_id) {
         Ok(p) => p,
-        Err(e) => return Err((e, sources)),
+        Err(e) => return Err((e, std::mem::take(&mut loader.sources))),
     };
-    merged.absorb(std::mem::take(&mut loaded.profile));
+    let mut loaded = loader.load_over(spec, defaults)?;
+    let mut sources = std::mem::take(&mut loaded.sources);
     match overrides_layer(overrides, &mut sources) {
-        Ok(o) => merged.absorb(o),
+        Ok(o) => loaded.profile.absorb(o),
         Err(e) => return Err((e, sources)),
     }
-    loaded.profile = merged;
     loaded.sources = sources;
     Ok(loaded)
 }

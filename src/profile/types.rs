@@ -402,17 +402,18 @@ impl Size {
         let n: u64 = num
             .parse()
             .map_err(|_| format!("invalid size {s:?}: number too large"))?;
-        let mul: u64 =
-            match unit.trim() {
-                "" | "B" => 1,
-                "K" | "KiB" | "k" | "KB" => 1 << 10,
-                "M" | "MiB" | "MB" => 1 << 20,
-                "G" | "GiB" | "GB" => 1 << 30,
-                "T" | "TiB" | "TB" => 1 << 40,
-                u => return Err(format!(
+        let mul: u64 = match unit.trim() {
+            "" | "B" => 1,
+            "K" | "KiB" | "k" | "KB" => 1 << 10,
+            "M" | "MiB" | "MB" => 1 << 20,
+            "G" | "GiB" | "GB" => 1 << 30,
+            "T" | "TiB" | "TB" => 1 << 40,
+            u => {
+                return Err(format!(
                     "invalid size {s:?}: unknown unit {u:?} (use K/KiB, M/MiB, G/GiB; all binary)"
-                )),
-            };
+                ))
+            }
+        };
         n.checked_mul(mul)
             .map(Size)
             .ok_or_else(|| format!("invalid size {s:?}: too large"))
