@@ -79,6 +79,9 @@ pub struct Host {
     /// Which cgroup back end can apply these limits, and why (probed only when asked: a plan
     /// without limits never touches cgroupfs).
     pub cgroup: fn(&crate::sandbox::cgroup::Limits) -> crate::sandbox::cgroup::Detection,
+    /// Treat every `[gui]` switch as optional: `check` and `audit` judge a profile, not this
+    /// session, so a missing Wayland or PulseAudio socket is a note there, not an error.
+    pub session_optional: bool,
 }
 
 use nix::sys::resource::Resource;
@@ -162,6 +165,7 @@ impl Host {
             hard_rlimits,
             fs: Box::new(RealFs),
             cgroup: crate::sandbox::cgroup::detect,
+            session_optional: false,
         }
     }
 

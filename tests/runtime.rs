@@ -1218,7 +1218,6 @@ fn doctor_reports_user_namespaces_ok() {
 // Known runtime/plan bugs, reported to the lead: un-ignore when fixed.
 
 #[test]
-#[ignore = "plan bug (src/plan/mounts.rs default_cwd): a cwd under a tmpfs target counts as visible"]
 fn cwd_falls_back_when_not_visible() {
     each_user(|u| {
         // The caller's folder (under /tmp) is not granted: SPEC §3 says HOME if visible, else /.

@@ -91,6 +91,7 @@ fn host() -> Host {
         hard_rlimits: BTreeMap::from([("nofile", Some(4096)), ("core", None)]),
         fs: Box::new(FakeFs),
         cgroup: fake_cgroup,
+        session_optional: false,
     }
 }
 

@@ -32,7 +32,7 @@ pub fn dispatch(cli: Cli) -> i32 {
     };
     match cli.command {
         Command::Run(a) => run::run(a, v),
-        Command::Check(a) => check::run(a),
+        Command::Check(a) => check::run(a, v),
         Command::Explain(a) => explain::run(a),
         Command::List(a) => list::run(a),
         Command::Doctor(a) => doctor::run(a),

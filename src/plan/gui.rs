@@ -12,7 +12,7 @@
 
 use super::{Ctx, Dbus, Error};
 use crate::host::Kind;
-use crate::profile::{self, Located, Origin, Profile, L};
+use crate::profile::{self, Located, Origin, Profile, Switch, L};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -37,10 +37,6 @@ pub const XAUTHORITY_INSIDE: &str = "/run/jail/Xauthority";
 pub const SYSTEM_BUS_INSIDE: &str = "/run/dbus/system_bus_socket";
 /// The system bus socket on the host when `DBUS_SYSTEM_BUS_ADDRESS` does not name one.
 pub const SYSTEM_BUS_HOST: &str = "/run/dbus/system_bus_socket";
-
-fn flag(v: &Option<L<bool>>) -> bool {
-    v.as_ref().map(|x| x.v).unwrap_or(false)
-}
 
 fn origin<T>(v: &Option<L<T>>) -> Option<Origin> {
     v.as_ref().map(|x| x.at.clone())
@@ -104,34 +100,31 @@ fn need_socket(
 
 pub fn compile(cx: &mut Ctx, p: &Profile) -> Result<Desktop, Error> {
     let g = &p.gui;
-    let switches = [
-        ("wayland", &g.wayland),
-        ("x11", &g.x11),
-        ("pulseaudio", &g.pulseaudio),
-        ("pipewire", &g.pipewire),
-        ("gpu", &g.gpu),
+    type Find = fn(&Ctx, &mut Desktop, &Option<Origin>) -> Result<(), Error>;
+    let switches: [(&str, &Option<L<Switch>>, Find); 5] = [
+        ("wayland", &g.wayland, wayland),
+        ("x11", &g.x11, x11),
+        ("pulseaudio", &g.pulseaudio, pulseaudio),
+        ("pipewire", &g.pipewire, pipewire),
+        ("gpu", &g.gpu, gpu),
     ];
-    let mut d = Desktop {
-        gui: switches
-            .iter()
-            .map(|(k, v)| (k.to_string(), flag(v)))
-            .collect(),
-        ..Default::default()
-    };
-    if flag(&g.wayland) {
-        wayland(cx, &mut d, &origin(&g.wayland))?;
-    }
-    if flag(&g.x11) {
-        x11(cx, &mut d, &origin(&g.x11))?;
-    }
-    if flag(&g.pulseaudio) {
-        pulseaudio(cx, &mut d, &origin(&g.pulseaudio))?;
-    }
-    if flag(&g.pipewire) {
-        pipewire(cx, &mut d, &origin(&g.pipewire))?;
-    }
-    if flag(&g.gpu) {
-        gpu(cx, &mut d, &origin(&g.gpu))?;
+    let mut d = Desktop::default();
+    for (name, v, find) in switches {
+        let switch = v.as_ref().map(|x| x.v).unwrap_or_default();
+        let mut on = switch != Switch::Off;
+        if on {
+            if let Err(e) = find(cx, &mut d, &origin(v)) {
+                // An optional switch (or any, when judging a profile rather than this session)
+                // is skipped with a note when the session lacks it.
+                if switch == Switch::Optional || cx.host.session_optional {
+                    cx.warnings.push(format!("{}: skipped", e.msg));
+                    on = false;
+                } else {
+                    return Err(e);
+                }
+            }
+        }
+        d.gui.insert(name.to_string(), on);
     }
     d.dbus = dbus(cx, &mut d, &p.dbus)?;
     Ok(d)
@@ -633,6 +626,7 @@ mod tests {
             hard_rlimits: Default::default(),
             fs: Box::new(FakeFs(fs)),
             cgroup: crate::sandbox::cgroup::detect,
+            session_optional: false,
         }
     }
 

@@ -70,7 +70,11 @@ pub fn compile(cx: &mut Ctx, l: &profile::Limits) -> Result<LimitsPlan, Error> {
             return Err(Located::at(
                 format!(
                     "cpus = {} is impossible: give a CPU count between 0.01 and 4096",
-                    c.v
+                    if c.v.abs() < 1e6 {
+                        c.v.to_string()
+                    } else {
+                        format!("{:e}", c.v)
+                    }
                 ),
                 &c.at,
             ));
@@ -109,7 +113,14 @@ pub fn compile(cx: &mut Ctx, l: &profile::Limits) -> Result<LimitsPlan, Error> {
         plan.reasons = det.reasons;
         match det.chosen {
             Some(kind) => {
-                plan.backend = Some(format!("{kind:?}"));
+                plan.backend = Some(
+                    match kind {
+                        crate::sandbox::cgroup::BackendKind::V1 => "v1",
+                        crate::sandbox::cgroup::BackendKind::V2 => "v2",
+                        crate::sandbox::cgroup::BackendKind::SystemdScope => "systemd-scope",
+                    }
+                    .into(),
+                );
                 plan.writes = crate::sandbox::cgroup::planned_writes(kind, &plan.cgroup_limits());
             }
             None if plan.required() => {

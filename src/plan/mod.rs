@@ -558,6 +558,7 @@ mod tests {
             hard_rlimits: Default::default(),
             fs: Box::new(NoFs),
             cgroup: crate::sandbox::cgroup::detect,
+            session_optional: false,
         }
     }
 

@@ -175,6 +175,8 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
         nodes,
     });
     ll_dev.push("/dev".into());
+    // /dev/shm is a plain writable tmpfs (POSIX shared memory), not a device folder.
+    ll_rw.push("/dev/shm".into());
     steps.push(MountStep::Tmpfs {
         target: "/tmp".into(),
         size: None,
@@ -200,7 +202,9 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
         (&f.dev, Access::Dev),
     ] {
         for item in list {
-            let (optional, path) = split_optional(cx, item)?;
+            let Some((optional, path)) = optional_entry(cx, item, &mut warnings)? else {
+                continue;
+            };
             if pwd_refused(host, item, &path) {
                 // Never hand out / or the whole home just because jail was started there.
                 warnings.push(format!("not granting the current folder {}: it is / or your home (cd into a project folder, or use --bind)", path.display()));
@@ -346,7 +350,9 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
     };
     let has_image = matches!(steps[0], MountStep::RootImage { .. });
     for item in &f.hide {
-        let (_, path) = split_optional(cx, item)?;
+        let Some((_, path)) = optional_entry(cx, item, &mut warnings)? else {
+            continue;
+        };
         if path == Path::new("/") {
             return Err(Located::at(
                 "hide = [\"/\"] would hide everything; remove grants instead",
@@ -450,17 +456,27 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
                     mode,
                 }
             }
-            MountType::Proc => MountStep::Proc {
-                target: target.clone(),
-            },
-            MountType::Mqueue => MountStep::Mqueue {
-                target: target.clone(),
-            },
-            MountType::Dir => MountStep::Dir {
-                target: target.clone(),
-                mode,
-            },
+            MountType::Proc => {
+                ll_rw.push(target.clone());
+                MountStep::Proc {
+                    target: target.clone(),
+                }
+            }
+            MountType::Mqueue => {
+                ll_rw.push(target.clone());
+                MountStep::Mqueue {
+                    target: target.clone(),
+                }
+            }
+            MountType::Dir => {
+                ll_ro.push(target.clone());
+                MountStep::Dir {
+                    target: target.clone(),
+                    mode,
+                }
+            }
             MountType::File => {
+                ll_ro.push(target.clone());
                 let content = m.content.as_ref().map(|c| c.v.clone()).unwrap_or_default();
                 MountStep::File {
                     target: target.clone(),
@@ -571,14 +587,19 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
     }
     steps.extend(protections);
 
+    // The caller's folder, else the home, else /: whichever is visible inside. A fresh tmpfs
+    // shows only its own root (what lies below it on the host is not there).
     let default_cwd = [host.cwd.clone(), host.home.clone()]
         .into_iter()
         .find(|c| {
-            has_image && c == Path::new("/")
-                || steps.iter().any(|s| {
-                    matches!(s, MountStep::Bind { .. } | MountStep::Tmpfs { .. })
-                        && under(c, s.target())
-                }) && !steps
+            let shown = has_image && c == Path::new("/")
+                || steps.iter().any(|s| match s {
+                    MountStep::Bind { .. } => under(c, s.target()),
+                    MountStep::Tmpfs { .. } => c == s.target(),
+                    _ => false,
+                });
+            shown
+                && !steps
                     .iter()
                     .any(|s| matches!(s, MountStep::Hide { .. }) && under(c, s.target()))
         })
@@ -636,5 +657,21 @@ fn split_optional(cx: &Ctx, item: &L<String>) -> Result<(bool, PathBuf), Error> 
     match item.v.strip_prefix('?') {
         Some(rest) => Ok((true, cx.path(&L::new(rest.to_string(), item.at.clone()))?)),
         None => Ok((false, cx.path(item)?)),
+    }
+}
+
+/// Like [`split_optional`], but an optional entry naming a variable this session does not set
+/// (`"?${XDG_RUNTIME_DIR}/x"` without a runtime folder) is skipped (None) instead of an error.
+fn optional_entry(
+    cx: &Ctx,
+    item: &L<String>,
+    warnings: &mut Vec<String>,
+) -> Result<Option<(bool, PathBuf)>, Error> {
+    match split_optional(cx, item) {
+        Err(e) if item.v.starts_with('?') && e.msg.contains("is used but not set") => {
+            warnings.push(format!("skipped optional {}: {}", item.v, e.msg));
+            Ok(None)
+        }
+        r => r.map(Some),
     }
 }

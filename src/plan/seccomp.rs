@@ -51,6 +51,7 @@ pub const MAX_INSNS: usize = 4096;
 
 /// What a matching syscall gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum SeccompAction {
     Allow,
     /// Fail with this errno (1..=4095) without running the syscall.
@@ -64,6 +65,7 @@ pub enum SeccompAction {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
 pub enum DefaultPolicy {
     #[default]
     Allow,
@@ -72,6 +74,7 @@ pub enum DefaultPolicy {
 
 /// Comparison of a syscall argument with `value`, unsigned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum CmpOp {
     Eq,
     Ne,
@@ -89,6 +92,7 @@ pub enum CmpOp {
 /// arguments: the kernel ignores the upper half of the register for those, so a 64-bit
 /// comparison could be bypassed with garbage in the high bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ArgWidth {
     W32,
     W64,
@@ -123,7 +127,9 @@ pub struct SeccompSpec {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Arch {
+    #[serde(rename = "x86_64")]
     X86_64,
     Aarch64,
 }
@@ -226,6 +232,7 @@ fn other_arch_having(name: &str) -> Option<&'static str> {
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ListKind {
     Deny,
     Allow,

@@ -555,11 +555,11 @@ pub enum Compat {
 
 table! {
     pub struct Gui {
-        pub wayland: Option<L<bool>>,
-        pub x11: Option<L<bool>>,
-        pub pulseaudio: Option<L<bool>>,
-        pub pipewire: Option<L<bool>>,
-        pub gpu: Option<L<bool>>,
+        pub wayland: Option<L<Switch>>,
+        pub x11: Option<L<Switch>>,
+        pub pulseaudio: Option<L<Switch>>,
+        pub pipewire: Option<L<Switch>>,
+        pub gpu: Option<L<Switch>>,
     }
 }
 
@@ -571,6 +571,41 @@ table! {
         pub own: Vec<L<String>>,
         pub call: Vec<L<String>>,
         pub see: Vec<L<String>>,
+    }
+}
+
+/// A `[gui]` switch: `true`, `false`, or `"optional"` (granted when the session has it, skipped
+/// with a note when it does not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Switch {
+    #[default]
+    Off,
+    On,
+    Optional,
+}
+
+impl<'de> Deserialize<'de> for Switch {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Switch;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("true, false or \"optional\"")
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<Switch, E> {
+                Ok(if b { Switch::On } else { Switch::Off })
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Switch, E> {
+                match s {
+                    "optional" => Ok(Switch::Optional),
+                    _ => Err(E::custom(format!(
+                        "expected true, false or \"optional\", found {s:?}"
+                    ))),
+                }
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
