@@ -116,7 +116,7 @@ fn setup(
             }
         }
     }
-    command(plan, fds.pty_sock, fds.tty_std)
+    command(plan, fds.pty_sock, fds.tty_std, verbose)
 }
 
 /// `ifconfig lo up`, by ioctl: microseconds, where netlink costs a millisecond.
@@ -216,6 +216,8 @@ fn command(
     plan: &Plan,
     pty_sock: Option<OwnedFd>,
     tty_std: [bool; 3],
+
+    verbose: bool,
 ) -> std::result::Result<Never, (StepError, i32)> {
     let jail = |e: StepError| (e, crate::EXIT_JAIL);
     reset_signals();
@@ -301,13 +303,31 @@ fn command(
     sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0)
         .step(|| "set no_new_privs".into())
         .map_err(jail)?;
-    super::landlock::apply(&plan.landlock).map_err(|e| {
+    let ll = super::landlock::apply(&plan.landlock).map_err(|e| {
         jail(StepError::detail(
             "landlock",
             Errno::from_raw(e.errno().unwrap_or(libc::EPERM)),
             e.to_string(),
         ))
     })?;
+    if verbose {
+        // What the kernel actually took, not what was asked for.
+        eprintln!(
+            "jail: landlock: {:?} by the kernel (ABI {}), profile {:?}, {} path and {} port rules",
+            ll.ruleset,
+            ll.kernel_abi
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "none".into()),
+            ll.plan_outcome,
+            ll.path_rules,
+            ll.net_rules
+        );
+        let insns: usize = plan.seccomp.filters.iter().map(|f| f.program.len()).sum();
+        eprintln!(
+            "jail: seccomp: installing {} filters ({insns} instructions), then exec",
+            plan.seccomp.filters.len()
+        );
+    }
     super::seccomp::install(&plan.seccomp)
         .map_err(|e| jail(StepError::detail("seccomp", Errno::EINVAL, e.to_string())))?;
 
