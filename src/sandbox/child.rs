@@ -216,7 +216,6 @@ fn command(
     plan: &Plan,
     pty_sock: Option<OwnedFd>,
     tty_std: [bool; 3],
-
     verbose: bool,
 ) -> std::result::Result<Never, (StepError, i32)> {
     let jail = |e: StepError| (e, crate::EXIT_JAIL);
