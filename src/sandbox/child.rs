@@ -236,30 +236,7 @@ fn command(
         }
     };
 
-    // The terminal: a new session, with the private pty as controlling terminal when there is
-    // one (TIOCSTI then can only reach the sandbox's own terminal).
-    if plan.process.new_session {
-        nix::unistd::setsid()
-            .step(|| "new session".into())
-            .map_err(jail)?;
-    }
-    if let Some(tty) = &tty {
-        // SAFETY: TIOCSCTTY takes an int argument; `tty` is an open pty slave.
-        if unsafe { libc::ioctl(tty.as_raw_fd(), libc::TIOCSCTTY, 0) } < 0 {
-            return Err(jail(StepError::new(
-                "make the pty the controlling terminal",
-                Errno::last(),
-            )));
-        }
-        for (i, is_tty) in tty_std.iter().enumerate() {
-            if *is_tty {
-                // SAFETY: dup2 onto 0-2 replaces the caller's terminal with the pty.
-                if unsafe { libc::dup2(tty.as_raw_fd(), i as i32) } < 0 {
-                    return Err(jail(StepError::new("attach the pty", Errno::last())));
-                }
-            }
-        }
-    }
+    take_terminal(plan.process.new_session, tty.as_ref(), tty_std).map_err(jail)?;
     if let Err(e) = nix::unistd::chdir(&plan.process.cwd) {
         return Err(jail(StepError::detail(
             format!("chdir {}", plan.process.cwd.display()),
@@ -286,28 +263,50 @@ fn command(
         .map_err(jail)?;
 
     // Resolve COMMAND before the filters: the search only reads.
-    let argv: Vec<CString> = plan
-        .command
-        .iter()
-        .map(|a| CString::new(a.as_bytes()).unwrap_or_default())
-        .collect();
-    let envp: Vec<CString> = plan
-        .env
-        .iter()
-        .map(|(k, v)| CString::new(format!("{k}={v}")).unwrap_or_default())
-        .collect();
-    let candidates = candidates(plan);
+    let exec = Exec::new(&plan.command, &plan.env);
+    lock_down(plan, verbose).map_err(jail)?;
+    Err(exec.run())
+}
 
-    drop_caps(&plan.capabilities.numbers).map_err(jail)?;
-    sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0)
-        .step(|| "set no_new_privs".into())
-        .map_err(jail)?;
+/// The terminal: a new session, with the private pty (when there is one) as controlling
+/// terminal on whichever of 0, 1, 2 were the caller's terminal. TIOCSTI then can only reach the
+/// sandbox's own terminal.
+pub fn take_terminal(new_session: bool, tty: Option<&OwnedFd>, tty_std: [bool; 3]) -> Result<()> {
+    if new_session {
+        nix::unistd::setsid().step(|| "new session".into())?;
+    }
+    if let Some(tty) = tty {
+        // SAFETY: TIOCSCTTY takes an int argument; `tty` is an open pty slave.
+        if unsafe { libc::ioctl(tty.as_raw_fd(), libc::TIOCSCTTY, 0) } < 0 {
+            return Err(StepError::new(
+                "make the pty the controlling terminal",
+                Errno::last(),
+            ));
+        }
+        for (i, is_tty) in tty_std.iter().enumerate() {
+            if *is_tty {
+                // SAFETY: dup2 onto 0-2 replaces the caller's terminal with the pty.
+                if unsafe { libc::dup2(tty.as_raw_fd(), i as i32) } < 0 {
+                    return Err(StepError::new("attach the pty", Errno::last()));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The last steps before exec, in this order and for every process jail starts inside (COMMAND,
+/// and what `jail enter` runs): capabilities down to `keep` in all five sets, `no_new_privs`,
+/// Landlock, and seccomp last (from then on every syscall is filtered).
+pub fn lock_down(plan: &Plan, verbose: bool) -> Result<()> {
+    drop_caps(&plan.capabilities.numbers)?;
+    sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0).step(|| "set no_new_privs".into())?;
     let ll = super::landlock::apply(&plan.landlock).map_err(|e| {
-        jail(StepError::detail(
+        StepError::detail(
             "landlock",
             Errno::from_raw(e.errno().unwrap_or(libc::EPERM)),
             e.to_string(),
-        ))
+        )
     })?;
     if verbose {
         // What the kernel actually took, not what was asked for.
@@ -328,59 +327,86 @@ fn command(
         );
     }
     super::seccomp::install(&plan.seccomp)
-        .map_err(|e| jail(StepError::detail("seccomp", Errno::EINVAL, e.to_string())))?;
-
-    let mut last = Errno::ENOENT;
-    for c in &candidates {
-        let e = nix::unistd::execve(c, &argv, &envp).unwrap_err();
-        // Keep the most telling error, as execvp does: EACCES beats ENOENT.
-        if e != Errno::ENOENT && e != Errno::ENOTDIR || last == Errno::ENOENT {
-            last = if e == Errno::ENOTDIR {
-                Errno::ENOENT
-            } else {
-                e
-            };
-        }
-        if !matches!(e, Errno::ENOENT | Errno::ENOTDIR | Errno::EACCES) {
-            break;
-        }
-    }
-    let name = plan.command.first().cloned().unwrap_or_default();
-    let (code, msg) = match last {
-        Errno::ENOENT if name.contains('/') => (
-            crate::EXIT_NOTFOUND,
-            format!("{name}: not found inside the sandbox (is its folder granted?)"),
-        ),
-        Errno::ENOENT => (
-            crate::EXIT_NOTFOUND,
-            format!(
-                "{name}: not found in PATH inside the sandbox ({})",
-                plan.env.get("PATH").cloned().unwrap_or_default()
-            ),
-        ),
-        Errno::EACCES | Errno::ENOEXEC | Errno::EPERM => (
-            crate::EXIT_NOEXEC,
-            format!("{name}: found but not executable here"),
-        ),
-        _ => (crate::EXIT_JAIL, format!("{name}: cannot execute")),
-    };
-    Err((StepError::detail("execute COMMAND", last, msg), code))
+        .map_err(|e| StepError::detail("seccomp", Errno::EINVAL, e.to_string()))
 }
 
-fn candidates(plan: &Plan) -> Vec<CString> {
-    let Some(name) = plan.command.first() else {
-        return vec![];
-    };
-    if name.contains('/') {
-        return vec![CString::new(name.as_bytes()).unwrap_or_default()];
+/// A command ready to exec: its arguments, environment and the paths to try, prepared before
+/// the filters go on.
+pub struct Exec {
+    name: String,
+    path: String,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+    candidates: Vec<CString>,
+}
+
+impl Exec {
+    pub fn new(command: &[String], env: &std::collections::BTreeMap<String, String>) -> Exec {
+        let name = command.first().cloned().unwrap_or_default();
+        let path = env
+            .get("PATH")
+            .cloned()
+            .unwrap_or_else(|| crate::plan::env::DEFAULT_PATH.into());
+        let candidates = if name.contains('/') {
+            vec![CString::new(name.as_bytes()).unwrap_or_default()]
+        } else {
+            path.split(':')
+                .map(|d| if d.is_empty() { "." } else { d })
+                .filter_map(|d| CString::new(format!("{d}/{name}")).ok())
+                .collect()
+        };
+        Exec {
+            argv: command
+                .iter()
+                .map(|a| CString::new(a.as_bytes()).unwrap_or_default())
+                .collect(),
+            envp: env
+                .iter()
+                .map(|(k, v)| CString::new(format!("{k}={v}")).unwrap_or_default())
+                .collect(),
+            name,
+            path,
+            candidates,
+        }
     }
-    let path = plan
-        .env
-        .get("PATH")
-        .map(String::as_str)
-        .unwrap_or(crate::plan::env::DEFAULT_PATH);
-    path.split(':')
-        .map(|d| if d.is_empty() { "." } else { d })
-        .filter_map(|d| CString::new(format!("{d}/{name}")).ok())
-        .collect()
+
+    /// execve along the candidates like execvp; returns only on failure, with the error to
+    /// report and the exit status (127 not found, 126 not executable, 125 otherwise).
+    pub fn run(&self) -> (StepError, i32) {
+        let mut last = Errno::ENOENT;
+        for c in &self.candidates {
+            let e = nix::unistd::execve(c, &self.argv, &self.envp).unwrap_err();
+            // Keep the most telling error, as execvp does: EACCES beats ENOENT.
+            if e != Errno::ENOENT && e != Errno::ENOTDIR || last == Errno::ENOENT {
+                last = if e == Errno::ENOTDIR {
+                    Errno::ENOENT
+                } else {
+                    e
+                };
+            }
+            if !matches!(e, Errno::ENOENT | Errno::ENOTDIR | Errno::EACCES) {
+                break;
+            }
+        }
+        let name = &self.name;
+        let (code, msg) = match last {
+            Errno::ENOENT if name.contains('/') => (
+                crate::EXIT_NOTFOUND,
+                format!("{name}: not found inside the sandbox (is its folder granted?)"),
+            ),
+            Errno::ENOENT => (
+                crate::EXIT_NOTFOUND,
+                format!(
+                    "{name}: not found in PATH inside the sandbox ({})",
+                    self.path
+                ),
+            ),
+            Errno::EACCES | Errno::ENOEXEC | Errno::EPERM => (
+                crate::EXIT_NOEXEC,
+                format!("{name}: found but not executable here"),
+            ),
+            _ => (crate::EXIT_JAIL, format!("{name}: cannot execute")),
+        };
+        (StepError::detail("execute COMMAND", last, msg), code)
+    }
 }

@@ -23,8 +23,7 @@ use nix::errno::Errno;
 use nix::sys::signal;
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::Pid;
-use std::ffi::CString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{FromRawFd, OwnedFd};
 
 /// The namespace names of /proc/PID/ns mapped to setns flags.
 fn ns_flag(name: &str) -> Option<i32> {
@@ -155,10 +154,17 @@ pub fn enter(
                 eprintln!("jail: error: verify the sandbox: {m}");
                 sys::exit_now(crate::EXIT_JAIL);
             }
-            let code = match child(plan, command, slave) {
+            let code = match child(plan, command, slave, verbose) {
                 Ok(never) => match never {},
                 Err((e, code)) => {
-                    eprintln!("jail: {e}");
+                    eprintln!(
+                        "jail: {}",
+                        if e.detail.is_empty() {
+                            e.to_string()
+                        } else {
+                            e.detail.clone()
+                        }
+                    );
                     code
                 }
             };
@@ -182,79 +188,28 @@ pub fn enter(
 
 enum Never {}
 
-fn child(plan: &Plan, command: &[String], tty: Option<OwnedFd>) -> Result<Never, (StepError, i32)> {
+fn child(
+    plan: &Plan,
+    command: &[String],
+    tty: Option<OwnedFd>,
+    verbose: bool,
+) -> Result<Never, (StepError, i32)> {
     let jail = |e: StepError| (e, crate::EXIT_JAIL);
     super::child::reset_signals();
-    if plan.process.new_session {
-        nix::unistd::setsid()
-            .step(|| "new session".into())
-            .map_err(jail)?;
-    }
-    if let Some(tty) = &tty {
-        // SAFETY: TIOCSCTTY takes an int; dup2 onto 0-2 replaces the caller's terminal.
-        unsafe {
-            if libc::ioctl(tty.as_raw_fd(), libc::TIOCSCTTY, 0) < 0 {
-                return Err(jail(StepError::new(
-                    "make the pty the controlling terminal",
-                    Errno::last(),
-                )));
-            }
-            for (i, is_tty) in super::pty::tty_std().iter().enumerate() {
-                if *is_tty {
-                    libc::dup2(tty.as_raw_fd(), i as i32);
-                }
-            }
-        }
-    }
+    super::child::take_terminal(
+        plan.process.new_session,
+        tty.as_ref(),
+        super::pty::tty_std(),
+    )
+    .map_err(jail)?;
     if nix::unistd::chdir(&plan.process.cwd).is_err() {
         let _ = nix::unistd::chdir("/");
     }
     sys::cloexec_from(3)
         .step(|| "close inherited descriptors".into())
         .map_err(jail)?;
-    let argv: Vec<CString> = command
-        .iter()
-        .map(|a| CString::new(a.as_bytes()).unwrap_or_default())
-        .collect();
-    let envp: Vec<CString> = plan
-        .env
-        .iter()
-        .map(|(k, v)| CString::new(format!("{k}={v}")).unwrap_or_default())
-        .collect();
-    // execvpe searches the PATH of this process: make it the sandbox's.
-    std::env::set_var(
-        "PATH",
-        plan.env
-            .get("PATH")
-            .map(String::as_str)
-            .unwrap_or(crate::plan::env::DEFAULT_PATH),
-    );
-
-    super::child::drop_caps(&plan.capabilities.numbers).map_err(jail)?;
-    sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0)
-        .step(|| "set no_new_privs".into())
-        .map_err(jail)?;
-    super::landlock::apply(&plan.landlock).map_err(|e| {
-        jail(StepError::detail(
-            "landlock",
-            Errno::from_raw(e.errno().unwrap_or(libc::EPERM)),
-            e.to_string(),
-        ))
-    })?;
-    super::seccomp::install(&plan.seccomp)
-        .map_err(|e| jail(StepError::detail("seccomp", Errno::EINVAL, e.to_string())))?;
-    let Some(prog) = argv.first() else {
-        return Err(jail(StepError::detail(
-            "execute",
-            Errno::EINVAL,
-            "no command",
-        )));
-    };
-    let e = nix::unistd::execvpe(prog, &argv, &envp).unwrap_err();
-    let code = match e {
-        Errno::ENOENT => crate::EXIT_NOTFOUND,
-        Errno::EACCES | Errno::ENOEXEC => crate::EXIT_NOEXEC,
-        _ => crate::EXIT_JAIL,
-    };
-    Err((StepError::detail("execute", e, command[0].clone()), code))
+    let exec = super::child::Exec::new(command, &plan.env);
+    // The same restrictions, in the same order, as the sandbox's own COMMAND.
+    super::child::lock_down(plan, verbose).map_err(jail)?;
+    Err(exec.run())
 }
