@@ -114,18 +114,24 @@ impl Host {
             .collect();
         let uid = nix::unistd::getuid().as_raw();
         let gid = nix::unistd::getgid().as_raw();
-        let pw = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
-            .ok()
-            .flatten();
-        let home = env
+        // The password database (NSS: nscd, /etc/passwd, maybe LDAP) only when the session
+        // does not say who and where the user is: it is the slowest thing a launch would do.
+        let env_home = env
             .get("HOME")
             .filter(|h| h.starts_with('/'))
-            .map(PathBuf::from)
+            .map(PathBuf::from);
+        let env_user = env.get("USER").filter(|u| !u.is_empty()).cloned();
+        let pw = if env_home.is_none() || env_user.is_none() {
+            nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+                .ok()
+                .flatten()
+        } else {
+            None
+        };
+        let home = env_home
             .or_else(|| pw.as_ref().map(|p| p.dir.clone()))
             .unwrap_or_else(|| PathBuf::from("/"));
-        let user = env
-            .get("USER")
-            .cloned()
+        let user = env_user
             .or_else(|| pw.as_ref().map(|p| p.name.clone()))
             .unwrap_or_else(|| uid.to_string());
         let xdg = |var: &str, default: &str| {

@@ -104,6 +104,9 @@ fn setup(
         .map_err(jail)?;
     }
 
+    // The bounding set goes now, once, for init and COMMAND alike.
+    drop_bounding(&plan.capabilities.numbers).map_err(jail)?;
+
     if plan.process.init {
         // SAFETY: single-threaded (jail never starts threads before exec).
         match unsafe { nix::unistd::fork() } {
@@ -161,19 +164,20 @@ pub fn reset_signals() {
     }
 }
 
-/// Drops every capability but `keep` from the bounding, inheritable, permitted, effective and
-/// ambient sets, and locks root's special treatment away (securebits), so that neither exec nor
-/// a uid 0 inside can bring any back.
-pub fn drop_caps(keep: &[u8]) -> Result<()> {
-    use caps::{CapSet, Capability, CapsHashSet};
-    let keep_set: CapsHashSet = caps::all()
-        .into_iter()
-        .filter(|c| keep.contains(&c.index()))
-        .collect();
+/// The bounding set, from /proc/self/status (one read instead of a prctl per capability).
+fn bounding_mask() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let hex = s.lines().find_map(|l| l.strip_prefix("CapBnd:"))?.trim();
+    u64::from_str_radix(hex, 16).ok()
+}
+
+/// Empties the bounding set but for `keep`. Done once in the setup process before it forks, so
+/// init and COMMAND inherit it; [`drop_caps`] only repeats it where it was not done.
+pub fn drop_bounding(keep: &[u8]) -> Result<()> {
     let last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse::<u64>().ok())
-        .unwrap_or(40);
+        .unwrap_or(63);
     for cap in 0..=last {
         if !keep.contains(&(cap as u8)) {
             match sys::prctl(libc::PR_CAPBSET_DROP, cap, 0) {
@@ -186,6 +190,22 @@ pub fn drop_caps(keep: &[u8]) -> Result<()> {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// Drops every capability but `keep` from the bounding, inheritable, permitted, effective and
+/// ambient sets, and locks root's special treatment away (securebits), so that neither exec nor
+/// a uid 0 inside can bring any back.
+pub fn drop_caps(keep: &[u8]) -> Result<()> {
+    use caps::{CapSet, CapsHashSet};
+    let keep_set: CapsHashSet = caps::all()
+        .into_iter()
+        .filter(|c| keep.contains(&c.index()))
+        .collect();
+    let keep_mask: u64 = keep.iter().fold(0, |m, c| m | 1u64 << c);
+    if bounding_mask() != Some(keep_mask) {
+        drop_bounding(keep)?;
     }
     // SECBIT_NOROOT | SECBIT_NO_SETUID_FIXUP | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED,
     // and ambient capabilities allowed only for what we raise below.
@@ -208,7 +228,6 @@ pub fn drop_caps(keep: &[u8]) -> Result<()> {
     for c in &keep_set {
         caps::raise(None, CapSet::Ambient, *c).map_err(fail("raise ambient"))?;
     }
-    let _: Option<Capability> = None;
     Ok(())
 }
 
