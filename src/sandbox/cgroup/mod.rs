@@ -1,4 +1,4 @@
-//! Thin cgroupfs layer: one interface, three back ends (cgroup v1, cgroup v2, systemd user scope).
+//! Thin cgroupfs layer: one interface, three back ends (cgroup v1, cgroup v2, systemd scope: the user manager for users, the system manager for root).
 //!
 //! # Caller sequence (the supervisor is single-threaded and forks the sandbox)
 //!
@@ -560,7 +560,7 @@ pub fn detect_with(limits: &Limits, opts: &Options) -> Detection {
     };
     reasons.push(format!("v1: {}", v1.1));
     let sd = systemd::probe(limits);
-    reasons.push(format!("systemd user scope: {}", sd.1));
+    reasons.push(format!("systemd scope: {}", sd.1));
 
     let chosen = if v2.0 {
         Some(BackendKind::V2)
@@ -686,7 +686,7 @@ impl Cgroup {
         match &self.inner {
             Some(Inner::V1(c)) => c.memory_events(),
             Some(Inner::V2(c)) => v2::memory_events(&c.dir),
-            Some(Inner::Systemd(c)) => c.dir.as_deref().map(v2::memory_events).unwrap_or_default(),
+            Some(Inner::Systemd(c)) => c.memory_events(),
             None => MemEvents::default(),
         }
     }

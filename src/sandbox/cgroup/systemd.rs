@@ -1,7 +1,11 @@
-//! systemd user scope back end (unprivileged user, cgroup v2, systemd user session).
+//! systemd scope back end (cgroup v2 with systemd): for an unprivileged user, the user manager on
+//! the user bus (a systemd user session); for root, the system manager on the system bus — root
+//! in a cgroup shared with other processes (a login session, a service) cannot use the v2 back
+//! end (no-internal-processes rule) and gets a system scope instead.
 //!
-//! `attach(pid)` asks the user manager (org.freedesktop.systemd1 on the user bus) for a transient
-//! scope `app-jail-<profile>-<pid>.scope` in `app.slice` holding `pid`, waits for the start job's
+//! `attach(pid)` asks the manager (org.freedesktop.systemd1) for a transient scope
+//! `app-jail-<profile>-<pid>.scope` in `app.slice` (user) or `system.slice` (root) holding `pid`,
+//! waits for the start job's
 //! `JobRemoved` signal, then finds the scope's cgroup from /proc/<pid>/cgroup and READS BACK the
 //! limits from the cgroup files: systemd silently skips controllers that are not delegated to the
 //! user manager, so a limit that is not in effect is `CgroupError::NotEnforced`.
@@ -48,6 +52,41 @@ pub fn user_bus_address() -> Result<(String, String), String> {
     ))
 }
 
+/// The system bus address (root's manager is PID 1), or why there is none.
+pub fn system_bus_address() -> Result<(String, String), String> {
+    if let Ok(a) = std::env::var("DBUS_SYSTEM_BUS_ADDRESS") {
+        if !a.is_empty() {
+            return Ok((a, "$DBUS_SYSTEM_BUS_ADDRESS".into()));
+        }
+    }
+    let p = Path::new("/run/dbus/system_bus_socket");
+    if p.exists() {
+        return Ok((
+            format!("unix:path={}", p.display()),
+            p.display().to_string(),
+        ));
+    }
+    Err(format!("no system bus socket at {}", p.display()))
+}
+
+/// Root talks to the system manager, everyone else to their user manager.
+fn bus_address() -> Result<(String, String), String> {
+    if uid() == 0 {
+        system_bus_address()
+    } else {
+        user_bus_address()
+    }
+}
+
+/// The slice scopes go to: the user manager's app.slice, or the system's system.slice.
+pub fn slice() -> &'static str {
+    if uid() == 0 {
+        "system.slice"
+    } else {
+        "app.slice"
+    }
+}
+
 /// Unit properties, in order, for `limits` (also used by `planned_writes`).
 pub(crate) fn properties(
     l: &Limits,
@@ -57,7 +96,7 @@ pub(crate) fn properties(
 ) -> Vec<(&'static str, Value)> {
     let mut v = vec![
         ("Description", Value::Str(format!("jail sandbox {profile}"))),
-        ("Slice", Value::Str("app.slice".into())),
+        ("Slice", Value::Str(slice().into())),
         (
             "PIDs",
             Value::Array("u".into(), vec![Value::U32(pid as u32)]),
@@ -131,6 +170,16 @@ pub(crate) fn probe(l: &Limits) -> (bool, String, Option<String>) {
             None,
         );
     }
+    if uid() == 0 {
+        return match system_bus_address() {
+            Ok((_, how)) => (
+                true,
+                format!("usable: system manager on the system bus at {how} (root: scopes in system.slice)"),
+                None,
+            ),
+            Err(why) => (false, format!("unusable: {why}"), None),
+        };
+    }
     let addr = match user_bus_address() {
         Ok((_, how)) => how,
         Err(why) => {
@@ -179,12 +228,14 @@ pub struct Scope {
     address: String,
     pub(crate) unit: Option<String>,
     pub(crate) dir: Option<PathBuf>,
+    /// The parent slice's memory.events when the scope started (see [`Scope::memory_events`]).
+    parent_events: Option<MemEvents>,
 }
 
 impl Scope {
     pub(crate) fn create(name: &str, l: &Limits) -> Result<Scope, CgroupError> {
-        let (address, _) = user_bus_address().map_err(|why| CgroupError::Unavailable {
-            reasons: vec![format!("systemd user scope: no user bus ({why})")],
+        let (address, _) = bus_address().map_err(|why| CgroupError::Unavailable {
+            reasons: vec![format!("systemd scope: no bus ({why})")],
             remedy: Some("log in through a session that starts `systemd --user`".into()),
         })?;
         Ok(Scope {
@@ -193,6 +244,7 @@ impl Scope {
             address,
             unit: None,
             dir: None,
+            parent_events: None,
         })
     }
 
@@ -263,7 +315,48 @@ impl Scope {
         }
         let dir = scope_dir(pid)?;
         self.dir = Some(dir.clone());
-        v2::verify(&dir, &self.limits, Some(REMEDY_SYSTEMD_DELEGATE))
+        self.parent_events = dir.parent().map(v2::memory_events);
+        v2::verify(&dir, &self.limits, Some(REMEDY_SYSTEMD_DELEGATE))?;
+        // Same OOM behaviour as the v2 back end: an OOM kill takes the whole sandbox, not one
+        // process of it. OOMPolicy=continue keeps systemd from stopping the scope itself, and
+        // leaves memory.oom.group at 0; with Delegate=yes (systemd >= 247) the file is ours to
+        // write. Best effort: if it is not, the limit still holds, only the culprit is killed.
+        if self.limits.memory.is_some() {
+            let _ = write_file(&dir.join("memory.oom.group"), "1", None);
+        }
+        Ok(())
+    }
+
+    /// OOM events of the scope. systemd stops and removes a scope as soon as it is empty, which
+    /// races with the supervisor reading the scope's memory.events after the sandbox died. Then
+    /// the parent slice's memory.events (hierarchical: it counts its children's events) since the
+    /// scope started tells; it could also count a sibling's OOM kill in that same window.
+    pub(crate) fn memory_events(&self) -> MemEvents {
+        let Some(dir) = &self.dir else {
+            return MemEvents::default();
+        };
+        // A read that fails (ENOENT: gone, ENODEV: being removed) falls back to the parent.
+        if let Ok(text) = fs::read_to_string(dir.join("memory.events")) {
+            let key = |k: &str| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix(k)?.strip_prefix(' ')?.trim().parse().ok())
+                    .unwrap_or(0)
+            };
+            return MemEvents {
+                oom_kill: key("oom_kill"),
+                max_hit: key("max"),
+            };
+        }
+        match (self.parent_events, dir.parent()) {
+            (Some(before), Some(parent)) => {
+                let now = v2::memory_events(parent);
+                MemEvents {
+                    oom_kill: now.oom_kill.saturating_sub(before.oom_kill),
+                    max_hit: now.max_hit.saturating_sub(before.max_hit),
+                }
+            }
+            _ => MemEvents::default(),
+        }
     }
 
     pub(crate) fn kill_all(&self) -> Result<(), CgroupError> {

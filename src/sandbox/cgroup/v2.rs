@@ -456,7 +456,16 @@ pub(crate) fn kill_all(dir: &Path) -> Result<(), CgroupError> {
     }
     let kill = dir.join("cgroup.kill");
     if kill.exists() {
-        write_file(&kill, "1", None)?;
+        match write_file(&kill, "1", None) {
+            Ok(()) => {}
+            // Removed meanwhile (ENOENT), or being removed (ENODEV: the file was opened but the
+            // cgroup is dead): systemd garbage-collects a scope as soon as it is empty, so a
+            // cgroup that is gone or going has nothing left to kill.
+            Err(e) if matches!(e.errno(), Some("ENOENT") | Some("ENODEV")) || !dir.exists() => {
+                return Ok(())
+            }
+            Err(e) => return Err(e),
+        }
     } else {
         let freeze = dir.join("cgroup.freeze");
         let _ = write_file(&freeze, "1", None);
