@@ -62,8 +62,10 @@ pub struct Namespaces {
 }
 
 impl Namespaces {
-    /// The `CLONE_NEW*` flags of the new namespaces (without `CLONE_NEWTIME`, which cannot be
-    /// passed to clone and is unshared by the child).
+    /// The `CLONE_NEW*` flags the sandbox is cloned with. Two are unshared by the child instead:
+    /// `CLONE_NEWTIME` (clone cannot take it) and `CLONE_NEWCGROUP` (its root is fixed when it
+    /// is created, which must be after the sandbox was placed in its own cgroup, or the sandbox
+    /// would see the host's cgroup layout above it).
     pub fn clone_flags(&self) -> u64 {
         let mut f = 0u64;
         for (on, flag) in [
@@ -73,7 +75,6 @@ impl Namespaces {
             (self.ipc, libc::CLONE_NEWIPC),
             (self.uts, libc::CLONE_NEWUTS),
             (self.net, libc::CLONE_NEWNET),
-            (self.cgroup, libc::CLONE_NEWCGROUP),
         ] {
             if on {
                 f |= flag as u64;

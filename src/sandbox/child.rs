@@ -86,6 +86,12 @@ fn setup(
         _ => sys::exit_now(crate::EXIT_JAIL), // the supervisor is gone or gave up: say nothing
     }
     drop(fds.sync);
+    // Now in its cgroup: a cgroup namespace made here has the sandbox's own cgroup as its root.
+    if plan.namespaces.cgroup {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .step(|| "create cgroup namespace".into())
+            .map_err(jail)?;
+    }
 
     super::fs::build(plan, verbose).map_err(jail)?;
     if let Some(h) = &plan.process.hostname {

@@ -86,6 +86,8 @@ fn make_cgroup(plan: &Plan, v: Verbosity) -> Result<Option<Cgroup>, ()> {
         return Ok(None);
     }
     let limits = limits_of(plan);
+    // Cgroups left by jail runs that were SIGKILLed (their supervisor is provably gone).
+    cgroup::reap_orphans();
     let det = cgroup::detect(&limits);
     let fail = |msg: String, remedy: Option<String>| {
         if plan.limits.required() {
@@ -284,9 +286,6 @@ fn supervise(
         ours
     });
     let child = Pid::from_raw(pid);
-    // Namespace inodes for the state record, read now: once running, init is not dumpable and
-    // its /proc/PID/ns links are closed even to its owner.
-    let ns_inodes = super::state::namespaces_of(pid);
     let kill_child = || {
         let _ = signal::kill(child, Signal::SIGKILL);
         let _ = waitpid(child, None);
@@ -357,7 +356,15 @@ fn supervise(
     if verbose {
         eprintln!("jail: sandbox running, pid {pid}");
     }
-    let record = register(plan, opts, pid, cgroup_paths, ns_inodes.clone());
+    // The sandbox's namespaces, read from COMMAND's process (init is not dumpable: its
+    // /proc/PID/ns links are closed even to its owner).
+    let member = if plan.process.init {
+        super::state::children(pid).first().copied().unwrap_or(pid)
+    } else {
+        pid
+    };
+    let ns_inodes = super::state::namespaces_of(member);
+    let record = register(plan, opts, pid, member, cgroup_paths, ns_inodes.clone());
     if let Some(fd) = opts.json_status_fd {
         let mut up = serde_json::json!({ "child-pid": pid });
         for (ns, ino) in &ns_inodes {
@@ -405,6 +412,7 @@ fn register(
     plan: &Plan,
     opts: &RunOptions,
     pid: libc::pid_t,
+    member: libc::pid_t,
     cgroups: Vec<std::path::PathBuf>,
     namespaces: std::collections::BTreeMap<String, u64>,
 ) -> Option<(super::state::Record, std::path::PathBuf)> {
@@ -422,11 +430,6 @@ fn register(
     };
     let me = std::process::id() as i32;
     let id = state::new_id();
-    let member = if plan.process.init {
-        state::children(pid).first().copied().unwrap_or(pid)
-    } else {
-        pid
-    };
     let rec = state::Record {
         name: opts
             .name
