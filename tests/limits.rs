@@ -1,0 +1,180 @@
+//! Resource limits on this kind of host (cgroup v1, no systemd), as root and unprivileged
+//! (issue 4). The cgroup v2 and systemd user-scope paths run in a QEMU guest: tests/vm/.
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// jail's cgroups (named jail-<supervisor pid>-<start>-…) under the v1 hierarchies it uses.
+fn jail_cgroups() -> Vec<PathBuf> {
+    let mut found = vec![];
+    for h in ["memory", "pids", "cpu", "cpu,cpuacct"] {
+        let root = Path::new("/sys/fs/cgroup").join(h);
+        let mut stack = vec![root];
+        while let Some(d) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                    if e.file_name().to_string_lossy().starts_with("jail-") {
+                        found.push(e.path());
+                    }
+                    stack.push(e.path());
+                }
+            }
+        }
+    }
+    found
+}
+
+fn v1_root() -> Option<User> {
+    let root = users().into_iter().find(|u| u.is_root())?;
+    let v1 = Path::new("/sys/fs/cgroup/pids/cgroup.procs").exists();
+    if !v1 {
+        eprintln!("SKIPPED: not a cgroup v1 host (the VM test covers v2)");
+        return None;
+    }
+    Some(root)
+}
+
+#[test]
+fn memory_limit_kill_is_reported() {
+    let Some(root) = v1_root() else { return };
+    assert!(need("/usr/bin/python3"));
+    let alloc =
+        "b = bytearray(300 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1\nprint('ALLOCATED')";
+    // Without the limit the allocation succeeds.
+    let free = Jail::new(&root)
+        .args(["run", "--", "/usr/bin/python3", "-c", alloc])
+        .output();
+    free.ok();
+    assert!(free.stdout().contains("ALLOCATED"));
+    let r = Jail::new(&root)
+        .args([
+            "run",
+            "--memory",
+            "64MiB",
+            "--",
+            "/usr/bin/python3",
+            "-c",
+            alloc,
+        ])
+        .output();
+    r.expect_code(137);
+    assert!(!r.stdout().contains("ALLOCATED"));
+    assert!(
+        r.stderr().contains("memory limit (64 MiB) was reached"),
+        "jail must say why: {}",
+        r.stderr()
+    );
+}
+
+#[test]
+fn no_cgroup_left_after_200_launches() {
+    let Some(root) = v1_root() else { return };
+    let before = jail_cgroups().len();
+    for i in 0..200 {
+        // Each run leaves a background process behind for jail to kill.
+        let r = sh(
+            &root,
+            &["--pids", "64", "--memory", "128MiB"],
+            "sleep 60 & exit 0",
+        );
+        assert_eq!(r.code(), 0, "launch {i}: {}", r.stderr());
+    }
+    let left: Vec<PathBuf> = jail_cgroups();
+    assert!(left.len() <= before, "cgroups left behind: {left:?}");
+}
+
+#[test]
+fn a_sigkilled_jail_leaves_nothing_once_the_next_run_starts() {
+    let Some(root) = v1_root() else { return };
+    let marker = format!("7.{}31", std::process::id());
+    let mut child = Jail::new(&root)
+        .args(["run", "--pids", "64", "--", "/bin/sleep", &marker])
+        .spawn();
+    let supervisor = child.id();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mine = |c: &PathBuf| {
+        c.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with(&format!("jail-{supervisor}-"))
+    };
+    while !jail_cgroups().iter().any(mine) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        jail_cgroups().iter().any(mine),
+        "the run never got its cgroup"
+    );
+    child.kill().unwrap(); // SIGKILL: jail cannot clean up
+    child.wait().unwrap();
+    // The sandbox dies with jail at once (parent-death signal)…
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let alive = || {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(&marker))
+                .unwrap_or(false)
+        })
+    };
+    while alive() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!alive(), "the sandbox outlived jail's SIGKILL");
+    // …and the next run with limits removes the cgroup the killed one could not.
+    sh(&root, &["--pids", "64"], "true").ok();
+    assert!(
+        !jail_cgroups().iter().any(mine),
+        "the killed run's cgroup was not reaped: {:?}",
+        jail_cgroups()
+    );
+}
+
+#[test]
+fn unprivileged_without_cgroups_refuses_or_holds_pids_by_rlimit() {
+    let Some(u) = unprivileged().or_else(|| users().into_iter().find(|u| !u.is_root())) else {
+        eprintln!("SKIPPED: no unprivileged user");
+        return;
+    };
+    if Path::new("/run/systemd/system").exists() {
+        eprintln!("SKIPPED: a systemd host gives users cgroup limits (the VM test covers it)");
+        return;
+    }
+    // Required (the default): refused with the reason and the remedy, and COMMAND never runs.
+    let r = sh(&u, &["--pids", "20"], "echo RAN");
+    r.expect_code(125);
+    assert!(!r.stdout().contains("RAN"));
+    let e = r.stderr();
+    assert!(e.starts_with("jail: error: cannot enforce [limits]"), "{e}");
+    assert!(e.contains("remedy:") && e.contains("best-effort"), "{e}");
+    // Best-effort: runs, warns, and the pids limit still holds through RLIMIT_NPROC.
+    let r = Jail::new(&u)
+        .profile(
+            "be",
+            "include = [\"default\"]\n[limits]\npids = 20\nenforce = \"best-effort\"\n",
+        )
+        .args([
+            "run",
+            "--profile",
+            "be",
+            "--",
+            "/bin/sh",
+            "-c",
+            "grep 'Max processes' /proc/self/limits",
+        ])
+        .output();
+    r.ok();
+    assert!(
+        r.stderr().contains("warning: [limits] not enforced"),
+        "{}",
+        r.stderr()
+    );
+    assert!(
+        r.stdout().split_whitespace().any(|w| w == "20"),
+        "{}",
+        r.stdout()
+    );
+}
