@@ -1272,6 +1272,40 @@ pub fn compile(spec: &SeccompSpec, arch: Arch) -> Result<SeccompPlan, SeccompErr
     })
 }
 
+/// The plan's filters as ONE program, in install order: every `RET ALLOW` of a part becomes a
+/// jump to the next part's first instruction (each part starts by loading what it needs, and
+/// its jumps are relative, so parts concatenate as they are). A syscall that no part inspects
+/// runs one filter instead of three (the kernel runs every stacked filter for a syscall its
+/// action cache cannot answer), and constant verdicts stay cacheable.
+///
+/// The one difference from stacking: a part that refuses decides at once, where a stack would
+/// pick the most restrictive refusal of all parts; a call refused either way is still refused.
+/// None when the sum would exceed the kernel's 4096 instructions (install then stacks).
+pub fn merged(filters: &[BpfFilter]) -> Option<Vec<SockFilter>> {
+    let total: usize = filters.iter().map(|f| f.program.len()).sum();
+    if total == 0 || total > MAX_INSNS {
+        return None;
+    }
+    let mut out = Vec::with_capacity(total);
+    for (i, f) in filters.iter().enumerate() {
+        let last = i + 1 == filters.len();
+        for (j, ins) in f.program.iter().enumerate() {
+            if !last && ins.code == BPF_RET_K && ins.k == RET_ALLOW {
+                let rest = (f.program.len() - j - 1) as u32;
+                out.push(SockFilter {
+                    code: BPF_JA,
+                    jt: 0,
+                    jf: 0,
+                    k: rest,
+                });
+            } else {
+                out.push(*ins);
+            }
+        }
+    }
+    Some(out)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Tests
 // ---------------------------------------------------------------------------------------------
@@ -2133,6 +2167,72 @@ mod tests {
         let json = serde_json::to_value(&p).unwrap();
         assert_eq!(json["filters"][0]["name"], "guard: arch + x32");
         assert!(json["filters"][0]["program"][0]["code"].is_u64());
+    }
+    /// The merged program refuses exactly what the stack refuses, allows exactly what it allows,
+    /// and kills where it kills, for every syscall of the arch and argument patterns the rules
+    /// and the always-on checks look at.
+    #[test]
+    fn merged_program_decides_like_the_stack() {
+        let mut rules_spec = deny(&["@default-deny", "uname"]);
+        rules_spec.rules.push(ArgRuleSpec {
+            syscall: "personality".into(),
+            arg: 0,
+            op: CmpOp::Ne,
+            value: 0,
+            width: ArgWidth::W64,
+            action: SeccompAction::Errno(libc::EACCES),
+        });
+        let mut allow_spec = SeccompSpec {
+            default: DefaultPolicy::Deny,
+            allow: vec!["@system-service".into()],
+            ..Default::default()
+        };
+        allow_spec.nested = libc::CLONE_NEWUSER as u64;
+        let mut kill_spec = deny(&["@mount", "ioctl"]);
+        kill_spec.action = Some(SeccompAction::Kill);
+        for spec in [deny(&["@default-deny"]), rules_spec, allow_spec, kill_spec] {
+            for arch in [Arch::X86_64, Arch::Aarch64] {
+                let p = compile(&spec, arch).unwrap();
+                let m = merged(&p.filters).expect("fits");
+                assert_eq!(m.len(), p.instruction_count());
+                let aa = arch.audit_arch();
+                let argsets: [[u64; 6]; 7] = [
+                    [0; 6],
+                    [1, 0x5412, 0, 0, 0, 0],
+                    [3, 0x1_0000_5412, 0, 0, 0, 0],
+                    [libc::CLONE_NEWUSER as u64, 0, 0, 0, 0, 0],
+                    [
+                        libc::CLONE_NEWNET as u64,
+                        libc::CLONE_NEWNET as u64,
+                        0,
+                        0,
+                        0,
+                        0,
+                    ],
+                    [0x11, 0x541C, 0, 0, 0, 0],
+                    [u64::MAX, u64::MAX, 0, 0, 0, 0],
+                ];
+                for nr in 0..520u32 {
+                    for a in argsets {
+                        let stack = emu::eval_arch(&p, nr, aa, a);
+                        let one = emu::run(&m, nr, aa, a).0;
+                        let refused = |r: u32| r != RET_ALLOW && r & 0xffff_0000 != RET_LOG;
+                        assert_eq!(
+                            refused(stack),
+                            refused(one),
+                            "{arch:?} nr {nr} args {a:x?}: stack {stack:#x}, merged {one:#x}"
+                        );
+                        if stack == RET_ALLOW
+                            || stack == RET_KILL_PROCESS && one == RET_KILL_PROCESS
+                        {
+                            assert_eq!(stack, one, "{arch:?} nr {nr} args {a:x?}");
+                        }
+                    }
+                }
+                // Another arch's calls are still killed by the guard.
+                assert_eq!(emu::run(&m, 1, 0x4000_0003, [0; 6]).0, RET_KILL_PROCESS);
+            }
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 //! everything else jail does that the policy may refuse. `install` does not allocate, so it
 //! is safe between `fork`/`clone` and `execve` even if the parent had threads.
 
-use crate::plan::seccomp::{Arch, SeccompPlan, SockFilter, MAX_INSNS};
+use crate::plan::seccomp::{Arch, BpfFilter, SeccompPlan, SockFilter, MAX_INSNS};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InstallError {
@@ -112,7 +112,17 @@ pub fn install(plan: &SeccompPlan) -> Result<(), InstallError> {
     } else {
         0
     };
-    for (index, f) in plan.filters.iter().enumerate() {
+    // One merged program where it fits (a syscall runs one filter, not three); the parts
+    // stacked otherwise.
+    let merged = crate::plan::seccomp::merged(&plan.filters).map(|program| BpfFilter {
+        name: "merged".into(),
+        program,
+    });
+    let programs: &[BpfFilter] = match &merged {
+        Some(m) => std::slice::from_ref(m),
+        None => &plan.filters,
+    };
+    for (index, f) in programs.iter().enumerate() {
         let prog = libc::sock_fprog {
             len: f.program.len() as libc::c_ushort,
             // The kernel only reads the program; the cast is to match the C prototype.

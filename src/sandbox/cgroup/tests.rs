@@ -635,23 +635,6 @@ fn unified_ok() -> bool {
     ok
 }
 
-#[repr(C)]
-#[derive(Default)]
-struct CloneArgs {
-    flags: u64,
-    pidfd: u64,
-    child_tid: u64,
-    parent_tid: u64,
-    exit_signal: u64,
-    stack: u64,
-    stack_size: u64,
-    tls: u64,
-    set_tid: u64,
-    set_tid_size: u64,
-    cgroup: u64,
-}
-const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
-
 fn v2_cgroup_of(pid: i32) -> String {
     proc_cgroups(&pid.to_string())
         .into_iter()
@@ -676,20 +659,8 @@ fn v2_placement_kill_and_rmdir_on_unified() {
 
     // 1. clone3(CLONE_INTO_CGROUP) with v2_dir_fd.
     let fd = cg.v2_dir_fd().unwrap();
-    let mut args = CloneArgs {
-        flags: CLONE_INTO_CGROUP,
-        exit_signal: libc::SIGCHLD as u64,
-        cgroup: fd as u64,
-        ..Default::default()
-    };
-    // SAFETY: clone3 without CLONE_VM behaves like fork; the child only pauses.
-    let c1 = unsafe {
-        libc::syscall(
-            libc::SYS_clone3,
-            &mut args as *mut CloneArgs,
-            std::mem::size_of::<CloneArgs>(),
-        )
-    } as i32;
+    // SAFETY: the test process forks only children that pause (like fork in a test).
+    let c1 = unsafe { crate::sandbox::sys::clone3_into_cgroup(0, fd) }.unwrap_or(-1);
     if c1 == 0 {
         sleep_forever()
     }
