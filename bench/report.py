@@ -75,7 +75,7 @@ if os.path.exists(p):
     med = {k: st.median(v) for k, v in data.items()}
     try:
         fl = json.load(open(os.path.join(J, "jail-filter.json")))
-        jail_desc = f"jail ({fl['programs']} filters: {'+'.join(map(str, fl['insns']))} insns)"
+        jail_desc = f"jail (one program: {'+'.join(map(str, fl['insns']))} insns, merged at install)"
     except OSError:
         jail_desc = "jail"
     sizes = {}
