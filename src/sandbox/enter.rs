@@ -147,9 +147,10 @@ pub fn enter(
         0 => {
             drop(sfd);
             let slave = pair.map(|(_, s)| s);
-            std::mem::forget(term); // the terminal is restored by the parent
-                                    // The namespaces joined are the ones recorded when the sandbox started (checked here:
-                                    // only a process inside the pid namespace sees itself in the sandbox's /proc).
+            // The terminal is restored by the parent.
+            std::mem::forget(term);
+            // The namespaces joined are the ones recorded when the sandbox started (checked here:
+            // only a process inside the pid namespace sees itself in the sandbox's /proc).
             if let Err(m) = rec.check_joined() {
                 eprintln!("jail: error: verify the sandbox: {m}");
                 sys::exit_now(crate::EXIT_JAIL);
@@ -157,14 +158,7 @@ pub fn enter(
             let code = match child(plan, command, slave, verbose) {
                 Ok(never) => match never {},
                 Err((e, code)) => {
-                    eprintln!(
-                        "jail: {}",
-                        if e.detail.is_empty() {
-                            e.to_string()
-                        } else {
-                            e.detail.clone()
-                        }
-                    );
+                    eprintln!("jail: {}", e.exec_line());
                     code
                 }
             };

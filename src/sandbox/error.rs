@@ -45,6 +45,15 @@ impl StepError {
         })
     }
 
+    /// The line for a failed exec: its own message when it has one ("X: not found in PATH …").
+    pub fn exec_line(&self) -> String {
+        if self.detail.is_empty() {
+            self.to_string()
+        } else {
+            self.detail.clone()
+        }
+    }
+
     /// What a user can do about it, when jail knows.
     pub fn remedy(&self) -> Option<String> {
         let e = Errno::from_raw(self.errno);

@@ -333,14 +333,7 @@ fn supervise(
             .unwrap_or(crate::EXIT_JAIL);
         match StepError::decode(&buf) {
             Some(e) if e.step == "execute COMMAND" => {
-                eprintln!(
-                    "jail: {}",
-                    if e.detail.is_empty() {
-                        e.to_string()
-                    } else {
-                        e.detail.clone()
-                    }
-                );
+                eprintln!("jail: {}", e.exec_line());
                 return Ok(st);
             }
             Some(e) => return Err(e),
