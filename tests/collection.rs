@@ -82,10 +82,39 @@ const BUDGET: &[(&str, f64)] = &[
 
 /// The apps the issue lists, by profile name: each must be shipped and describe itself.
 const APPS: &[&str] = &[
-    "firefox", "firefox-esr", "chromium", "thunderbird", "libreoffice", "vlc", "mpv", "evince",
-    "okular", "gimp", "inkscape", "transmission-gtk", "signal-desktop", "discord", "zoom", "code",
-    "steam", "curl", "wget", "git", "python3", "node", "npm", "pip", "cargo", "ssh", "gpg",
-    "convert", "magick", "ffmpeg", "pandoc", "browser", "electron",
+    "firefox",
+    "firefox-esr",
+    "chromium",
+    "thunderbird",
+    "libreoffice",
+    "vlc",
+    "mpv",
+    "evince",
+    "okular",
+    "gimp",
+    "inkscape",
+    "transmission-gtk",
+    "signal-desktop",
+    "discord",
+    "zoom",
+    "code",
+    "steam",
+    "curl",
+    "wget",
+    "git",
+    "python3",
+    "node",
+    "npm",
+    "pip",
+    "cargo",
+    "ssh",
+    "gpg",
+    "convert",
+    "magick",
+    "ffmpeg",
+    "pandoc",
+    "browser",
+    "electron",
 ];
 
 fn shipped() -> Vec<String> {
@@ -191,7 +220,10 @@ fn budget_table_covers_the_collection() {
             Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("profiles/{app}.toml")),
         )
         .unwrap();
-        assert!(text.starts_with("description = "), "{app} has no description");
+        assert!(
+            text.starts_with("description = "),
+            "{app} has no description"
+        );
     }
     assert!(APPS.len() >= 30);
 }
@@ -232,7 +264,10 @@ fn every_profile_checks_and_stays_within_its_budget() {
             .args(["audit", "--format", "json", "firefox", "pandoc", "curl"])
             .output();
         json.ok();
-        let (ff, pd) = (score_of(&json.stdout(), "firefox"), score_of(&json.stdout(), "pandoc"));
+        let (ff, pd) = (
+            score_of(&json.stdout(), "firefox"),
+            score_of(&json.stdout(), "pandoc"),
+        );
         assert!(pd < ff, "pandoc {pd} should be below firefox {ff}");
         let below = format!("{}", ff - 0.5);
         s.jail(u)
@@ -286,7 +321,9 @@ impl Drop for HomeFile {
 fn outside(user: &User, args: &[&str]) -> std::process::Output {
     use std::os::unix::process::CommandExt;
     let mut c = Command::new(args[0]);
-    c.args(&args[1..]).env("HOME", &user.home).stdin(Stdio::null());
+    c.args(&args[1..])
+        .env("HOME", &user.home)
+        .stdin(Stdio::null());
     if euid() == 0 && user.uid != 0 {
         c.uid(user.uid).gid(user.gid);
     }
@@ -307,7 +344,13 @@ impl Server {
             .unwrap()
             .port();
         let mut child = Command::new("python3")
-            .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string()])
+            .args([
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                &port.to_string(),
+            ])
             .current_dir(dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -369,15 +412,36 @@ fn curl_fetches_from_loopback_and_cannot_read_the_home() {
         let r = Jail::new(u)
             .args(["run", "--", "curl", "-sS", &file_url])
             .output();
-        assert_ne!(r.code(), 0, "[{}] curl read {}:\n{}", u.name, file_url, r.stdout());
+        assert_ne!(
+            r.code(),
+            0,
+            "[{}] curl read {}:\n{}",
+            u.name,
+            file_url,
+            r.stdout()
+        );
         assert!(!r.stdout().contains("not for curl"));
         // Writing into the home lands in the private home, never in the real one.
-        let dropped = u.home.join(format!("jail-coll-dropped-{}", std::process::id()));
+        let dropped = u
+            .home
+            .join(format!("jail-coll-dropped-{}", std::process::id()));
         let r = Jail::new(u)
-            .args(["run", "--", "curl", "-sS", "-o", dropped.to_str().unwrap(), &url])
+            .args([
+                "run",
+                "--",
+                "curl",
+                "-sS",
+                "-o",
+                dropped.to_str().unwrap(),
+                &url,
+            ])
             .output();
         r.ok();
-        assert!(!dropped.exists(), "[{}] curl wrote into the real home", u.name);
+        assert!(
+            !dropped.exists(),
+            "[{}] curl wrote into the real home",
+            u.name
+        );
         let _ = std::fs::remove_file(&dropped);
     });
 }
@@ -393,7 +457,17 @@ fn python3_profile_runs_a_task_in_the_current_folder() {
             &format!("jail-coll-py-{}.txt", std::process::id()),
             "not for python\n",
         );
-        let o = outside(u, &["python3", "-c", &format!("print(open({:?}).read(), end='')", secret.0.display().to_string())]);
+        let o = outside(
+            u,
+            &[
+                "python3",
+                "-c",
+                &format!(
+                    "print(open({:?}).read(), end='')",
+                    secret.0.display().to_string()
+                ),
+            ],
+        );
         assert_eq!(String::from_utf8_lossy(&o.stdout), "not for python\n");
 
         let j = Jail::new(u);
@@ -410,15 +484,26 @@ fn python3_profile_runs_a_task_in_the_current_folder() {
         let r = j.args(["run", "--", "python3", "-c", &script]).output();
         r.ok();
         let expected = format!("50 {}\n", &sha256_of_jail()[..8]);
-        assert_eq!(std::fs::read_to_string(cwd.join("result.txt")).unwrap(), expected);
-        assert!(r.stdout().starts_with("refused"), "[{}] {}", u.name, r.stdout());
+        assert_eq!(
+            std::fs::read_to_string(cwd.join("result.txt")).unwrap(),
+            expected
+        );
+        assert!(
+            r.stdout().starts_with("refused"),
+            "[{}] {}",
+            u.name,
+            r.stdout()
+        );
     });
 }
 
 /// sha256("jail") in hex, computed outside the sandbox by the host's python3.
 fn sha256_of_jail() -> String {
     let o = Command::new("python3")
-        .args(["-c", "import hashlib; print(hashlib.sha256(b'jail').hexdigest())"])
+        .args([
+            "-c",
+            "import hashlib; print(hashlib.sha256(b'jail').hexdigest())",
+        ])
         .output()
         .unwrap();
     String::from_utf8(o.stdout).unwrap().trim().to_string()
@@ -453,11 +538,22 @@ fn git_profile_commits_in_the_current_folder_and_cannot_read_ssh_keys() {
             .output();
         r.ok();
         let out = r.stdout();
-        assert!(out.contains("first:Jail"), "[{}] {out}\n{}", u.name, r.stderr());
-        assert!(out.contains("key-refused") && !out.contains("PRIVATE"), "[{}] {out}", u.name);
+        assert!(
+            out.contains("first:Jail"),
+            "[{}] {out}\n{}",
+            u.name,
+            r.stderr()
+        );
+        assert!(
+            out.contains("key-refused") && !out.contains("PRIVATE"),
+            "[{}] {out}",
+            u.name
+        );
         // The commit is in the real folder.
         assert!(cwd.join(".git/HEAD").is_file());
-        let heads = std::fs::read_dir(cwd.join(".git/refs/heads")).unwrap().count();
+        let heads = std::fs::read_dir(cwd.join(".git/refs/heads"))
+            .unwrap()
+            .count();
         assert_eq!(heads, 1, "no branch was committed to");
     });
 }

@@ -99,7 +99,12 @@ except OSError as e:
 fn denied_syscall_returns_eperm() {
     each_user(|u| {
         // Without the deny entry uname works in the same sandbox…
-        assert_eq!(out(&py(u, BASE, &[], UNAME)), "uname Linux\n", "[{}]", u.name);
+        assert_eq!(
+            out(&py(u, BASE, &[], UNAME)),
+            "uname Linux\n",
+            "[{}]",
+            u.name
+        );
         // …with it, os.uname() fails with EPERM.
         let p = format!("{BASE}[seccomp]\ndeny = [\"uname\"]\n");
         assert_eq!(out(&py(u, &p, &[], UNAME)), "errno 1\n", "[{}]", u.name);
@@ -121,13 +126,31 @@ print("mincore", sc({}, addr, 4096, ctypes.addressof(vec)))
         nr("mincore")
     );
     each_user(|u| {
-        assert_eq!(out(&py(u, BASE, &[], &code)), "hello from an allow-list sandbox\nmincore 0\n", "[{}]", u.name);
+        assert_eq!(
+            out(&py(u, BASE, &[], &code)),
+            "hello from an allow-list sandbox\nmincore 0\n",
+            "[{}]",
+            u.name
+        );
         let p = format!("{BASE}[seccomp]\ndefault = \"deny\"\nallow = [\"@system-service\"]\n");
-        assert_eq!(out(&py(u, &p, &[], &code)), "hello from an allow-list sandbox\nmincore 38\n", "[{}]", u.name);
+        assert_eq!(
+            out(&py(u, &p, &[], &code)),
+            "hello from an allow-list sandbox\nmincore 38\n",
+            "[{}]",
+            u.name
+        );
         // A hand-written list that lacks what python needs: the interpreter cannot start.
-        let p = format!("{BASE}[seccomp]\ndefault = \"deny\"\nallow = [\"exit_group\", \"rt_sigreturn\"]\n");
+        let p = format!(
+            "{BASE}[seccomp]\ndefault = \"deny\"\nallow = [\"exit_group\", \"rt_sigreturn\"]\n"
+        );
         let r = py(u, &p, &[], "print('unreachable')");
-        assert_ne!(r.code(), 0, "[{}] python ran with almost no syscalls:\n{}", u.name, r.stdout());
+        assert_ne!(
+            r.code(),
+            0,
+            "[{}] python ran with almost no syscalls:\n{}",
+            u.name,
+            r.stdout()
+        );
         assert!(!r.stdout().contains("unreachable"));
     });
 }
@@ -136,11 +159,22 @@ print("mincore", sc({}, addr, 4096, ctypes.addressof(vec)))
 fn action_variants() {
     let code = format!("{UNAME}print('after')\n");
     each_user(|u| {
-        let p = |action: &str| format!("{BASE}[seccomp]\ndeny = [\"uname\"]\naction = \"{action}\"\n");
+        let p =
+            |action: &str| format!("{BASE}[seccomp]\ndeny = [\"uname\"]\naction = \"{action}\"\n");
         // The protection off: uname works and the script reaches its end.
         assert_eq!(out(&py(u, BASE, &[], &code)), "uname Linux\nafter\n");
-        assert_eq!(out(&py(u, &p("errno:EACCES"), &[], &code)), "errno 13\nafter\n", "[{}]", u.name);
-        assert_eq!(out(&py(u, &p("errno"), &[], &code)), "errno 1\nafter\n", "[{}]", u.name);
+        assert_eq!(
+            out(&py(u, &p("errno:EACCES"), &[], &code)),
+            "errno 13\nafter\n",
+            "[{}]",
+            u.name
+        );
+        assert_eq!(
+            out(&py(u, &p("errno"), &[], &code)),
+            "errno 1\nafter\n",
+            "[{}]",
+            u.name
+        );
         // kill: the process dies of SIGSYS (31) before printing anything; jail exits 128+31.
         for action in ["kill", "trap"] {
             let r = py(u, &p(action), &[], &code);
@@ -148,7 +182,12 @@ fn action_variants() {
             assert_eq!(r.stdout(), "", "[{}] {action}", u.name);
         }
         // log: allowed (and logged).
-        assert_eq!(out(&py(u, &p("log"), &[], &code)), "uname Linux\nafter\n", "[{}]", u.name);
+        assert_eq!(
+            out(&py(u, &p("log"), &[], &code)),
+            "uname Linux\nafter\n",
+            "[{}]",
+            u.name
+        );
     });
 }
 
@@ -167,7 +206,12 @@ for v in (1, 0):
         let p = format!(
             "{BASE}[[seccomp.rule]]\nsyscall = \"personality\"\narg = 0\nop = \"ne\"\nvalue = 0\n"
         );
-        assert_eq!(out(&py(u, &p, &[], code)), "1 errno 1\n0 ok\n", "[{}]", u.name);
+        assert_eq!(
+            out(&py(u, &p, &[], code)),
+            "1 errno 1\n0 ok\n",
+            "[{}]",
+            u.name
+        );
     });
 }
 
@@ -210,17 +254,40 @@ fn tiocsti_refused_with_and_without_high_bits() {
         let host_out = host_ok(u, &host_py(u, TIOCSTI));
         if legacy || u.is_root() {
             // On the host TIOCSTI really injects input, with or without the high bits.
-            assert_eq!(host_out, "plain 0\nhigh-bits 0\n", "[{}] on the host", u.name);
+            assert_eq!(
+                host_out, "plain 0\nhigh-bits 0\n",
+                "[{}] on the host",
+                u.name
+            );
         } else {
             // dev.tty.legacy_tiocsti = 0: the kernel refuses it for everyone without
             // CAP_SYS_ADMIN, with EIO; the sandbox's EPERM below comes from the filter.
-            eprintln!("note: dev.tty.legacy_tiocsti = 0: the kernel itself refuses TIOCSTI (EIO) to {}", u.name);
-            assert_eq!(host_out, "plain 5\nhigh-bits 5\n", "[{}] on the host", u.name);
+            eprintln!(
+                "note: dev.tty.legacy_tiocsti = 0: the kernel itself refuses TIOCSTI (EIO) to {}",
+                u.name
+            );
+            assert_eq!(
+                host_out, "plain 5\nhigh-bits 5\n",
+                "[{}] on the host",
+                u.name
+            );
         }
         // Inside: EPERM from the always-on filter, also for root-in-sandbox with CAP_SYS_ADMIN kept.
-        assert_eq!(out(&py(u, BASE, &[], TIOCSTI)), "plain 1\nhigh-bits 1\n", "[{}]", u.name);
-        let p = format!("{BASE}[process]\nuid = \"root\"\n[capabilities]\nkeep = [\"CAP_SYS_ADMIN\"]\n");
-        assert_eq!(out(&py(u, &p, &[], TIOCSTI)), "plain 1\nhigh-bits 1\n", "[{}] with CAP_SYS_ADMIN", u.name);
+        assert_eq!(
+            out(&py(u, BASE, &[], TIOCSTI)),
+            "plain 1\nhigh-bits 1\n",
+            "[{}]",
+            u.name
+        );
+        let p = format!(
+            "{BASE}[process]\nuid = \"root\"\n[capabilities]\nkeep = [\"CAP_SYS_ADMIN\"]\n"
+        );
+        assert_eq!(
+            out(&py(u, &p, &[], TIOCSTI)),
+            "plain 1\nhigh-bits 1\n",
+            "[{}] with CAP_SYS_ADMIN",
+            u.name
+        );
     });
 }
 
@@ -231,23 +298,49 @@ fn nested_user_namespace_refused_unless_granted() {
     }
     each_user(|u| {
         let o = host(u, "unshare", &["-U", "true"]);
-        assert!(o.status.success(), "[{}] unshare -U on the host: {}", u.name, text(&o));
+        assert!(
+            o.status.success(),
+            "[{}] unshare -U on the host: {}",
+            u.name,
+            text(&o)
+        );
         let r = Jail::new(u)
             .profile("p", BASE)
-            .args(["run", "--chdir", "/", "-p", "p", "--", "unshare", "-U", "true"])
+            .args([
+                "run", "--chdir", "/", "-p", "p", "--", "unshare", "-U", "true",
+            ])
             .output();
         r.expect_code(1);
-        assert!(r.stderr().contains("Operation not permitted"), "[{}] {}", u.name, r.stderr());
+        assert!(
+            r.stderr().contains("Operation not permitted"),
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
         let granted = format!("{BASE}[namespaces]\nnested = [\"user\"]\n");
         Jail::new(u)
             .profile("p", &granted)
-            .args(["run", "--chdir", "/", "-p", "p", "--", "unshare", "-U", "sh", "-c", "readlink /proc/self/ns/user"])
+            .args([
+                "run",
+                "--chdir",
+                "/",
+                "-p",
+                "p",
+                "--",
+                "unshare",
+                "-U",
+                "sh",
+                "-c",
+                "readlink /proc/self/ns/user",
+            ])
             .output()
             .ok();
         // Granting "user" does not grant the others.
         let r = Jail::new(u)
             .profile("p", &granted)
-            .args(["run", "--chdir", "/", "-p", "p", "--", "unshare", "-U", "-n", "true"])
+            .args([
+                "run", "--chdir", "/", "-p", "p", "--", "unshare", "-U", "-n", "true",
+            ])
             .output();
         r.expect_code(1);
     });
@@ -267,19 +360,41 @@ print("mount", 0 if libc.mount(b"none", b"/tmp", b"tmpfs", 0, None) == 0 else ct
     // clone3 with a too-small argument struct: EINVAL from the kernel, ENOSYS from the filter.
     let clone3 = format!("print('clone3', sc({}, 0, 0))", nr("clone3"));
     each_user(|u| {
-        assert_eq!(host_ok(u, &host_py(u, &mount)), "mount 0\n", "[{}] on the host", u.name);
-        assert_eq!(host_ok(u, &host_py(u, &clone3)), "clone3 22\n", "[{}] on the host", u.name);
+        assert_eq!(
+            host_ok(u, &host_py(u, &mount)),
+            "mount 0\n",
+            "[{}] on the host",
+            u.name
+        );
+        assert_eq!(
+            host_ok(u, &host_py(u, &clone3)),
+            "clone3 22\n",
+            "[{}] on the host",
+            u.name
+        );
         // Nested namespaces granted and Landlock (which also forbids mounts) off: the
         // seccomp filter is what refuses the mount.
-        let p = format!("{BASE}[namespaces]\nnested = [\"user\", \"mount\"]\n[landlock]\nenabled = false\n");
+        let p = format!(
+            "{BASE}[namespaces]\nnested = [\"user\", \"mount\"]\n[landlock]\nenabled = false\n"
+        );
         assert_eq!(out(&py(u, &p, &[], &mount)), "mount 1\n", "[{}]", u.name);
         // The refusal is the filter's: with another errno the answer changes.
         let p2 = format!("{p}[seccomp]\naction = \"errno:EACCES\"\n");
         assert_eq!(out(&py(u, &p2, &[], &mount)), "mount 13\n", "[{}]", u.name);
-        assert_eq!(out(&py(u, BASE, &[], &clone3)), "clone3 38\n", "[{}]", u.name);
+        assert_eq!(
+            out(&py(u, BASE, &[], &clone3)),
+            "clone3 38\n",
+            "[{}]",
+            u.name
+        );
         // Also under an allow list with another default action (glibc needs ENOSYS there).
         let p3 = format!("{BASE}[seccomp]\ndefault = \"deny\"\nallow = [\"@system-service\"]\naction = \"errno:EACCES\"\n");
-        assert_eq!(out(&py(u, &p3, &[], &clone3)), "clone3 38\n", "[{}]", u.name);
+        assert_eq!(
+            out(&py(u, &p3, &[], &clone3)),
+            "clone3 38\n",
+            "[{}]",
+            u.name
+        );
     });
 }
 
@@ -290,9 +405,17 @@ fn x32_syscalls_kill_the_process() {
     }
     // getpid through the x32 ABI: on the host it works (or is ENOSYS without
     // CONFIG_X86_X32_ABI); the guard filter kills the process (SIGSYS, 128+31).
-    let code = format!("print('x32', sc(0x40000000 | {}) in (0, 38))\nprint('after')", nr("getpid"));
+    let code = format!(
+        "print('x32', sc(0x40000000 | {}) in (0, 38))\nprint('after')",
+        nr("getpid")
+    );
     each_user(|u| {
-        assert_eq!(host_ok(u, &host_py(u, &code)), "x32 True\nafter\n", "[{}] on the host", u.name);
+        assert_eq!(
+            host_ok(u, &host_py(u, &code)),
+            "x32 True\nafter\n",
+            "[{}] on the host",
+            u.name
+        );
         let r = py(u, BASE, &[], &code);
         r.expect_code(128 + libc::SIGSYS);
         assert_eq!(r.stdout(), "", "[{}]", u.name);
@@ -308,7 +431,11 @@ fn landlock_dev_grant_does_not_cover_execute() {
     // read_file/write_file/read_dir/ioctl_dev only: the file is readable, not executable.
     each_user(|u| {
         // Not under /tmp: the sandbox's private /tmp is itself granted rw (with execute).
-        let d = std::path::PathBuf::from(format!("/var/tmp/jail-policy-{}-{}", u.name, std::process::id()));
+        let d = std::path::PathBuf::from(format!(
+            "/var/tmp/jail-policy-{}-{}",
+            u.name,
+            std::process::id()
+        ));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         std::os::unix::fs::chown(&d, Some(u.uid), Some(u.gid)).ok();
@@ -316,19 +443,32 @@ fn landlock_dev_grant_does_not_cover_execute() {
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         let s = script.display().to_string();
         let p = |enabled: bool| {
-            format!("{BASE}[filesystem]\ndev = [\"{}\"]\n[landlock]\nenabled = {enabled}\n", d.display())
+            format!(
+                "{BASE}[filesystem]\ndev = [\"{}\"]\n[landlock]\nenabled = {enabled}\n",
+                d.display()
+            )
         };
         let run = |enabled: bool, cmd: &[&str]| {
             let mut a = vec!["run", "--chdir", "/", "-p", "p", "--"];
             a.extend_from_slice(cmd);
             Jail::new(u).profile("p", &p(enabled)).args(a).output()
         };
-        assert_eq!(out(&run(false, &[&s])), "ran\n", "[{}] Landlock off", u.name);
+        assert_eq!(
+            out(&run(false, &[&s])),
+            "ran\n",
+            "[{}] Landlock off",
+            u.name
+        );
         // The mount shows it (readable), Landlock refuses executing it.
         assert!(out(&run(true, &["cat", &s])).contains("echo ran"));
         let r = run(true, &[&s]);
         r.expect_code(126);
-        assert!(r.stderr().contains("not executable"), "[{}] {}", u.name, r.stderr());
+        assert!(
+            r.stderr().contains("not executable"),
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
         let _ = std::fs::remove_dir_all(&d);
     });
 }
@@ -355,13 +495,26 @@ fn py_args(u: &User, toml: &str, extra: &[&str], code: &str, argv: &[&str]) -> R
 fn landlock_connect_tcp_allows_only_listed_ports() {
     let lp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let lq = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let (p, q) = (lp.local_addr().unwrap().port().to_string(), lq.local_addr().unwrap().port().to_string());
+    let (p, q) = (
+        lp.local_addr().unwrap().port().to_string(),
+        lq.local_addr().unwrap().port().to_string(),
+    );
     each_user(|u| {
         let want_all = format!("{p} 0\n{q} 0\n");
-        assert_eq!(out(&py_args(u, BASE, &["--net", "host"], CONNECT, &[&p, &q])), want_all, "[{}]", u.name);
+        assert_eq!(
+            out(&py_args(u, BASE, &["--net", "host"], CONNECT, &[&p, &q])),
+            want_all,
+            "[{}]",
+            u.name
+        );
         let prof = format!("{BASE}[landlock]\nconnect_tcp = [{p}]\n");
         let want = format!("{p} 0\n{q} {}\n", libc::EACCES);
-        assert_eq!(out(&py_args(u, &prof, &["--net", "host"], CONNECT, &[&p, &q])), want, "[{}]", u.name);
+        assert_eq!(
+            out(&py_args(u, &prof, &["--net", "host"], CONNECT, &[&p, &q])),
+            want,
+            "[{}]",
+            u.name
+        );
     });
 }
 
@@ -379,7 +532,12 @@ except OSError as e:
         // The sandbox's own network namespace: port 5555 is free there.
         assert_eq!(out(&py(u, BASE, &[], code)), "bind 0\n", "[{}]", u.name);
         let p = format!("{BASE}[landlock]\nbind_tcp = []\n");
-        assert_eq!(out(&py(u, &p, &[], code)), format!("bind {}\n", libc::EACCES), "[{}]", u.name);
+        assert_eq!(
+            out(&py(u, &p, &[], code)),
+            format!("bind {}\n", libc::EACCES),
+            "[{}]",
+            u.name
+        );
         let p = format!("{BASE}[landlock]\nbind_tcp = [5555]\n");
         assert_eq!(out(&py(u, &p, &[], code)), "bind 0\n", "[{}]", u.name);
     });
@@ -400,9 +558,19 @@ except OSError as e:
     print("connect", e.errno)
 "#;
     each_user(|u| {
-        assert_eq!(out(&py_args(u, BASE, &["--net", "host"], code, &[&name])), "connect 0\n", "[{}]", u.name);
+        assert_eq!(
+            out(&py_args(u, BASE, &["--net", "host"], code, &[&name])),
+            "connect 0\n",
+            "[{}]",
+            u.name
+        );
         let p = format!("{BASE}[landlock]\nscope = [\"abstract-unix-socket\"]\n");
-        assert_eq!(out(&py_args(u, &p, &["--net", "host"], code, &[&name])), "connect 1\n", "[{}]", u.name);
+        assert_eq!(
+            out(&py_args(u, &p, &["--net", "host"], code, &[&name])),
+            "connect 1\n",
+            "[{}]",
+            u.name
+        );
     });
 }
 
@@ -411,7 +579,10 @@ fn landlock_compat_hard_runs_on_this_kernel() {
     let abi = jail::host::Host::probe().landlock_abi.unwrap_or(0);
     if abi < 6 {
         eprintln!("SKIPPED: Landlock ABI {abi} < 6 on this kernel");
-        assert!(!strict(), "JAIL_TEST_STRICT=1 needs a kernel with Landlock ABI >= 6");
+        assert!(
+            !strict(),
+            "JAIL_TEST_STRICT=1 needs a kernel with Landlock ABI >= 6"
+        );
         return;
     }
     each_user(|u| {
@@ -456,8 +627,16 @@ fn capabilities_keep() {
             .output();
         r.expect_code(125);
         let e = r.stderr();
-        assert!(e.starts_with("jail: error: ") && e.contains("CAP_FLY"), "[{}] {e}", u.name);
-        assert!(e.contains("p.toml:3:3"), "[{}] no file:line:col in {e}", u.name);
+        assert!(
+            e.starts_with("jail: error: ") && e.contains("CAP_FLY"),
+            "[{}] {e}",
+            u.name
+        );
+        assert!(
+            e.contains("p.toml:3:3"),
+            "[{}] no file:line:col in {e}",
+            u.name
+        );
         assert!(!e.contains("panicked"), "{e}");
     });
 }
@@ -467,7 +646,9 @@ fn capabilities_keep() {
 
 fn kernel_log() -> Option<String> {
     let o = Command::new("dmesg").output().ok()?;
-    o.status.success().then(|| String::from_utf8_lossy(&o.stdout).into_owned())
+    o.status
+        .success()
+        .then(|| String::from_utf8_lossy(&o.stdout).into_owned())
 }
 
 #[test]
@@ -488,13 +669,19 @@ for _ in range(3):
     let uname = nr("uname");
     each_user(|u| {
         if kernel_log().is_none() || !u.is_root() {
-            eprintln!("note: [{}] the kernel log is not readable here; log = true not checked", u.name);
+            eprintln!(
+                "note: [{}] the kernel log is not readable here; log = true not checked",
+                u.name
+            );
             return;
         }
         let tag = |t: &str| format!("jp{}{}", std::process::id() % 100000, t);
         let (off, on) = (tag("off"), tag("on"));
         let p = format!("{BASE}[seccomp]\ndeny = [\"uname\"]\n");
-        assert_eq!(out(&py_args(u, &p, &[], code, &[&off])), "errno 1\n".repeat(3));
+        assert_eq!(
+            out(&py_args(u, &p, &[], code, &[&off])),
+            "errno 1\n".repeat(3)
+        );
         let p = format!("{p}log = true\n");
         let want = |comm: &str, l: &str| {
             l.contains(&format!("comm=\"{comm}\"")) && l.contains(&format!(" syscall={uname} "))
@@ -503,7 +690,10 @@ for _ in range(3):
         // too), so the logged run is repeated until one of its lines gets through.
         let mut log = String::new();
         'tries: for _ in 0..10 {
-            assert_eq!(out(&py_args(u, &p, &[], code, &[&on])), "errno 1\n".repeat(3));
+            assert_eq!(
+                out(&py_args(u, &p, &[], code, &[&on])),
+                "errno 1\n".repeat(3)
+            );
             for _ in 0..20 {
                 log = kernel_log().unwrap_or_default();
                 if log.lines().any(|l| want(&on, l)) {
@@ -513,11 +703,17 @@ for _ in range(3):
             }
         }
         let line = log.lines().find(|l| want(&on, l));
-        assert!(line.is_some(), "no kernel log line for comm={on} syscall={uname} (uname)");
+        assert!(
+            line.is_some(),
+            "no kernel log line for comm={on} syscall={uname} (uname)"
+        );
         eprintln!("kernel log: {}", line.unwrap());
         // Without log = true the same refusal left no line (the later one is there, so the
         // earlier one would be too).
-        assert!(!log.lines().any(|l| want(&off, l)), "refusal logged without log = true");
+        assert!(
+            !log.lines().any(|l| want(&off, l)),
+            "refusal logged without log = true"
+        );
     });
 }
 
@@ -539,8 +735,9 @@ fn every_shipped_profile_compiles_to_small_filters() {
             continue;
         }
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let mut loaded = jail::profile::load(&search, &path.display().to_string(), &Default::default())
-            .unwrap_or_else(|(e, _)| panic!("profile {name}: {e:?}"));
+        let mut loaded =
+            jail::profile::load(&search, &path.display().to_string(), &Default::default())
+                .unwrap_or_else(|(e, _)| panic!("profile {name}: {e:?}"));
         // The desktop session's sockets ([gui], [dbus]) are not on a test machine; they do not
         // touch the seccomp filters, which is what this test measures.
         loaded.profile.gui = Default::default();
@@ -548,13 +745,29 @@ fn every_shipped_profile_compiles_to_small_filters() {
         let plan = jail::plan::compile(&loaded, &["/bin/true".to_string()], &host)
             .unwrap_or_else(|e| panic!("profile {name}: {e:?}"));
         let s = &plan.seccomp;
-        assert!(s.filters.len() >= 2, "{name}: guard and always-on filters missing");
+        assert!(
+            s.filters.len() >= 2,
+            "{name}: guard and always-on filters missing"
+        );
         for f in &s.filters {
-            eprintln!("{name}: filter {:?}: {} instructions", f.name, f.program.len());
+            eprintln!(
+                "{name}: filter {:?}: {} instructions",
+                f.name,
+                f.program.len()
+            );
             assert!(!f.program.is_empty());
-            assert!(f.program.len() < 4096, "{name}: filter {} has {} instructions", f.name, f.program.len());
+            assert!(
+                f.program.len() < 4096,
+                "{name}: filter {} has {} instructions",
+                f.name,
+                f.program.len()
+            );
         }
-        assert!(s.instruction_count() < 4096, "{name}: {} instructions in all", s.instruction_count());
+        assert!(
+            s.instruction_count() < 4096,
+            "{name}: {} instructions in all",
+            s.instruction_count()
+        );
         // Every shipped profile keeps the default deny groups.
         let denied: Vec<&str> = s.summary.denied.iter().map(|d| d.name.as_str()).collect();
         for sys in ["mount", "bpf", "kexec_load", "perf_event_open"] {
@@ -574,17 +787,30 @@ fn explain_warns_about_names_of_other_architectures() {
     };
     each_user(|u| {
         let p = format!("[seccomp]\ndeny = [\"uname\", \"{foreign}\"]\n");
-        let r = Jail::new(u).profile("p", &p).args(["explain", "-p", "p", "--", "/bin/true"]).output();
+        let r = Jail::new(u)
+            .profile("p", &p)
+            .args(["explain", "-p", "p", "--", "/bin/true"])
+            .output();
         r.ok();
         let s = r.stdout() + &r.stderr();
-        let line = s.lines().find(|l| l.contains("warning") && l.contains(foreign));
-        assert!(line.is_some_and(|l| l.contains(here)), "[{}] no warning for {foreign}:\n{s}", u.name);
+        let line = s
+            .lines()
+            .find(|l| l.contains("warning") && l.contains(foreign));
+        assert!(
+            line.is_some_and(|l| l.contains(here)),
+            "[{}] no warning for {foreign}:\n{s}",
+            u.name
+        );
         // A name that exists nowhere is a profile error with its place.
         let r = Jail::new(u)
             .profile("p", "[seccomp]\ndeny = [\"uname\", \"no_such_call\"]\n")
             .args(["explain", "-p", "p", "--", "/bin/true"])
             .output();
         r.expect_code(125);
-        assert!(r.stderr().starts_with("jail: error: ") && r.stderr().contains("p.toml:2:"), "{}", r.stderr());
+        assert!(
+            r.stderr().starts_with("jail: error: ") && r.stderr().contains("p.toml:2:"),
+            "{}",
+            r.stderr()
+        );
     });
 }

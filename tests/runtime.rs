@@ -1016,7 +1016,7 @@ impl Term {
         loop {
             if let Some(i) = String::from_utf8_lossy(&self.seen).find(want) {
                 let s = String::from_utf8_lossy(&self.seen).into_owned();
-                self.seen = s[i + want.len()..].as_bytes().to_vec();
+                self.seen = s.as_bytes()[i + want.len()..].to_vec();
                 return;
             }
             assert!(

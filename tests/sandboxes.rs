@@ -14,6 +14,7 @@ fn unique(tag: &str) -> String {
 }
 
 /// Starts `jail run --name NAME -- sleep 300 MARKER` and waits until `jail ps` lists it.
+#[allow(clippy::zombie_processes)] // the caller waits for it; a panic ends the test anyway
 fn start(u: &User, name: &str, marker: &str) -> Child {
     let child = Jail::new(u)
         .args([

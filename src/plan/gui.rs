@@ -444,7 +444,7 @@ fn valid_call(s: &str) -> bool {
         && method
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-*".contains(c))
-        && path.map_or(true, |p| {
+        && path.is_none_or(|p| {
             p.starts_with('/')
                 && p.chars()
                     .all(|c| c.is_ascii_alphanumeric() || "/_*".contains(c))

@@ -702,6 +702,11 @@ pub fn compile(spec: &LandlockSpec, host_abi: Option<u32>) -> Result<LandlockPla
     Ok(plan)
 }
 
+/// The lines `jail explain` shows for Landlock.
+pub fn explain_lines(plan: &LandlockPlan) -> Vec<String> {
+    plan.explain.clone()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -991,9 +996,4 @@ mod tests {
             }
         }
     }
-}
-
-/// The lines `jail explain` shows for Landlock.
-pub fn explain_lines(plan: &LandlockPlan) -> Vec<String> {
-    plan.explain.clone()
 }

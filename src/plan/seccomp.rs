@@ -1306,6 +1306,26 @@ pub fn merged(filters: &[BpfFilter]) -> Option<Vec<SockFilter>> {
     Some(out)
 }
 
+/// Which list entry an error is about, so the caller can point at the profile line.
+pub fn error_position(e: &SeccompError) -> Option<(ListKind, usize)> {
+    match e {
+        SeccompError::UnknownName { list, index, .. }
+        | SeccompError::UnknownGroup { list, index, .. }
+        | SeccompError::DeniesExec { list, index, .. } => Some((*list, *index)),
+        SeccompError::BadArg { index, .. } => Some((ListKind::Rule, *index)),
+        _ => None,
+    }
+}
+
+/// The lines `jail explain` shows for seccomp.
+pub fn explain_lines(plan: &SeccompPlan) -> Vec<String> {
+    plan.explain()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.trim_end().to_string())
+        .collect()
+}
+
 // ---------------------------------------------------------------------------------------------
 // Tests
 // ---------------------------------------------------------------------------------------------
@@ -2234,24 +2254,4 @@ mod tests {
             }
         }
     }
-}
-
-/// Which list entry an error is about, so the caller can point at the profile line.
-pub fn error_position(e: &SeccompError) -> Option<(ListKind, usize)> {
-    match e {
-        SeccompError::UnknownName { list, index, .. }
-        | SeccompError::UnknownGroup { list, index, .. }
-        | SeccompError::DeniesExec { list, index, .. } => Some((*list, *index)),
-        SeccompError::BadArg { index, .. } => Some((ListKind::Rule, *index)),
-        _ => None,
-    }
-}
-
-/// The lines `jail explain` shows for seccomp.
-pub fn explain_lines(plan: &SeccompPlan) -> Vec<String> {
-    plan.explain()
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.trim_end().to_string())
-        .collect()
 }

@@ -156,7 +156,7 @@ pub fn openat(dirfd: RawFd, name: &CStr, flags: i32, mode: libc::mode_t) -> Resu
 /// `fstat` of a descriptor.
 pub fn fstat(fd: RawFd) -> Result<libc::stat, Errno> {
     // SAFETY: callers pass descriptors they hold open for the call.
-    nix::sys::stat::fstat(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }).map(|st| st)
+    nix::sys::stat::fstat(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) })
 }
 
 /// `/proc/self/fd/N`: names the exact file behind a descriptor for syscalls that take paths.

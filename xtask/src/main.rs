@@ -6,7 +6,10 @@ use clap::CommandFactory;
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
 }
 
 /// Every generated file: (path relative to the repo, contents).
@@ -14,7 +17,9 @@ fn render() -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = vec![];
     let cmd = jail::cli::Cli::command();
     let mut buf = vec![];
-    clap_mangen::Man::new(cmd.clone()).render(&mut buf).expect("render jail.1");
+    clap_mangen::Man::new(cmd.clone())
+        .render(&mut buf)
+        .expect("render jail.1");
     out.push((PathBuf::from("man/jail.1"), buf));
     for sub in cmd.get_subcommands() {
         let name = format!("jail-{}", sub.get_name());
@@ -22,7 +27,9 @@ fn render() -> Vec<(PathBuf, Vec<u8>)> {
         let bin: &'static str = Box::leak(format!("jail {}", sub.get_name()).into_boxed_str());
         let sub = sub.clone().name(leaked).bin_name(bin);
         let mut buf = vec![];
-        clap_mangen::Man::new(sub).render(&mut buf).expect("render a verb's page");
+        clap_mangen::Man::new(sub)
+            .render(&mut buf)
+            .expect("render a verb's page");
         out.push((PathBuf::from(format!("man/{name}.1")), buf));
     }
     for (shell, file) in [
@@ -52,11 +59,16 @@ fn main() {
         "check" => {
             let stale: Vec<String> = render()
                 .into_iter()
-                .filter(|(rel, data)| std::fs::read(root.join(rel)).ok().as_deref() != Some(data.as_slice()))
+                .filter(|(rel, data)| {
+                    std::fs::read(root.join(rel)).ok().as_deref() != Some(data.as_slice())
+                })
                 .map(|(rel, _)| rel.display().to_string())
                 .collect();
             if !stale.is_empty() {
-                eprintln!("stale generated files (run `cargo xtask gen`): {}", stale.join(", "));
+                eprintln!(
+                    "stale generated files (run `cargo xtask gen`): {}",
+                    stale.join(", ")
+                );
                 std::process::exit(1);
             }
             println!("man pages and completions are current");
@@ -77,7 +89,11 @@ mod tests {
         let root = super::root();
         for (rel, data) in super::render() {
             let on_disk = std::fs::read(root.join(&rel)).unwrap_or_default();
-            assert!(on_disk == data, "{} is stale: run `cargo xtask gen`", rel.display());
+            assert!(
+                on_disk == data,
+                "{} is stale: run `cargo xtask gen`",
+                rel.display()
+            );
         }
     }
 }
