@@ -1245,3 +1245,53 @@ fn tty_name_resolves_inside() {
         );
     });
 }
+
+#[test]
+fn root_is_listable_not_writable_and_hidden_folders_stay_closed() {
+    each_user(|u| {
+        let d = tempdir(u);
+        std::fs::create_dir(d.join("secret")).unwrap();
+        write_file(u, &d, "secret/key", "KEY\n");
+        if euid() == 0 {
+            std::os::unix::fs::chown(d.join("secret"), Some(u.uid), Some(u.gid)).unwrap();
+        }
+        let prof = format!(
+            "include = [\"base\"]\n[filesystem]\nro = [\"{0}\"]\nhide = [\"{0}/secret\"]\n",
+            d.display()
+        );
+        let script = format!("ls /; touch /new 2>/dev/null && echo WROTE-ROOT; ls {0}/secret 2>/dev/null && echo LISTED-SECRET; cat {0}/secret/key 2>/dev/null", d.display());
+        let r = Jail::new(u)
+            .profile("p", &prof)
+            .args([
+                "run",
+                "--chdir",
+                "/",
+                "--profile",
+                "p",
+                "--",
+                "/bin/sh",
+                "-c",
+                &script,
+            ])
+            .output();
+        let out = r.stdout();
+        // `ls /` works (Landlock lets the empty root be listed) …
+        assert!(
+            out.lines().any(|l| l == "usr") && out.lines().any(|l| l == "proc"),
+            "[{}] {out}{}",
+            u.name,
+            r.stderr()
+        );
+        // … but the root stays read-only and a hidden folder stays closed.
+        assert!(
+            !out.contains("WROTE-ROOT") && !out.contains("LISTED-SECRET") && !out.contains("KEY"),
+            "[{}] {out}",
+            u.name
+        );
+        // Outside, the secret is there to be read.
+        assert_eq!(
+            std::fs::read_to_string(d.join("secret/key")).unwrap(),
+            "KEY\n"
+        );
+    });
+}

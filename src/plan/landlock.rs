@@ -119,6 +119,11 @@ pub struct LandlockSpec {
     pub rw: Vec<PathBuf>,
     /// Device nodes: read/write + ioctl_dev where the ABI has it (ABI 5).
     pub dev: Vec<PathBuf>,
+    /// Folders whose entries may be listed, and nothing more (read_dir): the sandbox's own
+    /// empty root, so `ls /` works. The mount namespace holds only what is granted, and read_dir
+    /// reads no file, so listing exposes nothing the other rules do not.
+    #[serde(default)]
+    pub list: Vec<PathBuf>,
     /// `Some(list)`: only these TCP ports may be connected to (ABI 4).
     pub connect_tcp: Option<Vec<u16>>,
     /// `Some(list)`: only these TCP ports may be bound (ABI 4).
@@ -238,6 +243,7 @@ pub enum PathClass {
     Ro,
     Rw,
     Dev,
+    List,
 }
 
 impl PathClass {
@@ -246,6 +252,7 @@ impl PathClass {
             PathClass::Ro => "ro",
             PathClass::Rw => "rw",
             PathClass::Dev => "dev",
+            PathClass::List => "list",
         }
     }
 
@@ -259,6 +266,7 @@ impl PathClass {
                 MakeReg, MakeSock, MakeFifo, MakeBlock, MakeSym, Refer, Truncate,
             ],
             PathClass::Dev => &[ReadFile, WriteFile, ReadDir, IoctlDev],
+            PathClass::List => &[ReadDir],
         }
     }
 }
@@ -594,6 +602,7 @@ pub fn compile(spec: &LandlockSpec, host_abi: Option<u32>) -> Result<LandlockPla
         (PathClass::Ro, &spec.ro),
         (PathClass::Rw, &spec.rw),
         (PathClass::Dev, &spec.dev),
+        (PathClass::List, &spec.list),
     ] {
         for path in list {
             let idx = match plan.path_rules.iter().position(|r| &r.path == path) {

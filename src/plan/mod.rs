@@ -514,6 +514,7 @@ fn compile_landlock(
         ro: fs.landlock_ro.clone(),
         rw: fs.landlock_rw.clone(),
         dev: fs.landlock_dev.clone(),
+        list: fs.landlock_list.clone(),
         connect_tcp: l.connect_tcp.as_ref().map(|x| x.v.clone()),
         bind_tcp: l.bind_tcp.as_ref().map(|x| x.v.clone()),
         scope,

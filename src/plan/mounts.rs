@@ -110,6 +110,8 @@ pub struct FsPlan {
     pub landlock_ro: Vec<PathBuf>,
     pub landlock_rw: Vec<PathBuf>,
     pub landlock_dev: Vec<PathBuf>,
+    /// Folders that may only be listed (the empty tmpfs root).
+    pub landlock_list: Vec<PathBuf>,
     pub warnings: Vec<String>,
 }
 
@@ -611,6 +613,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
         landlock_ro: ll_ro,
         landlock_rw: ll_rw,
         landlock_dev: ll_dev,
+        landlock_list: if has_image { vec![] } else { vec!["/".into()] },
         warnings,
     })
 }
