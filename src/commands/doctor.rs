@@ -109,7 +109,7 @@ pub fn run(a: FormatArg) -> i32 {
         detail: format!(
             "{}; {}",
             match det.chosen {
-                Some(k) => format!("back end: {k:?}"),
+                Some(k) => format!("back end: {}", k.name()),
                 None => "no back end can apply memory/cpu/pids limits for this user".into(),
             },
             det.reasons.join("; ")

@@ -113,14 +113,7 @@ pub fn compile(cx: &mut Ctx, l: &profile::Limits) -> Result<LimitsPlan, Error> {
         plan.reasons = det.reasons;
         match det.chosen {
             Some(kind) => {
-                plan.backend = Some(
-                    match kind {
-                        crate::sandbox::cgroup::BackendKind::V1 => "v1",
-                        crate::sandbox::cgroup::BackendKind::V2 => "v2",
-                        crate::sandbox::cgroup::BackendKind::SystemdScope => "systemd-scope",
-                    }
-                    .into(),
-                );
+                plan.backend = Some(kind.name().into());
                 plan.writes = crate::sandbox::cgroup::planned_writes(kind, &plan.cgroup_limits());
             }
             None if plan.required() => {

@@ -183,7 +183,7 @@ run_checks() {
 # for a scope on the system bus instead.
 root_shared_cgroup() {
   local out rc n back left
-  back=$($J doctor 2>&1 | grep -o 'back end: [A-Za-z0-9]*')
+  back=$($J doctor 2>&1 | grep -o 'back end: [A-Za-z0-9-]*')
   out=$($J run --pids 20 -- python3 -c "$FORK_STORM" 2>&1); rc=$?
   n=$(echo "$out" | awk '/^forked/{print $2}')
   if [ "$rc" = 0 ] && [ -n "$n" ] && [ "$n" -lt 20 ] && [ "$n" -ge 10 ]; then

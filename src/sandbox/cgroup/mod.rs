@@ -117,10 +117,22 @@ pub fn weight_to_shares(weight: u64) -> u64 {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum BackendKind {
     V1,
     V2,
     SystemdScope,
+}
+
+impl BackendKind {
+    /// The name `jail explain`, its JSON plan and `jail doctor` use.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::V1 => "v1",
+            BackendKind::V2 => "v2",
+            BackendKind::SystemdScope => "systemd-scope",
+        }
+    }
 }
 
 /// Result of [`detect`]: which back end to use and why.
