@@ -20,7 +20,7 @@ use super::pty::{Pty, Terminal};
 use super::sys;
 use crate::commands::Verbosity;
 use crate::plan::Plan;
-use crate::util::{errno_name, human_bytes};
+use crate::util::human_bytes;
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{self, Signal};
@@ -28,11 +28,6 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use std::os::fd::{AsFd, OwnedFd};
-
-/// How a run ended, for the caller's message and exit status.
-pub struct Outcome {
-    pub code: i32,
-}
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), StepError> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| StepError::new("create pipe", e))
@@ -286,6 +281,10 @@ fn supervise(
         ours
     });
     let child = Pid::from_raw(pid);
+    // Namespace inodes for the state record, read now: once running, init is not dumpable and
+    // its /proc/PID/ns links are closed even to its owner. (The cgroup namespace is created
+    // later, once the child is in its cgroup; it is read from COMMAND below.)
+    let early_ns = super::state::namespaces_of(pid);
     let kill_child = || {
         let _ = signal::kill(child, Signal::SIGKILL);
         let _ = waitpid(child, None);
@@ -349,14 +348,15 @@ fn supervise(
     if verbose {
         eprintln!("jail: sandbox running, pid {pid}");
     }
-    // The sandbox's namespaces, read from COMMAND's process (init is not dumpable: its
-    // /proc/PID/ns links are closed even to its owner).
+    // COMMAND's process: `enter` joins through it, and it shows the cgroup namespace made after
+    // placement (init is not dumpable: its /proc/PID/ns links are closed even to its owner).
     let member = if plan.process.init {
         super::state::children(pid).first().copied().unwrap_or(pid)
     } else {
         pid
     };
-    let ns_inodes = super::state::namespaces_of(member);
+    let mut ns_inodes = early_ns;
+    ns_inodes.extend(super::state::namespaces_of(member));
     let record = register(plan, opts, pid, member, cgroup_paths, ns_inodes.clone());
     if let Some(fd) = opts.json_status_fd {
         let mut up = serde_json::json!({ "child-pid": pid });
@@ -589,11 +589,6 @@ pub(crate) fn write_all(fd: std::os::fd::BorrowedFd, mut b: &[u8]) {
             Err(_) => return,
         }
     }
-}
-
-#[allow(dead_code)]
-fn name(e: Errno) -> String {
-    errno_name(e as i32)
 }
 
 fn unsafe_stdin() -> std::os::fd::BorrowedFd<'static> {
