@@ -1207,3 +1207,33 @@ fn json_plan_keys_are_stable() {
         assert_eq!(v["command"], serde_json::json!(["/bin/true"]));
     });
 }
+
+/// Without --profile, the profile named after COMMAND is used when it exists; a broken one is
+/// reported (exit 125, located), never silently replaced by `default`.
+#[test]
+fn profile_named_after_command_is_used_and_reported_when_broken() {
+    each_user(|u| {
+        let ok = Jail::new(u)
+            .profile("true", "description = \"mine\"\ninclude = [\"base\"]\n")
+            .args(["explain", "--", "/bin/true"])
+            .output();
+        ok.ok();
+        assert!(
+            ok.stdout().starts_with("profile true: mine"),
+            "[{}] {}",
+            u.name,
+            ok.stdout()
+        );
+        let bad = Jail::new(u)
+            .profile("true", "include = [\"base\"]\n[bogus]\n")
+            .args(["run", "--", "/bin/true"])
+            .output();
+        bad.expect_code(125);
+        assert!(
+            bad.stderr().contains("true.toml:2:2"),
+            "[{}] {}",
+            u.name,
+            bad.stderr()
+        );
+    });
+}

@@ -87,9 +87,9 @@ pub fn build_plan(opts: &SandboxOpts, command: &[String], host: &Host) -> Option
     let search = SearchPath::from_env(&host.config_home);
     let spec = match &opts.profile {
         Some(p) => p.clone(),
-        None => crate::cli::default_profile_for(command, |n| {
-            profile::load::Loader::new(&search).load(n).is_ok()
-        }),
+        // The profile named after COMMAND when it exists (a broken one is reported, not
+        // skipped), else `default` (SPEC §1).
+        None => crate::cli::default_profile_for(command, |n| search.exists(n)),
     };
     let loaded = match profile::load(&search, &spec, &Overrides::from(opts)) {
         Ok(l) => l,

@@ -39,6 +39,11 @@ impl SearchPath {
         }
     }
 
+    /// Whether a profile `name` exists anywhere on the path (without reading it).
+    pub fn exists(&self, name: &str) -> bool {
+        !self.find_all(name, "").is_empty()
+    }
+
     /// Every place a profile `name` (or its `.local` overlay, with `suffix = ".local"`) exists,
     /// highest priority first.
     fn find_all(&self, name: &str, suffix: &str) -> Vec<Found> {
