@@ -4,7 +4,7 @@
 use super::build_plan;
 use crate::cli::{ExplainArgs, Format};
 use crate::host::Host;
-use crate::plan::mounts::Access;
+use crate::plan::mounts::{Access, ProcWrites, PROC_MASKED};
 use crate::plan::{MountStep, Plan};
 use crate::util::human_bytes;
 use std::fmt::Write;
@@ -236,9 +236,15 @@ fn mount_text(m: &MountStep) -> String {
             "root: {} read-only (writes go to a throwaway layer)",
             source.display()
         ),
-        MountStep::Proc { target } => format!(
-            "{}: a fresh procfs of the new pid namespace",
-            target.display()
+        MountStep::Proc { target, writes } => format!(
+            "{}: a fresh procfs of the new pid namespace, {}; masked where present: {}",
+            target.display(),
+            match writes {
+                ProcWrites::None => "read-only",
+                ProcWrites::OwnProcesses =>
+                    "writable only in the processes' own folders (nested user namespaces), every host-wide entry read-only",
+            },
+            PROC_MASKED.join(" ")
         ),
         MountStep::Dev { target, nodes } => {
             if nodes.is_empty() {

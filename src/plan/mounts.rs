@@ -25,6 +25,40 @@ pub enum Access {
 /// Device nodes of `devices = "minimal"`, bound from the host's `/dev`.
 pub const MINIMAL_DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
 
+/// What a sandbox may write in its `/proc`.
+///
+/// Files under `/proc/sys` and the other host-wide entries check the caller's uid, not its
+/// capabilities: a sandbox started by root runs as the host's uid 0 and could otherwise set
+/// `kernel.core_pattern` and have the host kernel run a program as real root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProcWrites {
+    /// The whole procfs is mounted read-only (the default).
+    None,
+    /// Only the processes' own folders (`/proc/PID/…`: `uid_map`, `setgroups`, `oom_score_adj`)
+    /// are writable, for profiles whose COMMAND creates user namespaces (`nested = ["user"]`);
+    /// every other entry is bound read-only over itself.
+    OwnProcesses,
+}
+
+/// Entries of `/proc` masked in every sandbox (where the kernel has them): kernel memory and
+/// page maps, the kernel log, every key and key user of the host, and timer and scheduler
+/// dumps that name host processes.
+pub const PROC_MASKED: [&str; 12] = [
+    "kcore",
+    "kmsg",
+    "kallsyms",
+    "keys",
+    "key-users",
+    "kpagecount",
+    "kpageflags",
+    "kpagecgroup",
+    "timer_list",
+    "timer_stats",
+    "sched_debug",
+    "latency_stats",
+];
+
 /// One step of building the sandbox's filesystem. Paths are absolute, as seen inside.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
@@ -35,9 +69,12 @@ pub enum MountStep {
     RootImage {
         source: PathBuf,
     },
-    /// A fresh procfs of the sandbox's pid namespace.
+    /// A fresh procfs of the sandbox's pid namespace. Host-wide kernel state in it (`sys`,
+    /// `sysrq-trigger`, `irq`, `bus`, …: everything that is not a process's own folder) is never
+    /// writable, and [`PROC_MASKED`] entries are masked.
     Proc {
         target: PathBuf,
+        writes: ProcWrites,
     },
     /// A tmpfs `/dev` holding the listed host device nodes, a new devpts instance, `/dev/shm`,
     /// and the usual symlinks (`fd`, `stdin`, `stdout`, `stderr`, `ptmx`).
@@ -89,7 +126,7 @@ impl MountStep {
     pub fn target(&self) -> &Path {
         match self {
             MountStep::RootTmpfs | MountStep::RootImage { .. } => Path::new("/"),
-            MountStep::Proc { target }
+            MountStep::Proc { target, .. }
             | MountStep::Dev { target, .. }
             | MountStep::Tmpfs { target, .. }
             | MountStep::Bind { target, .. }
@@ -153,11 +190,14 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
     }
 
     // 2. /proc, /dev, /tmp.
+    let proc_writes = proc_writes(ns);
     if f.proc.as_ref().map(|x| x.v).unwrap_or(true) {
         if ns.pid {
             steps.push(MountStep::Proc {
                 target: "/proc".into(),
+                writes: proc_writes,
             });
+            proc_landlock(proc_writes, "/proc".into(), &mut ll_ro, &mut ll_rw);
         } else {
             steps.push(MountStep::Bind {
                 source: "/proc".into(),
@@ -165,8 +205,18 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
                 access: Access::Ro,
                 why: "host /proc (no pid namespace)".into(),
             });
+            // The host's procfs, read-only: the masked entries are hidden like grants.
+            for name in PROC_MASKED {
+                let p = Path::new("/proc").join(name);
+                if let Some(kind) = host.fs.kind(&p) {
+                    steps.push(MountStep::Hide {
+                        target: p,
+                        dir: kind == Kind::Dir,
+                    });
+                }
+            }
+            ll_ro.push("/proc".into());
         }
-        ll_rw.push("/proc".into());
     }
     let nodes: Vec<String> = match f.devices.as_ref().map(|x| x.v).unwrap_or_default() {
         Devices::Minimal => MINIMAL_DEVICES.iter().map(|s| s.to_string()).collect(),
@@ -459,9 +509,10 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
                 }
             }
             MountType::Proc => {
-                ll_rw.push(target.clone());
+                proc_landlock(proc_writes, target.clone(), &mut ll_ro, &mut ll_rw);
                 MountStep::Proc {
                     target: target.clone(),
+                    writes: proc_writes,
                 }
             }
             MountType::Mqueue => {
@@ -616,6 +667,26 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
         landlock_list: if has_image { vec![] } else { vec!["/".into()] },
         warnings,
     })
+}
+
+/// A procfs is writable (in its processes' own folders only) when COMMAND may create user
+/// namespaces: it must write the new namespace's `uid_map`, `gid_map` and `setgroups`.
+fn proc_writes(ns: &Namespaces) -> ProcWrites {
+    if ns.nested.iter().any(|n| n == "user") {
+        ProcWrites::OwnProcesses
+    } else {
+        ProcWrites::None
+    }
+}
+
+/// Landlock's rule for a procfs: read-only unless the processes' folders must be written.
+/// Landlock cannot tell `/proc/PID` from `/proc/sys` (both lie under the mount's root), so the
+/// read-only binds of the executor are what keeps host-wide entries unwritable there.
+fn proc_landlock(w: ProcWrites, at: PathBuf, ro: &mut Vec<PathBuf>, rw: &mut Vec<PathBuf>) {
+    match w {
+        ProcWrites::None => ro.push(at),
+        ProcWrites::OwnProcesses => rw.push(at),
+    }
 }
 
 /// The first symlink on `path` that the caller (or a sandbox of theirs) could have planted:

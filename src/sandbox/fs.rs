@@ -18,7 +18,7 @@
 
 use super::error::{Result, Step, StepError};
 use super::sys::{self, fd_path};
-use crate::plan::mounts::Access;
+use crate::plan::mounts::{Access, ProcWrites, PROC_MASKED};
 use crate::plan::{MountStep, Plan};
 use nix::errno::Errno;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
@@ -365,15 +365,20 @@ fn do_step(root: &OwnedFd, step: &MountStep, srcs: &[OwnedFd], mask: &OwnedFd) -
     let ms = |f: MsFlags| f;
     match step {
         MountStep::RootTmpfs | MountStep::RootImage { .. } => Ok(()),
-        MountStep::Proc { .. } => {
+        MountStep::Proc { writes, .. } => {
             let t = walk(root, target, Make::Dir)?;
+            let ro = match writes {
+                ProcWrites::None => MsFlags::MS_RDONLY,
+                ProcWrites::OwnProcesses => MsFlags::empty(),
+            };
             mount_fs(
                 "proc",
                 &t,
-                ms(MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC),
+                ms(MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | ro),
                 None,
                 &shown,
-            )
+            )?;
+            harden_proc(root, target, *writes, mask)
         }
         MountStep::Dev { nodes, .. } => {
             let t = walk(root, target, Make::Dir)?;
@@ -574,6 +579,90 @@ fn do_step(root: &OwnedFd, step: &MountStep, srcs: &[OwnedFd], mask: &OwnedFd) -
             )
         }
     }
+}
+
+/// Keeps a fresh procfs from reaching host-wide kernel state (the attack: a sandbox started by
+/// root is the host's uid 0, and `/proc/sys`, `sysrq-trigger`, `irq`, `bus` … check uids, not
+/// capabilities; `kernel.core_pattern` alone is root code execution on the host).
+///
+/// - Writable procfs (nested user namespaces): every entry that is not a process's own folder
+///   is bound read-only over itself, whatever this kernel has there (a list would miss the next
+///   new knob). The binds are locked by the kernel when COMMAND creates its own user namespace,
+///   and they make the procfs "not fully visible", so a nested namespace cannot mount a fresh,
+///   uncovered one either.
+/// - Every procfs: the [`PROC_MASKED`] entries get the unreadable mask (files) or an empty
+///   read-only tmpfs (folders), where this kernel has them.
+fn harden_proc(root: &OwnedFd, target: &Path, writes: ProcWrites, mask: &OwnedFd) -> Result<()> {
+    let shown = target.display().to_string();
+    let proc_fd = walk(root, target, Make::Dir)?;
+    let names: Vec<String> = std::fs::read_dir(fd_path(&proc_fd))
+        .map_err(|e| {
+            StepError::new(
+                format!("list {shown}"),
+                Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+            )
+        })?
+        .filter_map(|e| e.ok())
+        .filter(|e| !e.file_type().map(|t| t.is_symlink()).unwrap_or(true))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    for name in &names {
+        let masked = PROC_MASKED.contains(&name.as_str());
+        let own = name.bytes().all(|b| b.is_ascii_digit());
+        if own || masked || writes == ProcWrites::None {
+            continue;
+        }
+        let p = target.join(name);
+        let fd = sys::openat(
+            proc_fd.as_raw_fd(),
+            &nul_free(name),
+            libc::O_PATH | libc::O_NOFOLLOW,
+            0,
+        );
+        let fd = match fd {
+            Ok(fd) => fd,
+            // An entry that went away (a process that ended) needs no cover.
+            Err(Errno::ENOENT) => continue,
+            Err(e) => return Err(StepError::new(format!("open {}", p.display()), e)),
+        };
+        bind(
+            &fd,
+            &fd,
+            sys::MOUNT_ATTR_RDONLY
+                | sys::MOUNT_ATTR_NOSUID
+                | sys::MOUNT_ATTR_NODEV
+                | sys::MOUNT_ATTR_NOEXEC,
+            &p.display().to_string(),
+        )?;
+    }
+    for name in PROC_MASKED {
+        if !names.iter().any(|n| n == name) {
+            continue;
+        }
+        let p = target.join(name);
+        let t = walk(root, &p, Make::File)?;
+        let shown = p.display().to_string();
+        if is_dir(&t) {
+            mount_fs(
+                "tmpfs",
+                &t,
+                MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+                Some("mode=000,size=4k"),
+                &shown,
+            )?;
+        } else {
+            bind(
+                mask,
+                &t,
+                sys::MOUNT_ATTR_RDONLY
+                    | sys::MOUNT_ATTR_NOSUID
+                    | sys::MOUNT_ATTR_NODEV
+                    | sys::MOUNT_ATTR_NOEXEC,
+                &shown,
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// An `O_PATH` descriptor cannot be written through; reopen it for fchmod.

@@ -63,3 +63,39 @@ fn proc_1_root_is_the_sandbox() {
         );
     });
 }
+
+/// A sandbox without its own pid namespace shares the host's: when it ends, jail must take
+/// down only what the sandbox started, never every process the user (or root) may signal.
+#[test]
+fn ending_a_sandbox_without_pid_namespace_spares_host_processes() {
+    let toml = "include = [\"default\"]\n[namespaces]\npid = false\n";
+    each_user(|u| {
+        let mut victim = host_cmd(u, "/bin/sleep").arg("60").spawn().unwrap();
+        let pid = victim.id();
+        // The proof: the sandbox's uid may signal this host process (kill(pid, 0) works).
+        let o = outside(u, &["host", &pid.to_string()]);
+        works(&o, "kill0");
+        let r = Jail::new(u)
+            .profile("nopid", toml)
+            .args([
+                "run",
+                "--profile",
+                "nopid",
+                "--",
+                "/bin/sh",
+                "-c",
+                "sleep 77 & echo started",
+            ])
+            .output();
+        r.ok();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let alive = victim.try_wait().unwrap().is_none();
+        let _ = victim.kill();
+        let _ = victim.wait();
+        assert!(
+            alive,
+            "[{}] ESCAPE: a host process of the same user died when the sandbox ended",
+            u.name
+        );
+    });
+}

@@ -19,6 +19,7 @@ mod nested;
 mod net;
 mod policy;
 mod privilege;
+mod procknobs;
 mod symlinks;
 mod terminal;
 
