@@ -73,6 +73,7 @@ fn host() -> Host {
         gid: 1000,
         user: "fuzz".into(),
         home: "/home/fuzz".into(),
+        real_home: "/home/fuzz".into(),
         cwd: "/home/fuzz/work".into(),
         runtime_dir: Some("/run/user/1000".into()),
         config_home: "/home/fuzz/.config".into(),

@@ -613,6 +613,7 @@ mod tests {
             gid: 1000,
             user: "u".into(),
             home: "/home/u".into(),
+            real_home: "/home/u".into(),
             cwd: "/home/u".into(),
             runtime_dir: Some("/run/user/1000".into()),
             config_home: "/home/u/.config".into(),

@@ -508,13 +508,27 @@ fn compile_landlock(
         profile::Compat::Soft => Compat::Soft,
         profile::Compat::Hard => Compat::Hard,
     };
+    let enabled = flag(&l.enabled, true);
+    if !fs.landlock_guarded.is_empty() && (!enabled || cx.host.landlock_abi.is_none()) {
+        // Only Landlock can keep a name from being created in a folder that is otherwise
+        // writable; without it a writable home would let the sandbox plant ~/.bash_profile.
+        return Err(Located::new(
+            format!(
+                "a writable grant holds your home folder {} and {}: without Landlock jail cannot keep start-up files that do not exist yet (~/.bash_profile, ~/.xsession …) from being planted; grant folders inside the home instead",
+                fs.landlock_guarded[0].display(),
+                if enabled { "this kernel has no Landlock" } else { "[landlock] enabled = false" }
+            ),
+            l.enabled.as_ref().map(|c| c.at.clone()),
+        ));
+    }
     let spec = LandlockSpec {
-        enabled: flag(&l.enabled, true),
+        enabled,
         compat,
         ro: fs.landlock_ro.clone(),
         rw: fs.landlock_rw.clone(),
         dev: fs.landlock_dev.clone(),
         list: fs.landlock_list.clone(),
+        guarded: fs.landlock_guarded.clone(),
         connect_tcp: l.connect_tcp.as_ref().map(|x| x.v.clone()),
         bind_tcp: l.bind_tcp.as_ref().map(|x| x.v.clone()),
         scope,
@@ -550,6 +564,7 @@ mod tests {
             gid: 1234,
             user: "ann".into(),
             home: "/home/ann".into(),
+            real_home: "/home/ann".into(),
             cwd: "/home/ann/src".into(),
             runtime_dir: runtime.map(PathBuf::from),
             config_home: "/home/ann/.config".into(),

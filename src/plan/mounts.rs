@@ -98,6 +98,12 @@ pub enum MountStep {
         target: PathBuf,
         dir: bool,
     },
+    /// Keeps a missing policy file or folder from being created through a writable grant: an
+    /// empty one is made there and an empty, readable, read-only folder or file is put over it.
+    Placeholder {
+        target: PathBuf,
+        dir: bool,
+    },
     Symlink {
         target: PathBuf,
         to: PathBuf,
@@ -131,6 +137,7 @@ impl MountStep {
             | MountStep::Tmpfs { target, .. }
             | MountStep::Bind { target, .. }
             | MountStep::Hide { target, .. }
+            | MountStep::Placeholder { target, .. }
             | MountStep::Symlink { target, .. }
             | MountStep::Dir { target, .. }
             | MountStep::File { target, .. }
@@ -149,6 +156,8 @@ pub struct FsPlan {
     pub landlock_dev: Vec<PathBuf>,
     /// Folders that may only be listed (the empty tmpfs root).
     pub landlock_list: Vec<PathBuf>,
+    /// Folders of writable grants where nothing new may be created (homes).
+    pub landlock_guarded: Vec<PathBuf>,
     pub warnings: Vec<String>,
 }
 
@@ -173,8 +182,12 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
     match &f.rootfs {
         Some(r) => {
             let path = cx.path(r)?;
-            match host.fs.canonicalize(&path) {
-                Some(real) if host.fs.kind(&real) == Some(Kind::Dir) => {
+            match host.fs.resolve(&path) {
+                Some(crate::host::Resolved {
+                    real: Some(real),
+                    kind: Some(Kind::Dir),
+                    ..
+                }) => {
                     steps.push(MountStep::RootImage { source: real });
                     ll_ro.push("/".into());
                 }
@@ -262,7 +275,8 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
                 warnings.push(format!("not granting the current folder {}: it is / or your home (cd into a project folder, or use --bind)", path.display()));
                 continue;
             }
-            let Some(kind) = host.fs.kind(&path) else {
+            // One walk decides everything about this grant (see HostFs::resolve).
+            let Some(res) = host.fs.resolve(&path) else {
                 if optional {
                     warnings.push(format!("skipped optional {} (absent)", path.display()));
                     continue;
@@ -276,7 +290,8 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
                     &item.at,
                 ));
             };
-            let real = match host.fs.canonicalize(&path) {
+            let kind = res.first.clone();
+            let real = match res.real.clone() {
                 Some(r) => r,
                 None if optional => {
                     warnings.push(format!(
@@ -292,6 +307,18 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
                     ))
                 }
             };
+            if access != Access::Ro
+                && (under(&real, Path::new("/proc")) || under(&real, Path::new("/sys")))
+            {
+                // Host kernel state checks uids, not capabilities: never writable inside.
+                return Err(Located::at(
+                    format!(
+                        "{} is host kernel state (/proc, /sys): it can only be granted read-only (ro = […])",
+                        real.display()
+                    ),
+                    &item.at,
+                ));
+            }
             if access == Access::Rw && real != path {
                 // A writable grant must not follow symlinks: a sandbox that could write the
                 // parent could swap the folder for a symlink and widen its next run (the flatpak
@@ -305,20 +332,11 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
                     &item.at,
                 ));
             }
-            let why = format!(
-                "{} {}",
-                match access {
-                    Access::Ro => "ro",
-                    Access::Rw => "rw",
-                    Access::Dev => "dev",
-                },
-                item.v
-            );
             if real != path {
                 // A read-only grant follows symlinks only where neither the caller nor a sandbox
                 // of theirs could have planted them: a symlink in a folder they can write could
                 // point a later run at their secrets (bubblewrap/flatpak symlink escapes).
-                if let Some(planted) = untrusted_symlink(host, &path, &writable_grants) {
+                if let Some(planted) = untrusted_link(host, &res.links, &writable_grants) {
                     return Err(Located::at(
                         format!(
                             "{} passes through the symlink {}, which lies in a folder you can write: jail does not follow it (a sandbox could have planted it); grant the real path {} instead",
@@ -330,6 +348,15 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
                     ));
                 }
             }
+            let why = format!(
+                "{} {}",
+                match access {
+                    Access::Ro => "ro",
+                    Access::Rw => "rw",
+                    Access::Dev => "dev",
+                },
+                item.v
+            );
             if let Kind::Symlink(to) = &kind {
                 // `/bin → usr/bin`: show the same symlink inside, and bind what it points to.
                 grants.push(Grant {
@@ -344,9 +371,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
                     continue;
                 }
             }
-            if access == Access::Dev
-                && !matches!(host.fs.kind(&real), Some(Kind::Device) | Some(Kind::Dir))
-            {
+            if access == Access::Dev && !matches!(res.kind, Some(Kind::Device) | Some(Kind::Dir)) {
                 return Err(Located::at(
                     format!("{} is not a device or a folder of devices", real.display()),
                     &item.at,
@@ -463,7 +488,8 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
                 };
                 let src = need_source(name)?;
                 let source = cx.path(src)?;
-                match host.fs.canonicalize(&source) {
+                let res = host.fs.resolve(&source);
+                match res.as_ref().and_then(|r| r.real.clone()) {
                     Some(real) => {
                         let access = match m.kind.v {
                             MountType::Bind => Access::Rw,
@@ -472,6 +498,15 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
                         };
                         if access == Access::Rw && real != source {
                             return Err(Located::at(format!("{} passes through a symlink (it is {}); bind the real path instead", source.display(), real.display()), &src.at));
+                        }
+                        let links = res.as_ref().map(|r| r.links.as_slice()).unwrap_or(&[]);
+                        if let Some(planted) = untrusted_link(host, links, &writable_grants) {
+                            return Err(Located::at(format!("{} passes through the symlink {}, which lies in a folder you can write: jail does not follow it; bind the real path {} instead", source.display(), planted.display(), real.display()), &src.at));
+                        }
+                        if access != Access::Ro
+                            && (under(&real, Path::new("/proc")) || under(&real, Path::new("/sys")))
+                        {
+                            return Err(Located::at(format!("{} is host kernel state (/proc, /sys): it can only be bound read-only (type = \"ro-bind\")", real.display()), &src.at));
                         }
                         match access {
                             Access::Ro => ll_ro.push(target.clone()),
@@ -601,40 +636,141 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
             _ => None,
         })
         .collect();
+    // A bind covered by a tmpfs or mask at the same place shows nothing of the host.
+    let covered = |t: &Path| {
+        steps.iter().any(|s| {
+            matches!(s, MountStep::Tmpfs { .. } | MountStep::Hide { .. }) && s.target() == t
+        })
+    };
+    // A home inside a writable grant: nothing new may appear at its top level (or in the
+    // folders between the grant and it), where every login and shell looks for start-up
+    // files (`~/.bash_profile`, `~/.xsession` … that do not exist yet); Landlock enforces it
+    // (see PathClass::Guarded) and every existing sub-folder keeps full rights.
+    let mut guarded: Vec<PathBuf> = vec![];
+    let mut ll_guarded: Vec<PathBuf> = vec![];
+    for home in host.guarded_dirs() {
+        for (source, target) in &writable {
+            if !under(&home, source) || covered(target) {
+                continue;
+            }
+            let inside = |p: &Path| target.join(p.strip_prefix(source).unwrap_or(Path::new("")));
+            // The folder and those between it and the grant, where they exist (a missing one
+            // cannot be created: the folder above it is guarded).
+            let mut chain = vec![];
+            let mut up = Some(home.as_path());
+            while let Some(d) = up.filter(|d| under(d, source)) {
+                if host.fs.kind(d) == Some(Kind::Dir) {
+                    chain.push(d.to_path_buf());
+                }
+                up = d.parent();
+            }
+            for dir in &chain {
+                if guarded.contains(dir) {
+                    continue;
+                }
+                let t = inside(dir);
+                ll_rw.retain(|p| p != &t);
+                if !ll_guarded.contains(&t) {
+                    ll_guarded.push(t);
+                }
+                let Some(entries) = host.fs.list(dir) else {
+                    return Err(Located::new(
+                        format!("cannot list {} to protect its start-up files; refusing to grant it writable", dir.display()),
+                        None,
+                    ));
+                };
+                for (name, kind) in entries {
+                    let child = dir.join(&name);
+                    if kind == Kind::Dir && !host.guarded_dirs().iter().any(|g| under(g, &child)) {
+                        ll_rw.push(inside(&child));
+                    }
+                }
+                guarded.push(dir.clone());
+            }
+        }
+    }
+    if let Some(g) = ll_guarded
+        .iter()
+        .find(|g| ll_rw.iter().any(|w| under(g, w) && w != *g))
+    {
+        // Landlock rights add up along a path: a writable rule above would undo the guard.
+        let msg = format!("{} holds a home folder inside another writable place (such as the private /tmp); jail cannot keep start-up files from being planted there (grant folders inside the home instead)", g.display());
+        if !host.session_optional {
+            return Err(Located::new(msg, None));
+        }
+        // `check` and `audit` judge the profile, not where this session's home happens to be.
+        warnings.push(msg);
+    }
+
+    // jail's policy folders and files stay read-only whatever the profile says (SPEC §2).
     let search = crate::profile::SearchPath::from_env(&host.config_home).dirs;
-    let protected_dirs = host.policy_dirs(&search);
-    let protected: Vec<(PathBuf, bool)> = protected_dirs
+    let mut protected: Vec<(PathBuf, bool)> = host
+        .policy_dirs(&search)
         .into_iter()
         .map(|d| (d, true))
         .chain(host.policy_files().into_iter().map(|f| (f, false)))
         .collect();
+    // A git repository at the top of a writable grant (the current folder of the default
+    // profile): its config (core.fsmonitor, core.hooksPath …) and hooks run programs when
+    // git runs there on the host; a `.git` file points git at another repository.
+    for (source, _) in &writable {
+        let git = source.join(".git");
+        match host.fs.kind(&git) {
+            Some(Kind::Dir) => {
+                protected.push((git.join("config"), false));
+                protected.push((git.join("hooks"), true));
+            }
+            Some(Kind::File) => protected.push((git, false)),
+            _ => {}
+        }
+    }
     let mut protections = vec![];
     for (pd, is_dir) in protected {
         for (source, target) in &writable {
             if !under(&pd, source) {
                 continue;
             }
-            let inside = target.join(pd.strip_prefix(source).unwrap_or(Path::new("")));
-            if protections.iter().any(|s: &MountStep| s.target() == inside) {
-                continue;
-            }
-            match host.fs.kind(&pd) {
-                Some(Kind::Dir) | Some(Kind::File) => protections.push(MountStep::Bind {
+            let inside = |p: &Path| target.join(p.strip_prefix(source).unwrap_or(Path::new("")));
+            let step = match host.fs.kind(&pd) {
+                Some(Kind::Dir) | Some(Kind::File) => MountStep::Bind {
                     source: pd.clone(),
-                    target: inside,
+                    target: inside(&pd),
                     access: Access::Ro,
                     why: "jail policy: never writable inside".into(),
-                }),
+                },
                 Some(Kind::Symlink(_)) => {
                     return Err(Located::new(
                         format!("{} is a symlink inside a writable grant; jail refuses to run rather than leave its policy writable", pd.display()),
                         None,
                     ))
                 }
-                // An absent folder under a writable grant could be created from inside; an
-                // empty read-only placeholder keeps it from being created with content.
-                None if is_dir => protections.push(MountStep::Hide { target: inside, dir: true }),
-                _ => {}
+                Some(_) => continue,
+                None => {
+                    // Absent: it must not be created from inside. Where its nearest existing
+                    // folder is guarded, Landlock already refuses; elsewhere an empty
+                    // read-only placeholder holds its first missing folder (or the file itself).
+                    let mut missing = pd.clone();
+                    while let Some(parent) = missing.parent() {
+                        if host.fs.kind(parent).is_some() || !under(parent, source) {
+                            break;
+                        }
+                        missing = parent.to_path_buf();
+                    }
+                    let parent = missing.parent().unwrap_or(Path::new("/"));
+                    if guarded.iter().any(|g| g == parent) {
+                        continue;
+                    }
+                    MountStep::Placeholder {
+                        target: inside(&missing),
+                        dir: is_dir || missing != pd,
+                    }
+                }
+            };
+            if !protections
+                .iter()
+                .any(|s: &MountStep| s.target() == step.target())
+            {
+                protections.push(step);
             }
         }
     }
@@ -665,6 +801,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
         landlock_rw: ll_rw,
         landlock_dev: ll_dev,
         landlock_list: if has_image { vec![] } else { vec!["/".into()] },
+        landlock_guarded: ll_guarded,
         warnings,
     })
 }
@@ -689,36 +826,27 @@ fn proc_landlock(w: ProcWrites, at: PathBuf, ro: &mut Vec<PathBuf>, rw: &mut Vec
     }
 }
 
-/// The first symlink on `path` that the caller (or a sandbox of theirs) could have planted:
-/// one in a folder not owned by root, writable by group or others, or under the home folder.
-fn untrusted_symlink(
+/// The first symlink of a resolution that the caller (or a sandbox of theirs) could have
+/// planted: one in a folder not owned by root, writable by group or others, or under the home
+/// folder, a shared scratch folder or a writable grant.
+fn untrusted_link(
     host: &crate::host::Host,
-    path: &Path,
+    links: &[crate::host::Link],
     writable: &[PathBuf],
 ) -> Option<PathBuf> {
     // Places any user (or a sandbox with a writable grant there) can write, root or not.
     const SHARED: [&str; 4] = ["/tmp", "/var/tmp", "/dev/shm", "/run/user"];
-    let mut prefix = PathBuf::from("/");
-    for c in path.components().skip(1) {
-        prefix.push(c);
-        if let Some(Kind::Symlink(_)) = host.fs.kind(&prefix) {
-            let parent = prefix.parent().unwrap_or(Path::new("/"));
-            let trusted = match host.fs.owner_mode(parent) {
-                Some((uid, mode)) => {
-                    uid == 0
-                        && mode & 0o022 == 0
-                        && !under(&prefix, &host.home)
-                        && !SHARED.iter().any(|s| under(&prefix, Path::new(s)))
-                        && !writable.iter().any(|w| under(&prefix, w))
-                }
-                None => false,
-            };
-            if !trusted {
-                return Some(prefix);
-            }
-        }
-    }
-    None
+    links
+        .iter()
+        .find(|l| {
+            let trusted = l.parent_uid == 0
+                && l.parent_mode & 0o022 == 0
+                && !under(&l.at, &host.home)
+                && !SHARED.iter().any(|s| under(&l.at, Path::new(s)))
+                && !writable.iter().any(|w| under(&l.at, w));
+            !trusted
+        })
+        .map(|l| l.at.clone())
 }
 
 /// A `${PWD}` grant is never given when jail was started in / or in the home folder itself.

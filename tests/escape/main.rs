@@ -17,9 +17,11 @@ mod inject;
 mod limits;
 mod nested;
 mod net;
+mod persist;
 mod policy;
 mod privilege;
 mod procknobs;
+mod race;
 mod symlinks;
 mod terminal;
 
