@@ -33,6 +33,46 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
+/// Reads a regular file of at most `max` bytes through one descriptor: opened without blocking
+/// (a FIFO planted in its place cannot hang jail), judged by `fstat` of that descriptor (a
+/// device such as `/dev/zero` is refused), and read no further than `max + 1` bytes, so a file
+/// swapped or grown after the check cannot exhaust memory. `nofollow` refuses a final symlink.
+pub fn read_regular(path: &std::path::Path, max: u64, nofollow: bool) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
+    if nofollow {
+        flags |= libc::O_NOFOLLOW;
+    }
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)?;
+    let meta = f.metadata()?;
+    let t = meta.file_type();
+    if !t.is_file() {
+        let what = if t.is_dir() {
+            "a folder"
+        } else if t.is_fifo() {
+            "a FIFO"
+        } else if t.is_char_device() || t.is_block_device() {
+            "a device"
+        } else {
+            "not a regular file"
+        };
+        return Err(std::io::Error::other(format!("it is {what}")));
+    }
+    let mut buf = Vec::with_capacity(meta.len().min(max) as usize);
+    f.take(max + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > max {
+        return Err(std::io::Error::other(format!(
+            "it is larger than {}",
+            human_bytes(max)
+        )));
+    }
+    Ok(buf)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -284,6 +284,11 @@ fn mount_text(m: &MountStep) -> String {
                 )
             }
         }
+        MountStep::Placeholder { target, dir } => format!(
+            "{}: kept from being created (an empty read-only {} in its place)",
+            target.display(),
+            if *dir { "folder" } else { "file" }
+        ),
         MountStep::Hide { target, dir } => format!(
             "{}: hidden (empty, unreadable {})",
             target.display(),

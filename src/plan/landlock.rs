@@ -124,6 +124,9 @@ pub struct LandlockSpec {
     /// reads no file, so listing exposes nothing the other rules do not.
     #[serde(default)]
     pub list: Vec<PathBuf>,
+    /// Folders where nothing new may be created ([`PathClass::Guarded`]).
+    #[serde(default)]
+    pub guarded: Vec<PathBuf>,
     /// `Some(list)`: only these TCP ports may be connected to (ABI 4).
     pub connect_tcp: Option<Vec<u16>>,
     /// `Some(list)`: only these TCP ports may be bound (ABI 4).
@@ -244,6 +247,10 @@ pub enum PathClass {
     Rw,
     Dev,
     List,
+    /// A folder of a writable grant that holds start-up files (a home): its existing entries
+    /// may be read, written and removed, but nothing new may be created or renamed into it
+    /// (so `~/.bash_profile` cannot be planted); its sub-folders get `rw` rules of their own.
+    Guarded,
 }
 
 impl PathClass {
@@ -253,6 +260,7 @@ impl PathClass {
             PathClass::Rw => "rw",
             PathClass::Dev => "dev",
             PathClass::List => "list",
+            PathClass::Guarded => "rw-no-create",
         }
     }
 
@@ -267,6 +275,9 @@ impl PathClass {
             ],
             PathClass::Dev => &[ReadFile, WriteFile, ReadDir, IoctlDev],
             PathClass::List => &[ReadDir],
+            PathClass::Guarded => &[
+                Execute, WriteFile, ReadFile, ReadDir, RemoveDir, RemoveFile, Truncate,
+            ],
         }
     }
 }
@@ -603,6 +614,7 @@ pub fn compile(spec: &LandlockSpec, host_abi: Option<u32>) -> Result<LandlockPla
         (PathClass::Rw, &spec.rw),
         (PathClass::Dev, &spec.dev),
         (PathClass::List, &spec.list),
+        (PathClass::Guarded, &spec.guarded),
     ] {
         for path in list {
             let idx = match plan.path_rules.iter().position(|r| &r.path == path) {

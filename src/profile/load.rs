@@ -173,20 +173,17 @@ impl<'a> Loader<'a> {
                 Ok(self.sources.add(format!("builtin:{n}"), text.to_string()))
             }
             Found::File(p) => {
-                let meta = std::fs::metadata(&p)
-                    .map_err(|e| Located::new(format!("cannot read {}: {e}", p.display()), None))?;
-                if meta.len() > MAX_FILE {
-                    return Err(Located::new(
+                // One descriptor, checked and read with a cap: a profile (or an include)
+                // that is a FIFO, a device or grows while read cannot hang jail or exhaust it.
+                let bytes = crate::util::read_regular(&p, MAX_FILE, false).map_err(|e| {
+                    Located::new(
                         format!(
-                            "{}: profile is {} bytes; profiles larger than 1 MiB are refused",
-                            p.display(),
-                            meta.len()
+                            "cannot read {}: {e} (profiles are regular files of at most 1 MiB)",
+                            p.display()
                         ),
                         None,
-                    ));
-                }
-                let bytes = std::fs::read(&p)
-                    .map_err(|e| Located::new(format!("cannot read {}: {e}", p.display()), None))?;
+                    )
+                })?;
                 let text = String::from_utf8(bytes).map_err(|e| {
                     Located::new(
                         format!(

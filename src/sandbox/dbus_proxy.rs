@@ -199,8 +199,10 @@ fn xauthority(
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/"));
     let host_file = gui::xauthority_host(env, &home);
-    let data =
-        std::fs::read(&host_file).map_err(|e| io_err(step, e, host_file.display().to_string()))?;
+    // A regular file of at most 1 MiB, through one descriptor: a sandbox that could write the
+    // home might have swapped it for a FIFO or `/dev/zero`.
+    let data = crate::util::read_regular(&host_file, 1 << 20, false)
+        .map_err(|e| io_err(step, e, host_file.display().to_string()))?;
     let display = plan.env.get("DISPLAY").cloned().unwrap_or_default();
     let n = gui::x11_display(&display).map_err(|e| StepError::detail(step, Errno::EINVAL, e))?;
     let hostname = nix::unistd::gethostname()

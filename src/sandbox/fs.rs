@@ -281,6 +281,22 @@ pub fn build(plan: &Plan, verbose: bool) -> Result<()> {
     )
     .step(|| "chmod mask file".into())?;
     let mask_fd = open_host(Path::new(&mask), "mask")?;
+    // What placeholders show: an empty file anyone may read, nobody may write.
+    let empty = format!("{SCRATCH}/empty");
+    std::fs::File::create(&empty).map_err(|e| {
+        StepError::new(
+            "create placeholder file",
+            Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+        )
+    })?;
+    nix::sys::stat::fchmodat(
+        nix::fcntl::AT_FDCWD,
+        empty.as_str(),
+        nix::sys::stat::Mode::from_bits_truncate(0o444),
+        nix::sys::stat::FchmodatFlags::NoFollowSymlink,
+    )
+    .step(|| "chmod placeholder file".into())?;
+    let empty_fd = open_host(Path::new(&empty), "placeholder")?;
 
     let mut root: Option<OwnedFd> = None;
     for (i, step) in plan.mounts.iter().enumerate() {
@@ -335,7 +351,7 @@ pub fn build(plan: &Plan, verbose: bool) -> Result<()> {
                 let root = root.as_ref().ok_or_else(|| {
                     StepError::detail("mount", Errno::EINVAL, "plan has no root step first")
                 })?;
-                do_step(root, step, &srcs, &mask_fd)?;
+                do_step(root, step, &srcs, &mask_fd, &empty_fd)?;
             }
         }
     }
@@ -359,7 +375,13 @@ pub fn build(plan: &Plan, verbose: bool) -> Result<()> {
     Ok(())
 }
 
-fn do_step(root: &OwnedFd, step: &MountStep, srcs: &[OwnedFd], mask: &OwnedFd) -> Result<()> {
+fn do_step(
+    root: &OwnedFd,
+    step: &MountStep,
+    srcs: &[OwnedFd],
+    mask: &OwnedFd,
+    empty: &OwnedFd,
+) -> Result<()> {
     let target = step.target();
     let shown = target.display().to_string();
     let ms = |f: MsFlags| f;
@@ -449,6 +471,31 @@ fn do_step(root: &OwnedFd, step: &MountStep, srcs: &[OwnedFd], mask: &OwnedFd) -
                 if is_dir(src) { Make::Dir } else { Make::File },
             )?;
             bind(src, &t, access_attrs(*access), &shown)
+        }
+        MountStep::Placeholder { dir, .. } => {
+            let t = walk(root, target, if *dir { Make::Dir } else { Make::File })?;
+            if *dir {
+                mount_fs(
+                    "tmpfs",
+                    &t,
+                    MsFlags::MS_RDONLY
+                        | MsFlags::MS_NOSUID
+                        | MsFlags::MS_NODEV
+                        | MsFlags::MS_NOEXEC,
+                    Some("mode=0755,size=4k"),
+                    &shown,
+                )
+            } else {
+                bind(
+                    empty,
+                    &t,
+                    sys::MOUNT_ATTR_RDONLY
+                        | sys::MOUNT_ATTR_NOSUID
+                        | sys::MOUNT_ATTR_NODEV
+                        | sys::MOUNT_ATTR_NOEXEC,
+                    &shown,
+                )
+            }
         }
         MountStep::Hide { dir, .. } => {
             let t = walk(root, target, if *dir { Make::Dir } else { Make::File })?;

@@ -411,8 +411,11 @@ fn v1_cpu_quota_enforced() {
     let per = s
         .per_period
         .expect("cpus=0.5 must start CFS bandwidth periods");
+    // Never above the quota; below it only as far as a loaded machine starves the hog (seen:
+    // 0.29 with a load average of 14 on 2 cores), which the throttling check below tells from
+    // a quota that was never applied.
     assert!(
-        (0.425..=0.575).contains(&per),
+        (0.2..=0.575).contains(&per),
         "cpus=0.5 measured {per} per period"
     );
     assert!(s.wall <= 0.575, "cpus=0.5 used {} CPUs per second", s.wall);
