@@ -912,6 +912,112 @@ fn desktop_touches_only_its_own_files() {
     });
 }
 
+/// The wrapper is written without following a symlink: neither a planted symlink at the
+/// applications folder nor one at the wrapper's name makes jail write elsewhere.
+#[test]
+fn desktop_install_never_writes_through_a_symlink() {
+    each_user(|u| {
+        let (d, home, _) = desktop_env(u);
+        let victim_dir = d.join("victim");
+        let victim = write_file(u, &victim_dir, "fox.desktop", "VICTIM\n");
+        // ~/.local/share/applications is a symlink to another folder.
+        std::fs::create_dir_all(&home).unwrap();
+        std::os::unix::fs::symlink(&victim_dir, home.join("applications")).unwrap();
+        if euid() == 0 {
+            std::os::unix::fs::lchown(home.join("applications"), Some(u.uid), Some(u.gid)).unwrap();
+            std::os::unix::fs::chown(&home, Some(u.uid), Some(u.gid)).unwrap();
+        }
+        let r = desktop(u, &d, &home, &["install", "fox"]);
+        r.expect_code(1);
+        assert!(r.stderr().contains("is a symlink"), "{}", r.stderr());
+        let r = desktop(u, &d, &home, &["remove", "fox"]);
+        r.expect_code(1);
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "VICTIM\n");
+        assert_eq!(std::fs::read_dir(&victim_dir).unwrap().count(), 1);
+
+        // The wrapper's own name is a symlink (to a file that even carries jail's marker).
+        std::fs::remove_file(home.join("applications")).unwrap();
+        let apps = home.join("applications");
+        let marked = write_file(
+            u,
+            &victim_dir,
+            "marked",
+            "[Desktop Entry]\nX-Jail-Wrapper=true\nExec=x\n",
+        );
+        write_file(u, &apps, ".keep", "");
+        std::os::unix::fs::symlink(&marked, apps.join("fox.desktop")).unwrap();
+        let r = desktop(u, &d, &home, &["install", "fox"]);
+        r.expect_code(1);
+        assert!(
+            r.stderr().contains("was not written by jail"),
+            "{}",
+            r.stderr()
+        );
+        desktop(u, &d, &home, &["remove", "fox"]).expect_code(1);
+        assert!(std::fs::symlink_metadata(apps.join("fox.desktop"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert!(std::fs::read_to_string(&marked)
+            .unwrap()
+            .starts_with("[Desktop Entry]\nX-Jail-Wrapper=true\nExec=x"));
+        // No temporary file is left behind.
+        let names: Vec<String> = std::fs::read_dir(&apps)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+    });
+}
+
+/// A source that is a FIFO, a device, too large or binary is refused, never hangs; a symlinked
+/// source (as distributions ship them) is read.
+#[test]
+fn desktop_install_refuses_sources_that_are_not_desktop_files() {
+    each_user(|u| {
+        let (d, home, sys) = desktop_env(u);
+        let apps = sys.parent().unwrap().to_path_buf();
+        std::fs::rename(&sys, d.join("real-fox.desktop")).unwrap();
+        std::os::unix::fs::symlink(d.join("real-fox.desktop"), &sys).unwrap();
+        desktop(u, &d, &home, &["install", "fox"]).ok();
+        let text = std::fs::read_to_string(home.join("applications/fox.desktop")).unwrap();
+        assert!(text.contains("Exec="), "{text}");
+
+        for (name, what) in [
+            ("fifo", "not a regular file"),
+            ("zero", "not a regular file"),
+            ("big", "larger than"),
+            ("bin", "not UTF-8"),
+        ] {
+            write_file(
+                u,
+                &d,
+                &format!("profiles/{name}.toml"),
+                "include = [\"base\"]\n",
+            );
+            let p = apps.join(format!("{name}.desktop"));
+            match name {
+                "fifo" => {
+                    nix_mkfifo(&p);
+                }
+                "zero" => std::os::unix::fs::symlink("/dev/zero", &p).unwrap(),
+                "big" => std::fs::write(&p, "#".repeat(2 << 20)).unwrap(),
+                _ => std::fs::write(&p, b"[Desktop Entry]\nExec=\xff\n").unwrap(),
+            }
+            let r = desktop(u, &d, &home, &["install", name]);
+            r.expect_code(1);
+            assert!(r.stderr().contains(what), "{name}: {}", r.stderr());
+            assert!(!home.join(format!("applications/{name}.desktop")).exists());
+        }
+    });
+}
+
+fn nix_mkfifo(p: &Path) {
+    let st = Command::new("mkfifo").arg(p).status().unwrap();
+    assert!(st.success());
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o666)).unwrap();
+}
+
 // ---------------------------------------------------------------------------------------------
 // A real browser: firefox-esr under its profile takes a screenshot of a loopback page.
 

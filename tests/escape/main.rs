@@ -9,6 +9,7 @@
 mod common;
 
 mod arch;
+mod desktop;
 mod exe;
 mod failopen;
 mod fds;

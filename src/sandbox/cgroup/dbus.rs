@@ -22,7 +22,16 @@ pub const SIGNAL: u8 = 4;
 /// Header flag: no reply expected.
 pub const NO_REPLY_EXPECTED: u8 = 0x1;
 
-const MAX_MESSAGE: usize = 128 << 20;
+/// Limits of the D-Bus specification: a message, an array, a signature, container nesting.
+pub const MAX_MESSAGE: usize = 128 << 20;
+pub const MAX_ARRAY: usize = 64 << 20;
+pub const MAX_SIGNATURE: usize = 255;
+pub const MAX_ARRAY_DEPTH: u32 = 32;
+pub const MAX_STRUCT_DEPTH: u32 = 32;
+pub const MAX_DEPTH: u32 = 64;
+/// Values decoded from one message at most (jail's replies and signals hold a few dozen; this
+/// bounds the memory a peer can make one message cost to some tens of MiB).
+pub const MAX_VALUES: usize = 1 << 20;
 
 /// A D-Bus value. `Array` carries its element signature so empty arrays marshal correctly.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,39 +94,82 @@ fn align_of(code: u8) -> usize {
     }
 }
 
-/// Length of the first complete type in `sig`.
+/// Length of the first complete type in `sig`, checked against the D-Bus specification's rules
+/// ("Valid Signatures"): known type codes only; no empty struct `()`; a dict entry `{KV}` only as
+/// the element type of an array, with a basic key type and exactly one value type; at most 32
+/// nested arrays and 32 nested structs (dict entries count as structs).
 fn first_type_len(sig: &[u8]) -> Result<usize, String> {
-    match sig.first() {
-        None => Err("empty signature".into()),
-        Some(b'a') => Ok(1 + first_type_len(&sig[1..])?),
-        Some(&open @ (b'(' | b'{')) => {
-            let close = if open == b'(' { b')' } else { b'}' };
-            let mut depth = 0usize;
-            for (i, c) in sig.iter().enumerate() {
-                if *c == b'(' || *c == b'{' {
-                    depth += 1;
-                } else if *c == b')' || *c == b'}' {
-                    depth -= 1;
-                    if depth == 0 {
-                        if *c != close {
-                            return Err("mismatched brackets in signature".into());
-                        }
-                        return Ok(i + 1);
+    fn one(sig: &[u8], at: usize, arrays: u32, structs: u32) -> Result<usize, String> {
+        match sig.get(at).copied() {
+            None => Err("signature ends inside a type".into()),
+            Some(b'a') => {
+                if arrays >= MAX_ARRAY_DEPTH {
+                    return Err("arrays nested deeper than 32 in a signature".into());
+                }
+                if sig.get(at + 1) == Some(&b'{') {
+                    if structs >= MAX_STRUCT_DEPTH {
+                        return Err("structs nested deeper than 32 in a signature".into());
                     }
+                    let k = at + 2;
+                    match sig.get(k).copied() {
+                        Some(c) if is_basic(c) => {}
+                        Some(b'}') => return Err("empty dict entry {} in a signature".into()),
+                        _ => return Err("dict entry key is not a basic type".into()),
+                    }
+                    let v_end = one(sig, k + 1, arrays + 1, structs + 1)?;
+                    if sig.get(v_end) != Some(&b'}') {
+                        return Err("dict entry must hold exactly a key and a value".into());
+                    }
+                    Ok(v_end + 1)
+                } else {
+                    one(sig, at + 1, arrays + 1, structs)
                 }
             }
-            Err("unterminated struct in signature".into())
+            Some(b'(') => {
+                if structs >= MAX_STRUCT_DEPTH {
+                    return Err("structs nested deeper than 32 in a signature".into());
+                }
+                let mut p = at + 1;
+                if sig.get(p) == Some(&b')') {
+                    return Err("empty struct () in a signature".into());
+                }
+                while sig.get(p) != Some(&b')') {
+                    if p >= sig.len() {
+                        return Err("unterminated struct in signature".into());
+                    }
+                    p = one(sig, p, arrays, structs + 1)?;
+                }
+                Ok(p + 1)
+            }
+            Some(b'{') => Err("dict entry outside an array in a signature".into()),
+            Some(b')' | b'}') => Err("mismatched brackets in signature".into()),
+            Some(b'v') => Ok(at + 1),
+            Some(c) if is_basic(c) => Ok(at + 1),
+            Some(c) => Err(format!("unsupported type code {:?}", c as char)),
         }
-        Some(
-            b'y' | b'b' | b'n' | b'q' | b'i' | b'u' | b'x' | b't' | b'd' | b's' | b'o' | b'g'
-            | b'v' | b'h',
-        ) => Ok(1),
-        Some(c) => Err(format!("unsupported type code {:?}", *c as char)),
     }
+    if sig.len() > MAX_SIGNATURE {
+        return Err("signature longer than 255 bytes".into());
+    }
+    if sig.is_empty() {
+        return Err("empty signature".into());
+    }
+    one(sig, 0, 0, 0)
 }
 
-/// Split a signature into its complete types.
+fn is_basic(c: u8) -> bool {
+    matches!(
+        c,
+        b'y' | b'b' | b'n' | b'q' | b'i' | b'u' | b'x' | b't' | b'd' | b's' | b'o' | b'g' | b'h'
+    )
+}
+
+/// Split a signature into its complete types (each checked as [`first_type_len`] says; the
+/// whole signature at most 255 bytes).
 pub fn split_signature(sig: &str) -> Result<Vec<&str>, String> {
+    if sig.len() > MAX_SIGNATURE {
+        return Err("signature longer than 255 bytes".into());
+    }
     let mut out = Vec::new();
     let mut rest = sig;
     while !rest.is_empty() {
@@ -126,6 +178,16 @@ pub fn split_signature(sig: &str) -> Result<Vec<&str>, String> {
         rest = &rest[n..];
     }
     Ok(out)
+}
+
+/// A valid object path: `/`, or `/` followed by `/`-separated non-empty elements of
+/// `[A-Za-z0-9_]`.
+fn valid_object_path(p: &str) -> bool {
+    p == "/"
+        || (p.starts_with('/')
+            && p[1..].split('/').all(|e| {
+                !e.is_empty() && e.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+            }))
 }
 
 /// Little-endian marshaller. Offsets are relative to `buf[0]`, which must sit at an 8-aligned
@@ -208,26 +270,48 @@ pub fn marshal(values: &[Value]) -> Vec<u8> {
 }
 
 /// Unmarshaller for either byte order; `buf[0]` must sit at an 8-aligned message offset.
+///
+/// It refuses what the D-Bus specification calls invalid (see [`first_type_len`] for
+/// signatures; non-zero padding, strings that are not UTF-8 or hold a NUL, a missing
+/// terminating NUL, booleans other than 0 and 1, invalid object paths, arrays longer than
+/// 64 MiB or whose elements overrun them, containers nested deeper than 32 arrays, 32 structs or
+/// 64 in all with variants), and bounds its work: every value consumes at least one byte (no
+/// empty struct exists), and at most [`MAX_VALUES`] values are decoded per reader.
 pub struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
     big: bool,
+    arrays: u32,
+    structs: u32,
+    variants: u32,
+    values: usize,
 }
 
 impl<'a> Reader<'a> {
     pub fn new(buf: &'a [u8], big: bool) -> Self {
-        Reader { buf, pos: 0, big }
+        Reader {
+            buf,
+            pos: 0,
+            big,
+            arrays: 0,
+            structs: 0,
+            variants: 0,
+            values: 0,
+        }
     }
     fn align(&mut self, a: usize) -> Result<(), String> {
         let p = self.pos.div_ceil(a) * a;
         if p > self.buf.len() {
             return Err("truncated (padding)".into());
         }
+        if self.buf[self.pos..p].iter().any(|&b| b != 0) {
+            return Err("non-zero padding".into());
+        }
         self.pos = p;
         Ok(())
     }
     fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        if self.pos + n > self.buf.len() {
+        if n > self.buf.len() - self.pos {
             return Err("truncated".into());
         }
         let s = &self.buf[self.pos..self.pos + n];
@@ -252,23 +336,62 @@ impl<'a> Reader<'a> {
             u64::from_le_bytes(b)
         })
     }
+    /// `n` bytes of text and their NUL terminator: UTF-8 without a NUL inside.
+    fn text(&mut self, n: usize, what: &str) -> Result<String, String> {
+        let s = self.take(n.checked_add(1).ok_or("truncated")?)?;
+        if s[n] != 0 {
+            return Err(format!("{what} is not NUL-terminated"));
+        }
+        let s = std::str::from_utf8(&s[..n]).map_err(|_| format!("{what} is not UTF-8"))?;
+        if s.contains('\0') {
+            return Err(format!("{what} holds a NUL byte"));
+        }
+        Ok(s.to_string())
+    }
     fn string(&mut self) -> Result<String, String> {
         let n = self.u32()? as usize;
-        let s = self.take(n + 1)?;
-        String::from_utf8(s[..n].to_vec()).map_err(|_| "string is not UTF-8".to_string())
+        self.text(n, "string")
     }
     fn sig(&mut self) -> Result<String, String> {
         let n = self.take(1)?[0] as usize;
-        let s = self.take(n + 1)?;
-        String::from_utf8(s[..n].to_vec()).map_err(|_| "signature is not ASCII".to_string())
+        let s = self.text(n, "signature")?;
+        split_signature(&s)?;
+        Ok(s)
+    }
+    fn enter(&mut self) -> Result<(), String> {
+        if self.arrays > MAX_ARRAY_DEPTH
+            || self.structs > MAX_STRUCT_DEPTH
+            || self.arrays + self.structs + self.variants > MAX_DEPTH
+        {
+            return Err(
+                "containers nested too deep (D-Bus allows 32 arrays, 32 structs, 64 in all)".into(),
+            );
+        }
+        Ok(())
     }
 
-    /// Read one value of the single complete type `sig`.
+    /// Read one value of the single complete type `sig` (checked first).
     pub fn read(&mut self, sig: &str) -> Result<Value, String> {
+        if first_type_len(sig.as_bytes())? != sig.len() {
+            return Err(format!("{sig:?} is not a single complete type"));
+        }
+        self.value(sig)
+    }
+
+    /// Reads a value of `sig`, a single complete type already checked.
+    fn value(&mut self, sig: &str) -> Result<Value, String> {
+        self.values += 1;
+        if self.values > MAX_VALUES {
+            return Err(format!("more than {MAX_VALUES} values in one message"));
+        }
         let b = sig.as_bytes();
         Ok(match b.first().copied().ok_or("empty signature")? {
             b'y' => Value::Byte(self.take(1)?[0]),
-            b'b' => Value::Bool(self.u32()? != 0),
+            b'b' => match self.u32()? {
+                0 => Value::Bool(false),
+                1 => Value::Bool(true),
+                _ => return Err("boolean other than 0 or 1".into()),
+            },
             b'i' => Value::I32(self.u32()? as i32),
             b'u' | b'h' => Value::U32(self.u32()?),
             b't' | b'x' => Value::U64(self.u64()?),
@@ -283,14 +406,24 @@ impl<'a> Reader<'a> {
             }
             b'd' => Value::U64(self.u64()?),
             b's' => Value::Str(self.string()?),
-            b'o' => Value::Path(self.string()?),
+            b'o' => {
+                let p = self.string()?;
+                if !valid_object_path(&p) {
+                    return Err(format!("{p:?} is not an object path"));
+                }
+                Value::Path(p)
+            }
             b'g' => Value::Sig(self.sig()?),
             b'v' => {
                 let s = self.sig()?;
-                if split_signature(&s)?.len() != 1 {
+                if first_type_len(s.as_bytes())? != s.len() {
                     return Err(format!("variant signature {s:?} is not a single type"));
                 }
-                Value::Variant(Box::new(self.read(&s)?))
+                self.variants += 1;
+                self.enter()?;
+                let v = self.value(&s);
+                self.variants -= 1;
+                Value::Variant(Box::new(v?))
             }
             b'a' => {
                 let elem = &sig[1..];
@@ -299,50 +432,71 @@ impl<'a> Reader<'a> {
                     .first()
                     .ok_or("array signature without element type")?;
                 let n = self.u32()? as usize;
-                if n > MAX_MESSAGE {
-                    return Err("array too long".into());
+                if n > MAX_ARRAY {
+                    return Err("array longer than 64 MiB".into());
                 }
                 self.align(align_of(first))?;
-                let end = self.pos + n;
-                if end > self.buf.len() {
+                if n > self.buf.len() - self.pos {
                     return Err("truncated array".into());
                 }
+                let end = self.pos + n;
+                self.arrays += 1;
+                self.enter()?;
                 let mut items = Vec::new();
                 while self.pos < end {
-                    items.push(self.read(elem)?);
+                    let before = self.pos;
+                    match self.value(elem) {
+                        Ok(v) => items.push(v),
+                        Err(e) => {
+                            self.arrays -= 1;
+                            return Err(e);
+                        }
+                    }
+                    if self.pos == before {
+                        // Cannot happen for a checked signature; a guard against looping.
+                        self.arrays -= 1;
+                        return Err("array element consumed no bytes".into());
+                    }
                 }
+                self.arrays -= 1;
                 if self.pos != end {
                     return Err("array element overran the array length".into());
                 }
                 Value::Array(elem.to_string(), items)
             }
             b'(' | b'{' if sig.len() < 2 => return Err("truncated struct signature".into()),
-            b'(' => {
+            open @ (b'(' | b'{') => {
                 self.align(8)?;
-                let mut f = Vec::new();
-                for t in split_signature(&sig[1..sig.len() - 1])? {
-                    f.push(self.read(t)?);
+                self.structs += 1;
+                let r = self.enter().and_then(|_| {
+                    let mut f = Vec::new();
+                    for t in split_signature(&sig[1..sig.len() - 1])? {
+                        f.push(self.value(t)?);
+                    }
+                    Ok(f)
+                });
+                self.structs -= 1;
+                let mut f = r?;
+                if open == b'(' {
+                    Value::Struct(f)
+                } else {
+                    if f.len() != 2 {
+                        return Err("dict entry must have two types".into());
+                    }
+                    let v = f.pop().ok_or("dict entry")?;
+                    let k = f.pop().ok_or("dict entry")?;
+                    Value::DictEntry(Box::new(k), Box::new(v))
                 }
-                Value::Struct(f)
-            }
-            b'{' => {
-                self.align(8)?;
-                let inner = split_signature(&sig[1..sig.len() - 1])?;
-                if inner.len() != 2 {
-                    return Err("dict entry must have two types".into());
-                }
-                let k = self.read(inner[0])?;
-                let v = self.read(inner[1])?;
-                Value::DictEntry(Box::new(k), Box::new(v))
             }
             c => return Err(format!("unsupported type code {:?}", c as char)),
         })
     }
 
+    /// Reads values of every complete type of `sig` (a signature of at most 255 bytes).
     pub fn read_all(&mut self, sig: &str) -> Result<Vec<Value>, String> {
         split_signature(sig)?
             .into_iter()
-            .map(|t| self.read(t))
+            .map(|t| self.value(t))
             .collect()
     }
 }
@@ -464,6 +618,9 @@ impl Message {
             }) as usize
         };
         let (body, fields) = (rd(4), rd(12));
+        if fields > MAX_ARRAY || body > MAX_MESSAGE {
+            return Err("message too large".into());
+        }
         let total = (16 + fields).div_ceil(8) * 8 + body;
         if total > MAX_MESSAGE {
             return Err("message too large".into());
@@ -475,7 +632,17 @@ impl Message {
         if buf.len() < 16 {
             return Err("short message".into());
         }
-        let big = buf[0] == b'B';
+        if buf.len() > MAX_MESSAGE {
+            return Err("message larger than 128 MiB".into());
+        }
+        let big = match buf[0] {
+            b'l' => false,
+            b'B' => true,
+            c => return Err(format!("bad endianness byte {c:#x}")),
+        };
+        if buf[3] != 1 {
+            return Err(format!("unknown protocol version {}", buf[3]));
+        }
         let mut r = Reader::new(buf, big);
         let head = r.read_all("yyyyuua(yv)")?;
         let (
@@ -488,6 +655,12 @@ impl Message {
         else {
             return Err("malformed header".into());
         };
+        if *t == 0 {
+            return Err("message type 0 is invalid".into());
+        }
+        if *serial == 0 {
+            return Err("message serial 0 is invalid".into());
+        }
         let mut m = Message {
             msg_type: *t,
             flags: *flags,
@@ -518,8 +691,14 @@ impl Message {
         if start + *body_len as usize != buf.len() {
             return Err("body length does not match".into());
         }
+        if *body_len > 0 && sig.is_empty() {
+            return Err("a body without a signature".into());
+        }
         let mut br = Reader::new(&buf[start..], big);
         m.body = br.read_all(&sig)?;
+        if br.pos != buf.len() - start {
+            return Err("bytes left after the body".into());
+        }
         Ok(m)
     }
 }
@@ -585,7 +764,46 @@ fn dbus_err(step: &str, detail: impl std::fmt::Display) -> CgroupError {
     }
 }
 
-/// A blocking connection to a message bus.
+/// Connects to a unix socket before `deadline`: non-blocking, so a listener whose backlog is
+/// full (connect would block forever) costs at most the time left.
+fn connect_unix(t: &SocketTarget, deadline: Instant) -> io::Result<UnixStream> {
+    use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixAddr};
+    use std::os::fd::AsRawFd;
+    let addr = match t {
+        SocketTarget::Path(p) => UnixAddr::new(p.as_str()),
+        SocketTarget::Abstract(n) => UnixAddr::new_abstract(n.as_bytes()),
+    }
+    .map_err(io::Error::from)?;
+    let fd = socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
+    loop {
+        match connect(fd.as_raw_fd(), &addr) {
+            Ok(()) => break,
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINPROGRESS) => {
+                if Instant::now() >= deadline {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the bus does not accept connections",
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let s = UnixStream::from(fd);
+    s.set_nonblocking(false)?;
+    Ok(s)
+}
+
+/// A blocking connection to a message bus. Every wait on the socket is bounded: connecting and
+/// the SASL exchange by the connection's timeout (30 s for systemd's bus), each call and each
+/// signal wait by its own deadline, however the peer trickles bytes.
 pub struct Connection {
     stream: UnixStream,
     serial: u32,
@@ -608,16 +826,9 @@ impl Connection {
         let step = format!("connecting to D-Bus at {address}");
         let mut last = None;
         let mut stream = None;
+        let deadline = Instant::now() + timeout;
         for t in parse_address(address) {
-            let r = match &t {
-                SocketTarget::Path(p) => UnixStream::connect(p),
-                SocketTarget::Abstract(n) => {
-                    use std::os::linux::net::SocketAddrExt;
-                    std::os::unix::net::SocketAddr::from_abstract_name(n.as_bytes())
-                        .and_then(|a| UnixStream::connect_addr(&a))
-                }
-            };
-            match r {
+            match connect_unix(&t, deadline) {
                 Ok(s) => {
                     stream = Some(s);
                     break;
@@ -665,16 +876,56 @@ impl Connection {
         Ok(c)
     }
 
-    fn read_line(&mut self) -> Result<String, CgroupError> {
+    /// Fills `buf` from the socket before `deadline`: the read timeout is set to what is left
+    /// before every read, so a peer trickling bytes cannot stretch the wait past the deadline.
+    fn read_full(
+        &mut self,
+        buf: &mut [u8],
+        deadline: Instant,
+        step: &str,
+    ) -> Result<(), CgroupError> {
+        let mut got = 0;
+        while got < buf.len() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(CgroupError::Timeout {
+                    step: step.into(),
+                    waited_ms: self.timeout.as_millis() as u64,
+                });
+            }
+            let _ = self.stream.set_read_timeout(Some(left));
+            match self.stream.read(&mut buf[got..]) {
+                Ok(0) => {
+                    return Err(dbus_err(step, "the bus closed the connection"));
+                }
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Err(CgroupError::Timeout {
+                        step: step.into(),
+                        waited_ms: self.timeout.as_millis() as u64,
+                    });
+                }
+                Err(e) => return Err(CgroupError::io(step, &e, None)),
+            }
+        }
+        Ok(())
+    }
+
+    fn read_line(&mut self, deadline: Instant) -> Result<String, CgroupError> {
+        const STEP: &str = "reading the D-Bus SASL reply";
         let mut line = Vec::new();
         let mut b = [0u8; 1];
         while !line.ends_with(b"\r\n") {
-            self.stream
-                .read_exact(&mut b)
-                .map_err(|e| CgroupError::io("reading the D-Bus SASL reply", &e, None))?;
+            self.read_full(&mut b, deadline, STEP)?;
             line.push(b[0]);
             if line.len() > 4096 {
-                return Err(dbus_err("reading the D-Bus SASL reply", "line too long"));
+                return Err(dbus_err(STEP, "line too long"));
             }
         }
         Ok(String::from_utf8_lossy(&line[..line.len() - 2]).into_owned())
@@ -688,7 +939,7 @@ impl Connection {
         self.stream
             .write_all(&hello)
             .map_err(|e| CgroupError::io("sending D-Bus SASL AUTH", &e, None))?;
-        let line = self.read_line()?;
+        let line = self.read_line(Instant::now() + self.timeout)?;
         if !line.starts_with("OK ") {
             return Err(dbus_err(
                 "D-Bus SASL EXTERNAL authentication",
@@ -717,35 +968,21 @@ impl Connection {
         Ok(self.serial)
     }
 
+    /// Reads one message before `deadline`. The buffer grows with what arrives (64 KiB at a
+    /// time), not with what the header claims, and the header's lengths are checked first.
     fn read_message(&mut self, deadline: Instant) -> Result<Message, CgroupError> {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(CgroupError::Timeout {
-                step: "waiting for a D-Bus message".into(),
-                waited_ms: self.timeout.as_millis() as u64,
-            });
-        }
-        let _ = self.stream.set_read_timeout(Some(left));
-        let map = |e: io::Error| {
-            if matches!(
-                e.kind(),
-                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-            ) {
-                CgroupError::Timeout {
-                    step: "waiting for a D-Bus message".into(),
-                    waited_ms: left.as_millis() as u64,
-                }
-            } else {
-                CgroupError::io("reading a D-Bus message", &e, None)
-            }
-        };
+        const STEP: &str = "waiting for a D-Bus message";
         let mut head = [0u8; 16];
-        self.stream.read_exact(&mut head).map_err(map)?;
+        self.read_full(&mut head, deadline, STEP)?;
         let total =
             Message::total_len(&head).map_err(|e| dbus_err("reading a D-Bus message", e))?;
         let mut buf = head.to_vec();
-        buf.resize(total, 0);
-        self.stream.read_exact(&mut buf[16..]).map_err(map)?;
+        while buf.len() < total {
+            let from = buf.len();
+            let to = total.min(from + (64 << 10));
+            buf.resize(to, 0);
+            self.read_full(&mut buf[from..to], deadline, STEP)?;
+        }
         Message::decode(&buf).map_err(|e| dbus_err("decoding a D-Bus message", e))
     }
 
@@ -962,5 +1199,294 @@ mod tests {
             .is_err());
         assert!(Message::decode(&[b'x'; 16]).is_err());
         assert!(split_signature("(s").is_err());
+    }
+
+    fn le(v: u32) -> [u8; 4] {
+        v.to_le_bytes()
+    }
+
+    /// Issue 12 item 8: an empty struct consumes no bytes; an array of them looped forever.
+    #[test]
+    fn empty_struct_array_is_refused_at_once() {
+        let mut b = le(8).to_vec();
+        b.extend_from_slice(&[0; 12]);
+        let e = Reader::new(&b, false).read("a()").unwrap_err();
+        assert!(e.contains("empty struct"), "{e}");
+        assert!(Reader::new(&[0; 8], false).read("a()").is_err());
+        assert!(Reader::new(&[0; 8], false).read("()").is_err());
+        assert!(Reader::new(&b, false).read_all("ya()").is_err());
+        // The same in a variant and as a message body.
+        let mut v = vec![3, b'a', b'(', b')', 0];
+        v.extend_from_slice(&[0; 3]);
+        v.extend_from_slice(&le(8));
+        v.extend_from_slice(&[0; 12]);
+        assert!(Reader::new(&v, false).read("v").is_err());
+        // A message whose body signature is "a()", its body an 8-byte array of nothing.
+        let body_sig = Value::Sig("a()".into());
+        let mut w = Writer::default();
+        for v in [
+            Value::Byte(b'l'),
+            Value::Byte(SIGNAL),
+            Value::Byte(0),
+            Value::Byte(1),
+            Value::U32(16),
+            Value::U32(1),
+            Value::Array(
+                "(yv)".into(),
+                vec![Value::Struct(vec![
+                    Value::Byte(8),
+                    Value::Variant(Box::new(body_sig)),
+                ])],
+            ),
+        ] {
+            w.put(&v);
+        }
+        w.pad(8);
+        w.buf.extend_from_slice(&le(8));
+        w.buf.extend_from_slice(&[0; 12]);
+        let e = Message::decode(&w.buf).unwrap_err();
+        assert!(e.contains("empty struct"), "{e}");
+    }
+
+    #[test]
+    fn signatures_follow_the_specification() {
+        for bad in [
+            "()", "a()", "{}", "a{}", "{sv}", "(s{sv})", "a{s}", "a{svs}", "a{vs}", "a{(s)s}",
+            "(s", "s)", "a", "aa", "(s}", "z", "v(", "a{sv",
+        ] {
+            assert!(split_signature(bad).is_err(), "{bad:?} accepted");
+        }
+        for good in [
+            "a{sv}",
+            "a(sa(sv))",
+            "(yv)",
+            "a{oa{sa{sv}}}",
+            "aay",
+            "(((y)))",
+        ] {
+            assert!(split_signature(good).is_ok(), "{good:?} refused");
+        }
+        let long = "y".repeat(256);
+        assert!(split_signature(&long).is_err());
+        assert!(split_signature(&"y".repeat(255)).is_ok());
+        let nest = |n: usize| format!("{}y{}", "(".repeat(n), ")".repeat(n));
+        assert!(split_signature(&nest(32)).is_ok());
+        assert!(split_signature(&nest(33)).is_err());
+        let arr = |n: usize| format!("{}y", "a".repeat(n));
+        assert!(split_signature(&arr(32)).is_ok());
+        assert!(split_signature(&arr(33)).is_err());
+        // A dict entry counts as a struct level.
+        let dicts = |n: usize| format!("a{{y{}y{}}}", "(".repeat(n), ")".repeat(n));
+        assert!(split_signature(&dicts(31)).is_ok());
+        assert!(split_signature(&dicts(32)).is_err());
+        // A variant's signature is checked the same way.
+        assert!(Reader::new(&[2, b'(', b')', 0], false).read("v").is_err());
+        assert!(Reader::new(&[2, b'y', b'y', 0, 1, 1], false)
+            .read("v")
+            .is_err());
+    }
+
+    #[test]
+    fn variants_nested_deeper_than_64_are_refused() {
+        let nested = |n: usize| {
+            let mut b = Vec::new();
+            for _ in 0..n {
+                b.extend_from_slice(&[1, b'v', 0]);
+            }
+            b.extend_from_slice(&[1, b'y', 0, 7]);
+            b
+        };
+        assert!(Reader::new(&nested(63), false).read("v").is_ok());
+        let e = Reader::new(&nested(64), false).read("v").unwrap_err();
+        assert!(e.contains("nested too deep"), "{e}");
+        assert!(Reader::new(&nested(100_000), false).read("v").is_err());
+        // Arrays counted through variants: 32 at most in all.
+        // Arrays are counted through variants: 32 at most in all.
+        let arrays = |n: usize, mut v: Value| {
+            for _ in 0..n {
+                v = Value::Array(v.signature(), vec![v]);
+            }
+            v
+        };
+        let deep = |inner: usize| {
+            let mid = Value::Variant(Box::new(arrays(inner, Value::Byte(7))));
+            marshal(&[Value::Variant(Box::new(arrays(16, mid)))])
+        };
+        assert!(Reader::new(&deep(16), false).read("v").is_ok());
+        let e = Reader::new(&deep(17), false).read("v").unwrap_err();
+        assert!(e.contains("nested too deep"), "{e}");
+    }
+
+    #[test]
+    fn lengths_are_bounded() {
+        let mut b = le((64 << 20) + 1).to_vec();
+        b.extend_from_slice(&[0; 16]);
+        assert!(Reader::new(&b, false)
+            .read("ay")
+            .unwrap_err()
+            .contains("64 MiB"));
+        // An array longer than what is left, a string longer than what is left.
+        assert!(Reader::new(&[8, 0, 0, 0, 1], false).read("ay").is_err());
+        assert!(Reader::new(&[255, 255, 255, 255, 0], false)
+            .read("s")
+            .is_err());
+        // The header: a 200 MiB body or a 100 MiB field array is refused before reading it.
+        let mut h = [0u8; 16];
+        h[0] = b'l';
+        h[3] = 1;
+        h[4..8].copy_from_slice(&le(200 << 20));
+        assert!(Message::total_len(&h).is_err());
+        h[4..8].copy_from_slice(&le(0));
+        h[12..16].copy_from_slice(&le(100 << 20));
+        assert!(Message::total_len(&h).is_err());
+        h[12..16].copy_from_slice(&le(u32::MAX));
+        h[4..8].copy_from_slice(&le(u32::MAX));
+        assert!(Message::total_len(&h).is_err());
+        // Work per message: an array of a million and more bytes is refused.
+        let n = MAX_VALUES as u32 + 1;
+        let mut b = le(n).to_vec();
+        b.resize(4 + n as usize, 1);
+        assert!(Reader::new(&b, false)
+            .read("ay")
+            .unwrap_err()
+            .contains("values"));
+    }
+
+    #[test]
+    fn malformed_values_are_refused() {
+        // Padding must be zero: "y" then "u" with a non-zero pad byte.
+        assert!(Reader::new(&[1, 0, 9, 0, 5, 0, 0, 0], false)
+            .read_all("yu")
+            .is_err());
+        assert!(Reader::new(&[1, 0, 0, 0, 5, 0, 0, 0], false)
+            .read_all("yu")
+            .is_ok());
+        // Booleans are 0 or 1.
+        assert!(Reader::new(&le(2), false).read("b").is_err());
+        assert_eq!(
+            Reader::new(&le(1), false).read("b").unwrap(),
+            Value::Bool(true)
+        );
+        // Strings: UTF-8, no NUL inside, NUL-terminated.
+        assert!(Reader::new(&[2, 0, 0, 0, 0xff, 0xfe, 0], false)
+            .read("s")
+            .is_err());
+        assert!(Reader::new(&[2, 0, 0, 0, b'a', 0, 0], false)
+            .read("s")
+            .is_err());
+        assert!(Reader::new(&[2, 0, 0, 0, b'a', b'b', b'c'], false)
+            .read("s")
+            .is_err());
+        assert!(Reader::new(&[1, b'y', b'x'], false).read("g").is_err());
+        // Object paths.
+        for bad in ["", "a", "/a/", "//", "/a-b", "/a//b"] {
+            let b = marshal(&[Value::Str(bad.into())]);
+            assert!(Reader::new(&b, false).read("o").is_err(), "{bad:?}");
+        }
+        for good in ["/", "/org/freedesktop/systemd1", "/a_1/B"] {
+            let b = marshal(&[Value::Str(good.into())]);
+            assert!(Reader::new(&b, false).read("o").is_ok(), "{good:?}");
+        }
+        // An element running over its array's length.
+        assert!(Reader::new(&[2, 0, 0, 0, 1, 0, 0, 0], false)
+            .read("au")
+            .is_err());
+        // A message whose body has bytes left over, or a body without a signature.
+        let mut b = Message::signal("/a", "a.b", "C", vec![Value::Byte(1)]).encode(1);
+        assert!(Message::decode(&b).is_ok());
+        b[4] = 2;
+        b.push(0);
+        assert!(Message::decode(&b).is_err());
+        let mut b = Message::signal("/a", "a.b", "C", vec![]).encode(1);
+        b[4] = 1;
+        b.push(0);
+        assert!(Message::decode(&b).is_err());
+        // Serial 0, version 2, bad endianness.
+        let good = Message::signal("/a", "a.b", "C", vec![]).encode(1);
+        for (i, v) in [(8, 0u8), (3, 2), (0, b'x')] {
+            let mut b = good.clone();
+            b[i] = v;
+            assert!(Message::decode(&b).is_err(), "byte {i} = {v}");
+        }
+    }
+
+    fn pair() -> (Connection, UnixStream) {
+        let (a, b) = UnixStream::pair().unwrap();
+        (
+            Connection {
+                stream: a,
+                serial: 0,
+                queue: VecDeque::new(),
+                unique_name: String::new(),
+                timeout: Duration::from_millis(300),
+            },
+            b,
+        )
+    }
+
+    /// A peer that promises a huge message and sends nothing more, or trickles bytes forever:
+    /// the read ends at the deadline with a timeout instead of hanging.
+    #[test]
+    fn a_stalling_or_trickling_peer_cannot_hang_the_reader() {
+        let (mut c, mut peer) = pair();
+        let mut h = Message::signal("/a", "a.b", "C", vec![]).encode(1);
+        h[4..8].copy_from_slice(&le(100 << 20));
+        peer.write_all(&h).unwrap();
+        let e = c
+            .read_message(Instant::now() + Duration::from_millis(200))
+            .unwrap_err();
+        assert!(matches!(e, CgroupError::Timeout { .. }), "{e:?}");
+
+        let (mut c, peer) = pair();
+        let t = std::thread::spawn(move || {
+            let mut peer = peer;
+            let mut h = Message::signal("/a", "a.b", "C", vec![]).encode(1);
+            h[4..8].copy_from_slice(&le(1 << 20));
+            let _ = peer.write_all(&h);
+            // One byte every 10 ms until jail hangs up.
+            while peer.write_all(&[0]).is_ok() {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        let e = c
+            .read_message(Instant::now() + Duration::from_millis(300))
+            .unwrap_err();
+        assert!(matches!(e, CgroupError::Timeout { .. }), "{e:?}");
+        drop(c);
+        t.join().unwrap();
+
+        // The hostile a() message itself, over the socket: an error, not a hang.
+        let (mut c, mut peer) = pair();
+        let mut w = Writer::default();
+        for v in [
+            Value::Byte(b'l'),
+            Value::Byte(SIGNAL),
+            Value::Byte(0),
+            Value::Byte(1),
+            Value::U32(16),
+            Value::U32(1),
+            Value::Array(
+                "(yv)".into(),
+                vec![Value::Struct(vec![
+                    Value::Byte(8),
+                    Value::Variant(Box::new(Value::Sig("a()".into()))),
+                ])],
+            ),
+        ] {
+            w.put(&v);
+        }
+        w.pad(8);
+        w.buf.extend_from_slice(&le(8));
+        w.buf.extend_from_slice(&[0; 12]);
+        peer.write_all(&w.buf).unwrap();
+        let e = c
+            .read_message(Instant::now() + Duration::from_secs(30))
+            .unwrap_err();
+        assert!(matches!(e, CgroupError::Dbus { .. }), "{e:?}");
+        // A closed connection is an error too.
+        drop(peer);
+        assert!(c
+            .read_message(Instant::now() + Duration::from_secs(30))
+            .is_err());
     }
 }
