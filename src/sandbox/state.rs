@@ -341,6 +341,9 @@ fn classify(name: &str) -> Entry {
 /// writer that died: writing one takes microseconds.
 const LEGACY_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// How long a claim whose cgroups could not be removed waits before the next try.
+const CLAIM_RETRY: std::time::Duration = std::time::Duration::from_secs(60);
+
 fn sweep_dir(dir: &Path, read_live: bool) -> Vec<Record> {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return vec![];
@@ -390,7 +393,15 @@ fn sweep_dir(dir: &Path, read_live: bool) -> Vec<Record> {
                     let _ = std::fs::remove_file(&p);
                 }
             }
-            Entry::Claim(owner) if ours && gone(owner) => {
+            // A claim whose cgroups could not be removed (a process that does not die) is
+            // dated into the future: tried again at most once a minute, not at every launch.
+            Entry::Claim(owner)
+                if ours
+                    && gone(owner)
+                    && meta
+                        .modified()
+                        .is_ok_and(|m| m <= std::time::SystemTime::now()) =>
+            {
                 let bases: Vec<PathBuf> = std::fs::read_to_string(&p)
                     .unwrap_or_default()
                     .lines()
@@ -398,6 +409,8 @@ fn sweep_dir(dir: &Path, read_live: bool) -> Vec<Record> {
                     .collect();
                 if super::cgroup::reap_owner(&bases, owner.0, owner.1).is_ok() {
                     let _ = std::fs::remove_file(&p);
+                } else if let Ok(f) = std::fs::File::options().write(true).open(&p) {
+                    let _ = f.set_modified(std::time::SystemTime::now() + CLAIM_RETRY);
                 }
             }
             // Only the pid is in the name: the folder goes once no such process exists.
