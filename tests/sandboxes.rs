@@ -60,6 +60,19 @@ fn pids_with(marker: &str) -> Vec<i32> {
     v
 }
 
+/// The record file of sandbox `id` in `dir` (`ID.PID.START.json`).
+fn record_file(dir: &std::path::Path, id: &str) -> std::path::PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            let n = p.file_name().unwrap().to_string_lossy();
+            n.starts_with(&format!("{id}.")) && n.ends_with(".json")
+        })
+        .unwrap_or_else(|| panic!("no record of {id} in {}", dir.display()))
+}
+
 fn wait_code(mut c: Child) -> i32 {
     use std::os::unix::process::ExitStatusExt;
     let st = c.wait().unwrap();
@@ -214,7 +227,7 @@ fn forged_and_foreign_records_are_refused() {
         } else {
             std::path::PathBuf::from(format!("/tmp/jail-{}", u.uid))
         };
-        let text = std::fs::read_to_string(dir.join(format!("{id}.json"))).unwrap();
+        let text = std::fs::read_to_string(record_file(&dir, &id)).unwrap();
         let mut forged: serde_json::Value = serde_json::from_str(&text).unwrap();
 
         // A record pointing at a process of somebody else (pid 1 of the host, with its real
@@ -292,7 +305,8 @@ fn another_users_sandbox_is_out_of_reach() {
         .unwrap();
     let id = rec["id"].as_str().unwrap().to_string();
     // The user copies root's record into its own state folder: still not enterable.
-    let text = std::fs::read_to_string(format!("/run/jail/{id}.json")).unwrap();
+    let text =
+        std::fs::read_to_string(record_file(std::path::Path::new("/run/jail"), &id)).unwrap();
     let dir = std::path::PathBuf::from(format!("/tmp/jail-{}", user.uid));
     let _ = Jail::new(&user).args(["ps"]).output(); // creates the folder
     let f = dir.join(format!("{id}.json"));

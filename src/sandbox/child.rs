@@ -2,9 +2,15 @@
 //!
 //! 1. `PR_SET_PDEATHSIG` first, then wait on the sync pipe: the supervisor writes the id maps
 //!    and places us in the cgroup before any of COMMAND's code can run. EOF means jail died.
+//!    The death signal only covers a death after it was armed, and jail may have released us
+//!    and died before: so once the byte is read, the pipe is looked at again. Only jail holds
+//!    its write end, and keeps it until it ends: a hang-up there means jail is gone, and we
+//!    exit. (`getppid()` cannot tell: in a new pid namespace it is 0.)
 //! 2. The filesystem ([`super::fs::build`]), ending in `pivot_root`.
 //! 3. Host name, loopback, time namespace.
 //! 4. With `init = true`, fork: this process stays PID 1 ([`super::init`]) and the child goes on.
+//!    When jail dies, init gets SIGKILL, and the kernel kills the rest of its pid namespace;
+//!    COMMAND also gets `PR_SET_PDEATHSIG` for init, for a sandbox without a pid namespace.
 //! 5. COMMAND's process: session/terminal, working folder, rlimits, every fd but 0-2
 //!    close-on-exec, capabilities down to `keep` in all five sets, `no_new_privs`, Landlock,
 //!    seccomp (last: from here on every syscall is filtered), `execve`.
@@ -30,6 +36,9 @@ pub struct ChildFds {
     pub pty_sock: Option<OwnedFd>,
     /// Which of 0, 1, 2 are the caller's terminal (to be replaced by the pty).
     pub tty_std: [bool; 3],
+    /// The soft `RLIMIT_NOFILE` jail was started with, when jail raised its own: COMMAND gets
+    /// it back unless the profile's `[rlimits] nofile` says otherwise.
+    pub nofile_soft: Option<u64>,
 }
 
 /// Never returns: execs COMMAND, becomes init, or exits with the error reported.
@@ -85,6 +94,11 @@ fn setup(
         Ok(1) => {}
         _ => sys::exit_now(crate::EXIT_JAIL), // the supervisor is gone or gave up: say nothing
     }
+    // The death signal is armed: if jail died before that (after releasing us), its end of the
+    // pipe is closed now, and nobody would ever kill this sandbox. Leave quietly.
+    if plan.process.die_with_parent && hung_up(&fds.sync) {
+        sys::exit_now(crate::EXIT_JAIL);
+    }
     drop(fds.sync);
     // Now in its cgroup: a cgroup namespace made here has the sandbox's own cgroup as its root.
     if plan.namespaces.cgroup {
@@ -114,10 +128,23 @@ fn setup(
     drop_bounding(&plan.capabilities.numbers).map_err(jail)?;
 
     if plan.process.init {
+        let init = nix::unistd::getpid();
         // SAFETY: single-threaded (jail never starts threads before exec).
         match unsafe { nix::unistd::fork() } {
             Err(e) => return Err(jail(StepError::new("fork COMMAND under init", e))),
-            Ok(nix::unistd::ForkResult::Child) => {}
+            Ok(nix::unistd::ForkResult::Child) => {
+                // COMMAND dies with init too. In a pid namespace the kernel sees to that; without
+                // one only this does. Same order as above: arm, then check that init is still
+                // our parent (within one pid namespace getppid() tells).
+                if plan.process.die_with_parent {
+                    sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as u64, 0)
+                        .step(|| "die with init".into())
+                        .map_err(jail)?;
+                    if nix::unistd::getppid() != init {
+                        sys::exit_now(crate::EXIT_JAIL);
+                    }
+                }
+            }
             Ok(nix::unistd::ForkResult::Parent { child }) => {
                 let _ = err; // closed by init::run with everything else
                 drop(fds.pty_sock);
@@ -125,7 +152,26 @@ fn setup(
             }
         }
     }
-    command(plan, fds.pty_sock, fds.tty_std, verbose)
+    command(plan, fds.pty_sock, fds.tty_std, fds.nofile_soft, verbose)
+}
+
+/// True when no writer is left on the pipe `fd` (and nothing is left to read in it).
+fn hung_up(fd: &OwnedFd) -> bool {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let mut p = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+    loop {
+        match poll(&mut p, PollTimeout::ZERO) {
+            Err(Errno::EINTR) => continue,
+            // Cannot tell: treat as gone (fail closed, the supervisor will report it).
+            Err(_) => return true,
+            Ok(_) => {
+                return p[0]
+                    .revents()
+                    .is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLERR))
+            }
+        }
+    }
 }
 
 /// `ifconfig lo up`, by ioctl: microseconds, where netlink costs a millisecond.
@@ -241,6 +287,7 @@ fn command(
     plan: &Plan,
     pty_sock: Option<OwnedFd>,
     tty_std: [bool; 3],
+    nofile_soft: Option<u64>,
     verbose: bool,
 ) -> std::result::Result<Never, (StepError, i32)> {
     let jail = |e: StepError| (e, crate::EXIT_JAIL);
@@ -278,6 +325,18 @@ fn command(
             let v = |x: Option<u64>| x.unwrap_or(libc::RLIM_INFINITY);
             nix::sys::resource::setrlimit(res, v(r.soft), v(r.hard))
                 .step(|| format!("set rlimit {}", r.resource))
+                .map_err(jail)?;
+        }
+    }
+    // jail raised its own soft descriptor limit; COMMAND starts with the one jail was given.
+    if let Some(soft) = nofile_soft {
+        if !plan.rlimits.iter().any(|r| r.resource == "nofile") {
+            use nix::sys::resource::{getrlimit, setrlimit, Resource};
+            let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE)
+                .step(|| "get rlimit nofile".into())
+                .map_err(jail)?;
+            setrlimit(Resource::RLIMIT_NOFILE, soft.min(hard), hard)
+                .step(|| "restore rlimit nofile".into())
                 .map_err(jail)?;
         }
     }

@@ -2,10 +2,13 @@
 //!
 //! Order and why:
 //! 1. Make every mount private, so nothing done here propagates back to the host.
-//! 2. Open every host path the plan needs (bind sources, device nodes, the rootfs image,
-//!    overlay layers) *before* anything is mounted over the host's view, with
-//!    `RESOLVE_NO_SYMLINKS`: the plan resolved them already, so a symlink found now was planted
-//!    since, and is refused.
+//! 2. Open the host paths the plan needs under `/tmp` (bind sources, the rootfs image, overlay
+//!    layers) *before* the scratch tmpfs covers them, with `RESOLVE_NO_SYMLINKS`: the plan
+//!    resolved them already, so a symlink found now was planted since, and is refused. Every
+//!    other source is opened the same way just before its step and closed right after it:
+//!    nothing mounted here is visible outside `/tmp`, so the path reaches the same file then,
+//!    and jail holds a few descriptors at a time, not one per grant (it runs at `ulimit -n 16`,
+//!    and a profile with 10,000 grants runs at the usual 1024).
 //! 3. Mount a scratch tmpfs over `/tmp` (our private copy of it): it holds the new root's mount
 //!    point, the mask file for hidden files and overlay work folders. None of it is visible once
 //!    the old root is detached.
@@ -184,38 +187,70 @@ fn mount_fs(
     .step(|| format!("mount {fstype} on {shown}"))
 }
 
-/// Host descriptors opened before anything covers the host's view.
+/// Host descriptors opened before the scratch tmpfs covers `/tmp`.
 struct Sources {
-    /// Per mount step: the sources it needs, in order.
-    per_step: Vec<Vec<OwnedFd>>,
+    /// Per mount step: its sources when one of them is under `/tmp` (opened early), None when
+    /// they are opened just before the step.
+    per_step: Vec<Option<Vec<OwnedFd>>>,
 }
 
+/// The host paths a step reads, in the order [`step_sources`] opens them.
+fn source_paths(m: &MountStep) -> Vec<std::path::PathBuf> {
+    match m {
+        MountStep::RootImage { source } | MountStep::Bind { source, .. } => vec![source.clone()],
+        MountStep::Dev { nodes, .. } => nodes.iter().map(|n| Path::new("/dev").join(n)).collect(),
+        MountStep::Overlay {
+            lower, upper, work, ..
+        } => {
+            let mut v = lower.clone();
+            if let (Some(u), Some(w)) = (upper, work) {
+                v.push(u.clone());
+                v.push(w.clone());
+            }
+            v
+        }
+        _ => vec![],
+    }
+}
+
+/// Opens the sources of one step.
+fn step_sources(m: &MountStep) -> Result<Vec<OwnedFd>> {
+    let what = match m {
+        MountStep::RootImage { .. } => "rootfs",
+        MountStep::Bind { .. } => "bind source",
+        MountStep::Dev { .. } => "device",
+        _ => "overlay layer",
+    };
+    let paths = source_paths(m);
+    let n = paths.len();
+    paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let what = match m {
+                MountStep::Overlay {
+                    upper: Some(_),
+                    work: Some(_),
+                    ..
+                } if i + 2 == n => "overlay upper",
+                MountStep::Overlay {
+                    upper: Some(_),
+                    work: Some(_),
+                    ..
+                } if i + 1 == n => "overlay work",
+                _ => what,
+            };
+            open_host(p, what)
+        })
+        .collect()
+}
+
+/// Opens now what the scratch tmpfs over `/tmp` is about to hide.
 fn open_sources(plan: &Plan) -> Result<Sources> {
     let mut per_step = vec![];
     for m in &plan.mounts {
-        let v = match m {
-            MountStep::RootImage { source } => vec![open_host(source, "rootfs")?],
-            MountStep::Bind { source, .. } => vec![open_host(source, "bind source")?],
-            MountStep::Dev { nodes, .. } => nodes
-                .iter()
-                .map(|n| open_host(&Path::new("/dev").join(n), "device"))
-                .collect::<Result<Vec<_>>>()?,
-            MountStep::Overlay {
-                lower, upper, work, ..
-            } => {
-                let mut v = lower
-                    .iter()
-                    .map(|l| open_host(l, "overlay layer"))
-                    .collect::<Result<Vec<_>>>()?;
-                if let (Some(u), Some(w)) = (upper, work) {
-                    v.push(open_host(u, "overlay upper")?);
-                    v.push(open_host(w, "overlay work")?);
-                }
-                v
-            }
-            _ => vec![],
-        };
-        per_step.push(v);
+        let early = source_paths(m).iter().any(|p| p.starts_with(SCRATCH));
+        per_step.push(if early { Some(step_sources(m)?) } else { None });
     }
     Ok(Sources { per_step })
 }
@@ -246,7 +281,7 @@ pub fn build(plan: &Plan, verbose: bool) -> Result<()> {
     )
     .step(|| "make mounts private".into())?;
 
-    // 2. Host paths, opened while the host's view is intact.
+    // 2. Host paths under /tmp, opened while the scratch tmpfs does not hide them yet.
     let mut sources = open_sources(plan)?;
 
     // 3. Scratch space and the new root's mount point.
@@ -300,7 +335,13 @@ pub fn build(plan: &Plan, verbose: bool) -> Result<()> {
 
     let mut root: Option<OwnedFd> = None;
     for (i, step) in plan.mounts.iter().enumerate() {
-        let srcs = std::mem::take(&mut sources.per_step[i]);
+        // Sources not under /tmp are opened now, and closed at the end of the step (device
+        // nodes one at a time, by do_step).
+        let srcs = match sources.per_step[i].take() {
+            Some(v) => v,
+            None if matches!(step, MountStep::Dev { .. }) => vec![],
+            None => step_sources(step)?,
+        };
         say(&format!("mount {}", step.target().display()));
         match step {
             MountStep::RootTmpfs => {
@@ -411,7 +452,15 @@ fn do_step(
                 Some("mode=0755"),
                 &shown,
             )?;
-            for (name, src) in nodes.iter().zip(srcs) {
+            for (k, name) in nodes.iter().enumerate() {
+                let opened;
+                let src = match srcs.get(k) {
+                    Some(s) => s,
+                    None => {
+                        opened = open_host(&Path::new("/dev").join(name), "device")?;
+                        &opened
+                    }
+                };
                 let p = target.join(name);
                 let nt = walk(root, &p, Make::File)?;
                 bind(

@@ -2,15 +2,22 @@
 //!
 //! It stays single-threaded until the child execs (`unshare(CLONE_NEWUSER)` and clone with it
 //! fail in a threaded process), and in order:
-//! 1. creates the cgroup (before the fork, so no other process of ours is in the parent cgroup
-//!    when controllers are enabled), opens a pty when COMMAND gets a private terminal, blocks the
-//!    signals it forwards;
-//! 2. clones the child with every new namespace at once;
-//! 3. writes the child's uid/gid maps, places it in the cgroup, then releases it;
-//! 4. waits for the child's setup to end: an error record on the error pipe, or EOF when exec
-//!    closed it;
-//! 5. relays the terminal, forwards signals, reaps the child, and returns the exit status;
-//! 6. tears down: every process left is killed (pid namespace, cgroup), the cgroup removed.
+//! 1. blocks the signals it forwards (from here on a SIGTERM or SIGINT waits, and reaches the
+//!    sandbox once it runs, instead of killing jail halfway through), raises its own soft
+//!    `RLIMIT_NOFILE` to the hard limit (COMMAND gets the one jail was started with back);
+//! 2. notes in the state folder that it may leave cgroups (so that a later `jail run` or `ps`
+//!    removes them if it is killed), creates the cgroup (before the fork, so no other process of
+//!    ours is in the parent cgroup when controllers are enabled), opens a pty when COMMAND gets a
+//!    private terminal;
+//! 3. clones the child with every new namespace at once;
+//! 4. writes the child's uid/gid maps, places it in the cgroup, then releases it. The write end
+//!    of that sync pipe stays open here until jail ends: only jail holds it, so the child, once
+//!    it has armed `PR_SET_PDEATHSIG`, sees on it whether jail already died (see child.rs);
+//! 5. while the child sets up, removes what killed launchers of this user left in the state
+//!    folder ([`super::state::sweep`]), then waits for the setup to end: an error record on the
+//!    error pipe, or EOF when exec closed it;
+//! 6. relays the terminal, forwards signals, reaps the child, and returns the exit status;
+//! 7. tears down: every process left is killed (pid namespace, cgroup), the cgroup removed.
 
 use super::cgroup::{self, Cgroup};
 use super::child::{self, ChildFds};
@@ -120,10 +127,30 @@ pub struct RunOptions {
     pub state_dir: Option<std::path::PathBuf>,
 }
 
+/// Raises jail's own soft `RLIMIT_NOFILE` to the hard limit: a profile with thousands of grants
+/// under /tmp holds one descriptor per grant for a moment (see fs.rs). Returns the soft limit
+/// jail was started with when it raised it, which COMMAND gets back.
+fn raise_nofile() -> Option<u64> {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
+    if soft >= hard {
+        return None;
+    }
+    setrlimit(Resource::RLIMIT_NOFILE, hard, hard).ok()?;
+    Some(soft)
+}
+
 /// Runs the plan; returns the exit status of SPEC §1.
 pub fn run(plan: &Plan, opts: &RunOptions) -> i32 {
     let v = opts.verbosity;
     let verbose = v == Verbosity::Verbose;
+    // Forwarded signals wait from here on (a launcher that SIGTERM killed between making the
+    // cgroup and the clone would leave it behind); supervise() reads them from a signalfd and
+    // forwards them once the sandbox runs. The child unblocks them before exec.
+    if let Err(e) = signal::sigprocmask(signal::SigmaskHow::SIG_BLOCK, Some(&blocked_set()), None) {
+        print_step_error(&StepError::new("block signals", e));
+        return crate::EXIT_JAIL;
+    }
     let mut plan = plan;
     // Desktop helpers (xdg-dbus-proxy, the filtered Xauthority) start outside the sandbox,
     // before the clone; the guard stops them when the sandbox has ended. Fail closed.
@@ -139,10 +166,33 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> i32 {
         with_helpers = h.apply(plan);
         plan = &with_helpers;
     }
+    let nofile_soft = raise_nofile();
+    // Before any cgroup exists: the note that lets a later jail remove ours if we are killed.
+    // (Not when the sandbox is to outlive jail: its cgroup is in use then.)
+    let claim = match (
+        &opts.state_dir,
+        plan.limits.any() && plan.process.die_with_parent,
+    ) {
+        (Some(d), true) => super::state::dir(d)
+            .ok()
+            .and_then(|d| super::state::claim_cgroups(&d, &cgroup::bases())),
+        _ => None,
+    };
+    let unclaim = |claim: &Option<std::path::PathBuf>| {
+        if let Some(c) = claim {
+            super::state::unclaim(c);
+        }
+    };
     let mut cg = match make_cgroup(plan, v) {
         Ok(c) => c,
-        Err(()) => return crate::EXIT_JAIL,
+        Err(()) => {
+            unclaim(&claim);
+            return crate::EXIT_JAIL;
+        }
     };
+    if cg.is_none() {
+        unclaim(&claim);
+    }
     // With limits best-effort and no cgroup, pids still holds through RLIMIT_NPROC, which in a
     // new user namespace counts only the sandbox's processes.
     let mut plan_owned;
@@ -157,7 +207,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> i32 {
         });
         plan = &plan_owned;
     }
-    let r = supervise(plan, opts, verbose, cg.as_mut());
+    let r = supervise(plan, opts, verbose, cg.as_mut(), nofile_soft);
     let code = match r {
         Ok(code) => code,
         Err(e) => {
@@ -179,8 +229,9 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> i32 {
                 eprintln!("jail: {} process(es) in the sandbox were killed: its memory limit ({limit}) was reached", ev.oom_kill);
             }
         }
-        if let Err(e) = cg.destroy() {
-            eprintln!("jail: warning: removing the sandbox's cgroup: {e}");
+        match cg.destroy() {
+            Ok(()) => unclaim(&claim),
+            Err(e) => eprintln!("jail: warning: removing the sandbox's cgroup: {e}"),
         }
     }
     drop(helpers);
@@ -192,6 +243,7 @@ fn supervise(
     opts: &RunOptions,
     verbose: bool,
     cg: Option<&mut Cgroup>,
+    nofile_soft: Option<u64>,
 ) -> Result<i32, StepError> {
     let cgroup_paths: Vec<std::path::PathBuf> = cg.as_ref().map(|c| c.paths()).unwrap_or_default();
     let (sync_r, sync_w) = pipe()?;
@@ -224,10 +276,9 @@ fn supervise(
     };
     let tty_std = super::pty::tty_std();
 
-    // Forwarded signals and SIGCHLD arrive through a signalfd; the child unblocks them.
+    // Forwarded signals and SIGCHLD (blocked since run() began) arrive through a signalfd;
+    // the child unblocks them.
     let set = blocked_set();
-    signal::sigprocmask(signal::SigmaskHow::SIG_BLOCK, Some(&set), None)
-        .map_err(|e| StepError::new("block signals", e))?;
     let sfd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
         .map_err(|e| StepError::new("signalfd", e))?;
 
@@ -267,6 +318,7 @@ fn supervise(
                 status: status_w,
                 pty_sock: pty_pair.map(|(_, c)| c),
                 tty_std,
+                nofile_soft,
             };
             std::mem::forget(term); // the supervisor restores the terminal, not the child
             child::main(plan, fds, verbose)
@@ -311,7 +363,14 @@ fn supervise(
         kill_child();
         return Err(StepError::new("release the sandbox", Errno::last()));
     }
-    drop(sync_w);
+    // `sync_w` stays open until jail ends: the child's proof that jail is still alive once it
+    // has armed PR_SET_PDEATHSIG (EOF on its end means jail died; see child.rs).
+    let _lifeline = sync_w;
+
+    // While the child sets up: what launchers of this user that were killed left behind.
+    if let Some(d) = &opts.state_dir {
+        super::state::sweep(d);
+    }
 
     // Setup ends with exec (EOF) or an error record.
     let mut buf = Vec::new();
@@ -421,7 +480,7 @@ fn register(
             return None;
         }
     };
-    let me = std::process::id() as i32;
+    let (me, me_start) = state::me()?;
     let id = state::new_id();
     let rec = state::Record {
         name: opts
@@ -433,7 +492,7 @@ fn register(
         command: plan.command.clone(),
         uid: nix::unistd::getuid().as_raw(),
         supervisor_pid: me,
-        supervisor_start: state::start_time(me)?,
+        supervisor_start: me_start,
         init_pid: pid,
         init_start: state::start_time(pid)?,
         member_pid: member,

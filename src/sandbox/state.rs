@@ -6,6 +6,21 @@
 //! one, jail checks that its supervisor and init are alive with the start times recorded (so a
 //! recycled pid is refused), that they belong to the caller, and — for `enter` — that the
 //! namespace inodes of the init match the record (a forged record is refused).
+//!
+//! What a launcher leaves in the folder is named after it (pid and start time), so that a
+//! launcher that was killed can be told from a live one without reading anything:
+//!
+//! | file                    | what                                                         |
+//! |-------------------------|--------------------------------------------------------------|
+//! | `ID.PID.START.json`     | the record of a running sandbox                              |
+//! | `.ID.PID.START.tmp`     | a record being written (renamed to the above at once)        |
+//! | `PID.START.cgroups`     | "this launcher may have cgroups": the folders it makes them in |
+//! | `session-PID/`          | the desktop helpers' files (see `dbus_proxy`)                |
+//!
+//! [`sweep`] (every `jail run`, `ps`, `stop`, `enter`) removes what launchers that are gone left:
+//! their records, half-written records and helper folders, and kills and removes their cgroups.
+//! It only ever touches files owned by the caller whose writer (that pid with that start time)
+//! is dead.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -162,13 +177,22 @@ pub fn dir(path: &Path) -> Result<PathBuf, String> {
 }
 
 impl Record {
-    pub fn file(dir: &Path, id: &str) -> PathBuf {
-        dir.join(format!("{id}.json"))
+    /// `ID.PID.START.json`: the record names its supervisor, so that [`sweep`] can tell a stale
+    /// record from a live one without reading it.
+    pub fn file(&self, dir: &Path) -> PathBuf {
+        dir.join(format!(
+            "{}.{}.{}.json",
+            self.id, self.supervisor_pid, self.supervisor_start
+        ))
     }
 
-    /// Writes the record atomically (temp file + rename), readable by the user only.
+    /// Writes the record atomically (temp file + rename), readable by the user only. The temp
+    /// file names its writer too: one left by a writer that was killed is removed by [`sweep`].
     pub fn save(&self, dir: &Path) -> Result<(), String> {
-        let tmp = dir.join(format!(".{}.tmp", self.id));
+        let tmp = dir.join(format!(
+            ".{}.{}.{}.tmp",
+            self.id, self.supervisor_pid, self.supervisor_start
+        ));
         let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
         {
             use std::io::Write;
@@ -181,12 +205,14 @@ impl Record {
             f.write_all(text.as_bytes())
                 .map_err(|e| format!("write {}: {e}", tmp.display()))?;
         }
-        std::fs::rename(&tmp, Self::file(dir, &self.id))
-            .map_err(|e| format!("rename into {}: {e}", dir.display()))
+        std::fs::rename(&tmp, self.file(dir)).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            format!("rename into {}: {e}", dir.display())
+        })
     }
 
     pub fn remove(&self, dir: &Path) {
-        let _ = std::fs::remove_file(Self::file(dir, &self.id));
+        let _ = std::fs::remove_file(self.file(dir));
     }
 
     /// The supervisor and init are still the processes recorded.
@@ -250,30 +276,190 @@ impl Mode0600 for std::fs::OpenOptions {
     }
 }
 
-/// Every record in the folder; records whose sandbox is gone are removed (a jail that was killed
-/// could not remove its own).
+/// Every live record in the folder, oldest first; what launchers that are gone left is removed
+/// on the way ([`sweep`]).
 pub fn list(dir: &Path) -> Vec<Record> {
+    let mut v = sweep_dir(dir, true);
+    v.sort_by_key(|r| r.started);
+    v
+}
+
+/// Removes what launchers of this user that are gone left in the state folder: records,
+/// half-written records, desktop helper folders, and (through their claims) their cgroups,
+/// killing what still runs in those. Cheap enough for every launch: one `readdir`, and for each
+/// entry one look at `/proc/PID/stat` of the launcher its name gives; nothing of a live launcher
+/// is read. Only the caller's own files are touched.
+pub fn sweep(dir: &Path) {
+    sweep_dir(dir, false);
+}
+
+/// `PID.START` of a file name.
+fn owner_of(s: &str) -> Option<(i32, u64)> {
+    let (p, t) = s.split_once('.')?;
+    let pid: i32 = p.parse().ok()?;
+    (pid > 0).then_some(())?;
+    Some((pid, t.parse().ok()?))
+}
+
+/// What a state folder entry is, by its name.
+#[derive(Debug, PartialEq)]
+enum Entry {
+    /// A record; the owner is None for a record named `ID.json` (older jail).
+    Record(Option<(i32, u64)>),
+    /// A record being written; the owner is None for `.ID.tmp` (older jail).
+    Temp(Option<(i32, u64)>),
+    /// A launcher's cgroup claim.
+    Claim((i32, u64)),
+    /// The desktop helpers' folder of launcher PID.
+    Session(i32),
+    Other,
+}
+
+fn classify(name: &str) -> Entry {
+    if let Some(stem) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) {
+        return Entry::Temp(stem.split_once('.').and_then(|(_, o)| owner_of(o)));
+    }
+    if name.starts_with('.') {
+        return Entry::Other;
+    }
+    if let Some(stem) = name.strip_suffix(".json") {
+        return Entry::Record(stem.split_once('.').and_then(|(_, o)| owner_of(o)));
+    }
+    if let Some(o) = name.strip_suffix(".cgroups").and_then(owner_of) {
+        return Entry::Claim(o);
+    }
+    if let Some(pid) = name
+        .strip_prefix("session-")
+        .and_then(|p| p.parse::<i32>().ok())
+    {
+        return Entry::Session(pid);
+    }
+    Entry::Other
+}
+
+/// A temp record of an older jail (no writer in its name) older than this was left by a
+/// writer that died: writing one takes microseconds.
+const LEGACY_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How long a claim whose cgroups could not be removed waits before the next try.
+const CLAIM_RETRY: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn sweep_dir(dir: &Path, read_live: bool) -> Vec<Record> {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return vec![];
     };
-    let mut v = vec![];
+    // SAFETY: geteuid never fails.
+    let me = unsafe { libc::geteuid() };
+    let mut live = vec![];
     for e in rd.flatten() {
-        let p = e.path();
-        if p.extension().is_none_or(|x| x != "json") {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let kind = classify(name);
+        if kind == Entry::Other {
             continue;
         }
-        let rec: Option<Record> = std::fs::read_to_string(&p)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok());
-        match rec {
-            Some(r) if r.is_live() => v.push(r),
-            _ => {
+        // lstat: never follows a symlink; only our own files are ever removed.
+        let Ok(meta) = e.metadata() else { continue };
+        let ours = meta.uid() == me;
+        let p = e.path();
+        let gone = |(pid, start): (i32, u64)| !alive(pid, start);
+        match kind {
+            Entry::Record(Some(owner)) if ours && gone(owner) => {
                 let _ = std::fs::remove_file(&p);
             }
+            Entry::Record(Some(owner)) if !read_live || gone(owner) => {}
+            Entry::Record(_) => {
+                let rec: Option<Record> = std::fs::read_to_string(&p)
+                    .ok()
+                    .and_then(|t| serde_json::from_str(&t).ok());
+                match rec {
+                    Some(r) if r.is_live() => live.push(r),
+                    _ if ours => {
+                        let _ = std::fs::remove_file(&p);
+                    }
+                    _ => {}
+                }
+            }
+            Entry::Temp(owner) => {
+                let stale = match owner {
+                    Some(o) => gone(o),
+                    None => meta
+                        .modified()
+                        .ok()
+                        .and_then(|m| m.elapsed().ok())
+                        .is_some_and(|age| age > LEGACY_TEMP_AGE),
+                };
+                if stale && ours {
+                    let _ = std::fs::remove_file(&p);
+                }
+            }
+            // A claim whose cgroups could not be removed (a process that does not die) is
+            // dated into the future: tried again at most once a minute, not at every launch.
+            Entry::Claim(owner)
+                if ours
+                    && gone(owner)
+                    && meta
+                        .modified()
+                        .is_ok_and(|m| m <= std::time::SystemTime::now()) =>
+            {
+                let bases: Vec<PathBuf> = std::fs::read_to_string(&p)
+                    .unwrap_or_default()
+                    .lines()
+                    .map(PathBuf::from)
+                    .collect();
+                if super::cgroup::reap_owner(&bases, owner.0, owner.1).is_ok() {
+                    let _ = std::fs::remove_file(&p);
+                } else if let Ok(f) = std::fs::File::options().write(true).open(&p) {
+                    let _ = f.set_modified(std::time::SystemTime::now() + CLAIM_RETRY);
+                }
+            }
+            // Only the pid is in the name: the folder goes once no such process exists.
+            Entry::Session(pid)
+                if ours && meta.is_dir() && !Path::new(&format!("/proc/{pid}")).exists() =>
+            {
+                let _ = std::fs::remove_dir_all(&p);
+            }
+            _ => {}
         }
     }
-    v.sort_by_key(|r| r.started);
-    v
+    live
+}
+
+/// Notes, before any cgroup is made, that this launcher may leave cgroups in `bases`: when it
+/// is killed, [`sweep`] kills and removes them. Returns the claim to [`unclaim`] once they are
+/// gone.
+pub fn claim_cgroups(dir: &Path, bases: &[PathBuf]) -> Option<PathBuf> {
+    let (pid, start) = me()?;
+    let p = dir.join(format!("{pid}.{start}.cgroups"));
+    let mut text = String::new();
+    for b in bases {
+        text.push_str(&b.to_string_lossy());
+        text.push('\n');
+    }
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode_0600()
+        .open(&p)
+        .ok()?;
+    f.write_all(text.as_bytes()).ok()?;
+    Some(p)
+}
+
+/// Removes a claim of [`claim_cgroups`].
+pub fn unclaim(claim: &Path) {
+    let _ = std::fs::remove_file(claim);
+}
+
+/// This process's pid and start time, read once.
+pub fn me() -> Option<(i32, u64)> {
+    static ME: std::sync::OnceLock<Option<(i32, u64)>> = std::sync::OnceLock::new();
+    *ME.get_or_init(|| {
+        let pid = std::process::id() as i32;
+        start_time(pid).map(|s| (pid, s))
+    })
 }
 
 /// The record with this id or name.
@@ -311,6 +497,31 @@ pub fn new_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entries_are_told_apart_by_name() {
+        assert_eq!(
+            classify("0a1b2c3d.42.999.json"),
+            Entry::Record(Some((42, 999)))
+        );
+        assert_eq!(classify("0a1b2c3d.json"), Entry::Record(None));
+        assert_eq!(
+            classify(".0a1b2c3d.42.999.tmp"),
+            Entry::Temp(Some((42, 999)))
+        );
+        assert_eq!(classify(".0a1b2c3d.tmp"), Entry::Temp(None));
+        assert_eq!(classify("42.999.cgroups"), Entry::Claim((42, 999)));
+        assert_eq!(classify("session-42"), Entry::Session(42));
+        for other in [
+            "Xauthority",
+            ".hidden",
+            "x.cgroups",
+            "session-x",
+            "0.1.cgroups",
+        ] {
+            assert_eq!(classify(other), Entry::Other, "{other}");
+        }
+    }
 
     #[test]
     fn own_start_time_and_namespaces() {

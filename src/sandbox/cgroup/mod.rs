@@ -802,6 +802,50 @@ pub fn reap_orphans_with(opts: &Options) -> Vec<String> {
     removed
 }
 
+/// The folders this process's sandbox cgroups are made in (v1: one per hierarchy; v2: the
+/// base), the same ones [`reap_orphans`] looks at. A launcher notes them before it makes a
+/// cgroup, so that [`reap_owner`] finds them after it was killed, from any cgroup.
+pub fn bases() -> Vec<PathBuf> {
+    let mut b = v1::current_dirs();
+    if let Some(v2) = v2::current_base(&Options::default()) {
+        b.push(v2);
+    }
+    b
+}
+
+/// Kills everything in, and removes, the cgroups of the supervisor `pid` with start time `start`
+/// found in `bases` (`jail-PID-START-*`, its supervisor leaf included), looking only under the
+/// cgroup file system. The caller has made sure that supervisor is gone (a zombie counts as
+/// gone: it holds nothing any more, and its sandbox got its death signal).
+pub fn reap_owner(bases: &[PathBuf], pid: i32, start: u64) -> Result<Vec<String>, CgroupError> {
+    let mut removed = Vec::new();
+    let mut result = Ok(());
+    for base in bases {
+        let plain = base
+            .components()
+            .all(|c| !matches!(c, std::path::Component::ParentDir));
+        if !base.starts_with("/sys/fs/cgroup") || !plain {
+            continue;
+        }
+        let Ok(rd) = fs::read_dir(base) else {
+            continue;
+        };
+        for ent in rd.flatten() {
+            let name = ent.file_name().to_string_lossy().into_owned();
+            if parse_owner(&name) != Some((pid, start))
+                || !ent.file_type().map(|t| t.is_dir()).unwrap_or(false)
+            {
+                continue;
+            }
+            match reap_tree(&ent.path()) {
+                Ok(()) => removed.push(ent.path().display().to_string()),
+                Err(e) => result = Err(e),
+            }
+        }
+    }
+    result.map(|()| removed)
+}
+
 /// Kill everything below `dir` and remove it depth-first.
 fn reap_tree(dir: &Path) -> Result<(), CgroupError> {
     if let Ok(rd) = fs::read_dir(dir) {
