@@ -71,14 +71,14 @@ fn hostile_desktop_file_cannot_choose_options_or_skip_jail() {
             (
                 "own-options",
                 format!(
-                    "{jail} run --net host --bind {} -- /bin/cat {s} %U",
+                    "{jail} run --net host --ro-bind {} -- /bin/cat {s} %U",
                     d.display()
                 ),
                 false,
             ),
             (
                 "own-options-quoted",
-                format!("\"{jail}\" run --bind {} -- /bin/cat {s}", d.display()),
+                format!("\"{jail}\" run --ro-bind {} -- /bin/cat {s}", d.display()),
                 false,
             ),
             ("prefix-of-jail", format!("{jail}x {s} %U"), true),
