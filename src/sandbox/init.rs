@@ -72,7 +72,7 @@ pub fn run(command: libc::pid_t, plan: &Plan, status: Option<OwnedFd>) -> ! {
                     Ok(st) => {
                         if st.pid() == Some(cmd) {
                             if let Some(code) = status_code(st) {
-                                end(code, status.as_ref());
+                                end(code, cmd, status.as_ref());
                             }
                         }
                     }
@@ -87,9 +87,19 @@ pub fn run(command: libc::pid_t, plan: &Plan, status: Option<OwnedFd>) -> ! {
 /// COMMAND ended: everything else in the sandbox goes now (so that when jail returns, nothing of
 /// the sandbox still runs), then jail learns the status at once, without waiting for the kernel
 /// to tear the namespaces down after init's own exit.
-fn end(code: i32, status: Option<&OwnedFd>) -> ! {
-    // From PID 1, pid -1 means every other process of this pid namespace.
-    let _ = signal::kill(Pid::from_raw(-1), Signal::SIGKILL);
+fn end(code: i32, cmd: Pid, status: Option<&OwnedFd>) -> ! {
+    // From PID 1, pid -1 means every other process of this pid namespace. Anywhere else
+    // (`namespaces.pid = false`) it would mean every process this uid may signal on the host —
+    // the whole session of the user, or every root process — so there only COMMAND's own
+    // process group goes.
+    if nix::unistd::getpid().as_raw() == 1 {
+        let _ = signal::kill(Pid::from_raw(-1), Signal::SIGKILL);
+    } else {
+        // COMMAND leads its own session (`new_session`), so its group id is its pid; the
+        // kernel does not reuse that pid while the group lives. Without a session of its own
+        // there is no such group and this does nothing.
+        let _ = signal::killpg(cmd, Signal::SIGKILL);
+    }
     while waitpid(None, None).is_ok() {}
     if let Some(fd) = status {
         let _ = nix::unistd::write(fd, &code.to_le_bytes());
