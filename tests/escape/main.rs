@@ -19,6 +19,7 @@ mod nested;
 mod net;
 mod policy;
 mod privilege;
+mod scope;
 mod symlinks;
 mod terminal;
 
