@@ -195,20 +195,21 @@ fn action_variants() {
 fn argument_rule_refuses_only_matching_values() {
     let code = r#"
 libc.personality.argtypes = [ctypes.c_ulong]
-for v in (1, 0):
+for v in (8, 0):
     ctypes.set_errno(0)
     r = libc.personality(v)
     print(v, "ok" if r >= 0 else "errno %d" % ctypes.get_errno())
 "#;
     each_user(|u| {
-        // Without the rule both values are accepted.
-        assert_eq!(out(&py(u, BASE, &[], code)), "1 ok\n0 ok\n", "[{}]", u.name);
+        // Without the rule both values are accepted (both are among @default-deny's
+        // personality values: PER_LINUX32 and PER_LINUX).
+        assert_eq!(out(&py(u, BASE, &[], code)), "8 ok\n0 ok\n", "[{}]", u.name);
         let p = format!(
             "{BASE}[[seccomp.rule]]\nsyscall = \"personality\"\narg = 0\nop = \"ne\"\nvalue = 0\n"
         );
         assert_eq!(
             out(&py(u, &p, &[], code)),
-            "1 errno 1\n0 ok\n",
+            "8 errno 1\n0 ok\n",
             "[{}]",
             u.name
         );
@@ -558,19 +559,25 @@ except OSError as e:
     print("connect", e.errno)
 "#;
     each_user(|u| {
+        // The scope is jail's default; a profile opts out with "!abstract-unix-socket".
+        let open = format!("{BASE}[landlock]\nscope = [\"!abstract-unix-socket\"]\n");
         assert_eq!(
-            out(&py_args(u, BASE, &["--net", "host"], code, &[&name])),
+            out(&py_args(u, &open, &["--net", "host"], code, &[&name])),
             "connect 0\n",
             "[{}]",
             u.name
         );
-        let p = format!("{BASE}[landlock]\nscope = [\"abstract-unix-socket\"]\n");
-        assert_eq!(
-            out(&py_args(u, &p, &["--net", "host"], code, &[&name])),
-            "connect 1\n",
-            "[{}]",
-            u.name
-        );
+        for p in [
+            BASE.to_string(),
+            format!("{BASE}[landlock]\nscope = [\"abstract-unix-socket\"]\n"),
+        ] {
+            assert_eq!(
+                out(&py_args(u, &p, &["--net", "host"], code, &[&name])),
+                "connect 1\n",
+                "[{}] {p}",
+                u.name
+            );
+        }
     });
 }
 

@@ -22,6 +22,7 @@ mod privilege;
 mod scope;
 mod symlinks;
 mod terminal;
+mod uring;
 
 use common::*;
 use std::os::unix::fs::PermissionsExt;
