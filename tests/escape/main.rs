@@ -9,6 +9,7 @@
 mod common;
 
 mod arch;
+mod enter;
 mod exe;
 mod failopen;
 mod fds;
