@@ -31,7 +31,7 @@
 use super::print_error;
 use crate::cli::{AuditArgs, Format};
 use crate::host::Host;
-use crate::plan::landlock::PlanOutcome;
+use crate::plan::landlock::{PlanOutcome, ScopeKind};
 use crate::plan::mounts::Access;
 use crate::plan::seccomp::{self, DefaultPolicy, SeccompAction};
 use crate::plan::{self, under, MountStep, Plan};
@@ -44,6 +44,16 @@ use std::path::{Path, PathBuf};
 pub const CHECKS: &[(&str, f64, &str)] = &[
     ("net-host", 2.5, "host network shared"),
     ("net-tcp-any", 1.0, "TCP connections to any port"),
+    (
+        "abstract-sockets",
+        2.0,
+        "the host's abstract unix sockets reachable",
+    ),
+    (
+        "abstract-sockets-x11",
+        0.5,
+        "abstract sockets left open for X11 on the host network",
+    ),
     ("host-root", 2.0, "the host's / bound"),
     ("home-read", 1.0, "something of the real home readable"),
     ("home-whole-read", 2.0, "the whole home readable"),
@@ -74,6 +84,7 @@ pub const CHECKS: &[(&str, f64, &str)] = &[
     ("nested-other", 0.5, "may create other namespaces"),
     ("landlock", 1.0, "no Landlock"),
     ("pid-host", 2.0, "host pid namespace"),
+    ("signal-host", 1.0, "host processes can be signalled"),
     ("ipc-host", 0.5, "host ipc namespace"),
     ("uts-host", 0.2, "host uts namespace"),
     ("limits", 0.5, "no memory or pids limit"),
@@ -211,13 +222,59 @@ pub fn audit(plan: &Plan, host: &Host) -> Report {
     };
 
     // Network.
+    let scoped = |k: ScopeKind| plan.landlock.enforce() && plan.landlock.scopes.contains(&k);
+    let unscoped_why = |k: ScopeKind| -> String {
+        if !plan.landlock.enforce() {
+            "Landlock is not enforced".into()
+        } else if plan.landlock.abi.unwrap_or(0) < 6 {
+            "this kernel has no Landlock scopes (ABI 6, Linux 6.12)".into()
+        } else {
+            format!("the profile opts out (landlock.scope \"!{k}\")")
+        }
+    };
     add(
         "net-host",
         !ns.net,
         if ns.net {
             "own network namespace: loopback only".into()
         } else {
-            "the host's network: LAN, the host's localhost services and abstract sockets (X11's among them) are reachable".into()
+            "the host's network: LAN and the host's localhost services are reachable".into()
+        },
+    );
+    let abstract_open = !ns.net && !scoped(ScopeKind::AbstractUnixSocket);
+    // Left open by jail for gui.x11 (see plan::X11_UNSCOPED): X11 itself counts under `x11`,
+    // what is left is the host's other abstract sockets.
+    let for_x11 = abstract_open
+        && plan.landlock.enforce()
+        && plan
+            .landlock
+            .explain
+            .iter()
+            .any(|l| l == plan::X11_UNSCOPED);
+    let abstract_open = abstract_open && !for_x11;
+    add(
+        "abstract-sockets-x11",
+        for_x11,
+        if for_x11 {
+            "gui.x11 with the host network: abstract sockets stay unscoped because X11 clients try @/tmp/.X11-unix/X… first; the host's other abstract sockets (D-Bus, container shims) are reachable too".into()
+        } else {
+            "no abstract socket left open for X11".into()
+        },
+    );
+    add(
+        "abstract-sockets",
+        abstract_open,
+        if ns.net {
+            "own network namespace: the host's abstract sockets do not exist there".into()
+        } else if for_x11 {
+            "see abstract-sockets-x11".into()
+        } else if abstract_open {
+            format!(
+                "the host's abstract unix sockets (X11's @/tmp/.X11-unix/X0, D-Bus, container shims) are reachable: {}",
+                unscoped_why(ScopeKind::AbstractUnixSocket)
+            )
+        } else {
+            "Landlock scope: abstract unix sockets made outside the sandbox refuse it".into()
         },
     );
     let tcp_limited = plan.landlock.enforce() && !plan.landlock.handled_net.is_empty();
@@ -564,6 +621,21 @@ pub fn audit(plan: &Plan, host: &Host) -> Report {
             "the host's processes are visible and can be signalled or traced when they share the uid".into()
         },
     );
+    let signal_open = !ns.pid && !scoped(ScopeKind::Signal);
+    add(
+        "signal-host",
+        signal_open,
+        if ns.pid {
+            "own pid namespace: processes outside cannot be named".into()
+        } else if signal_open {
+            format!(
+                "the host's processes of the same user can be killed: {}",
+                unscoped_why(ScopeKind::Signal)
+            )
+        } else {
+            "Landlock scope: no signal reaches a process outside the sandbox".into()
+        },
+    );
     add(
         "ipc-host",
         !ns.ipc,
@@ -801,6 +873,60 @@ net = false
 [filesystem]
 rw = ["~"]
 "#;
+
+    #[test]
+    fn scopes_opted_out_or_missing_are_exposures() {
+        let at = |toml: &str, abi: Option<u32>| -> Report {
+            let (home, mut host) = setup();
+            host.landlock_abi = abi;
+            let dir = home.join(".profiles");
+            std::fs::write(dir.join("t.toml"), toml).unwrap();
+            let search = SearchPath {
+                dirs: vec![dir],
+                builtin: true,
+            };
+            let l = profile::load(&search, "t", &Overrides::default())
+                .map_err(|(e, _)| e.msg)
+                .unwrap();
+            let plan = plan::compile(&l, &["/bin/true".into()], &host)
+                .map_err(|e| e.msg)
+                .unwrap();
+            audit(&plan, &host)
+        };
+        let why = |r: &Report, id: &str| r.checks.iter().find(|c| c.id == id).unwrap().why.clone();
+        let shared = "include = [\"base\"]\n[namespaces]\nnet = false\npid = false\n";
+        // The defaults scope both: nothing exposed on a kernel with scopes.
+        let r = at(shared, Some(6));
+        assert!(
+            !exposed(&r).contains(&"abstract-sockets"),
+            "{:?}",
+            exposed(&r)
+        );
+        assert!(!exposed(&r).contains(&"signal-host"), "{:?}", exposed(&r));
+        // Opted out: exposed, and the why says so.
+        let r = at(
+            &format!("{shared}[landlock]\nscope = [\"!abstract-unix-socket\", \"!signal\"]\n"),
+            Some(6),
+        );
+        assert!(exposed(&r).contains(&"abstract-sockets"));
+        assert!(exposed(&r).contains(&"signal-host"));
+        assert!(
+            why(&r, "signal-host").contains("opts out"),
+            "{}",
+            why(&r, "signal-host")
+        );
+        // A kernel without scopes: exposed, with the kernel named.
+        let r = at(shared, Some(5));
+        assert!(exposed(&r).contains(&"abstract-sockets"));
+        assert!(why(&r, "abstract-sockets").contains("ABI 6"));
+        // Own namespaces: the scopes' absence costs nothing.
+        let r = at(
+            "include = [\"base\"]\n[landlock]\nscope = [\"!abstract-unix-socket\", \"!signal\"]\n",
+            Some(6),
+        );
+        assert!(!exposed(&r).contains(&"abstract-sockets"));
+        assert!(!exposed(&r).contains(&"signal-host"));
+    }
 
     #[test]
     fn every_check_has_a_weight_and_runs_once() {

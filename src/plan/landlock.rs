@@ -40,9 +40,11 @@
 //! "Requested" means the spec relies on it: the base filesystem rights (ABI 1) and `truncate`
 //! (ABI 3; otherwise `ro` files could still be truncated) always; `refer` (ABI 2) when `rw` is
 //! non-empty; TCP (ABI 4) when `connect_tcp` or `bind_tcp` is `Some`; `ioctl_dev` (ABI 5) when
-//! `dev` is non-empty; scopes (ABI 6) when `scope` is non-empty. Rights the spec does not rely
-//! on (`refer` without `rw`, `ioctl_dev` without `dev`) are handled opportunistically in every
-//! mode, like the crate's idiom of a trailing `set_compatibility(BestEffort)` block.
+//! `dev` is non-empty; scopes (ABI 6) when the profile itself wrote `scope`. Rights the spec
+//! does not rely on (`refer` without `rw`, `ioctl_dev` without `dev`) and jail's default scopes
+//! (`default_scope`: abstract-unix-socket and signal unless the profile takes them back) are
+//! handled opportunistically in every mode, like the crate's idiom of a trailing
+//! `set_compatibility(BestEffort)` block.
 //!
 //! ABI quirks recorded in the plan: before ABI 2, `refer` cannot be handled and the kernel
 //! then denies every rename/link between directories (EXDEV), even inside `rw` paths; before
@@ -131,8 +133,15 @@ pub struct LandlockSpec {
     pub connect_tcp: Option<Vec<u16>>,
     /// `Some(list)`: only these TCP ports may be bound (ABI 4).
     pub bind_tcp: Option<Vec<u16>>,
-    /// ABI 6.
+    /// ABI 6, requested by the profile itself: counts for `soft`/`hard` like every other
+    /// requested feature.
     pub scope: Vec<ScopeKind>,
+    /// ABI 6, jail's defaults (`[landlock] scope` of the built-in defaults, not taken back
+    /// with `"!x"`): enforced whenever the kernel has scopes, in every compat mode, and
+    /// listed as "not handled" otherwise (like `refer` without `rw`), so that a default a
+    /// profile never asked for cannot make `soft` skip Landlock or `hard` refuse to run.
+    #[serde(default)]
+    pub default_scope: Vec<ScopeKind>,
 }
 
 /// A Landlock filesystem access right (names follow the kernel's `LANDLOCK_ACCESS_FS_*`).
@@ -380,7 +389,8 @@ struct Feature {
     name: &'static str,
     needed_abi: u32,
     requested: bool,
-    /// A filesystem right: handled whenever the ABI has it, requested or not.
+    /// Used whenever the ABI has it, requested or not (filesystem rights, the default
+    /// scopes), so listed as "not handled" when the kernel lacks it.
     fs: bool,
     effect: &'static str,
 }
@@ -424,10 +434,12 @@ fn features(spec: &LandlockSpec) -> Vec<Feature> {
         },
         Feature {
             name: "scopes",
-            fs: false,
+            // Listed when missing even if only the defaults want them: the user should
+            // know that abstract sockets and signals outside the sandbox stay reachable.
+            fs: !spec.default_scope.is_empty(),
             needed_abi: 6,
             requested: !spec.scope.is_empty(),
-            effect: "abstract-unix-socket/signal scoping is not enforced",
+            effect: "abstract-unix-socket/signal scoping is not enforced: the host's abstract unix sockets (with the host network) and processes (with the host pid namespace) stay reachable",
         },
     ]
 }
@@ -603,6 +615,7 @@ pub fn compile(spec: &LandlockSpec, host_abi: Option<u32>) -> Result<LandlockPla
     }
     if abi >= 6 {
         let mut s = spec.scope.clone();
+        s.extend(spec.default_scope.iter().copied());
         s.sort_unstable();
         s.dedup();
         plan.scopes = s;
@@ -1007,6 +1020,48 @@ mod tests {
         assert_eq!(json["outcome"], "full");
         assert_eq!(json["net_rules"][0]["access"][0], "connect_tcp");
         assert_eq!(json["scopes"][0], "abstract-unix-socket");
+    }
+
+    #[test]
+    fn default_scopes_are_enforced_where_possible_and_never_requested() {
+        let s = LandlockSpec {
+            default_scope: vec![ScopeKind::AbstractUnixSocket, ScopeKind::Signal],
+            ..spec()
+        };
+        // ABI 6: enforced.
+        let plan = compile(&s, Some(6)).unwrap();
+        assert_eq!(
+            plan.scopes,
+            [ScopeKind::AbstractUnixSocket, ScopeKind::Signal]
+        );
+        // ABI 5: not enforced, said so, but neither soft nor hard trips over a default.
+        for compat in [Compat::BestEffort, Compat::Soft, Compat::Hard] {
+            let plan = compile(&s.clone_with(compat), Some(5)).unwrap();
+            assert_eq!(plan.outcome, PlanOutcome::Full, "{compat}");
+            assert!(plan.scopes.is_empty());
+            assert!(
+                plan.explain
+                    .iter()
+                    .any(|l| l.starts_with("landlock: not handled: scopes need ABI 6")),
+                "{:#?}",
+                plan.explain
+            );
+        }
+        // Written by the profile itself: requested.
+        let asked = LandlockSpec {
+            scope: vec![ScopeKind::Signal],
+            ..s.clone()
+        };
+        assert!(matches!(
+            compile(&asked.clone_with(Compat::Hard), Some(5)),
+            Err(LandlockError::Unsupported { needed_abi: 6, .. })
+        ));
+        assert_eq!(
+            compile(&asked.clone_with(Compat::Soft), Some(5))
+                .unwrap()
+                .outcome,
+            PlanOutcome::SkippedSoft
+        );
     }
 
     impl LandlockSpec {

@@ -369,7 +369,8 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
     }
 
     let seccomp = compile_seccomp(p, nested_flags)?;
-    let landlock = compile_landlock(&mut cx, p, &fs)?;
+    let x11_host_net = !ns.net && desktop.gui.get("x11").copied().unwrap_or(false);
+    let landlock = compile_landlock(&mut cx, p, &loaded.sources, &fs, x11_host_net)?;
 
     let mut warnings = fs.warnings.clone();
     warnings.append(&mut cx.warnings);
@@ -483,13 +484,24 @@ fn seccomp_error_origin(e: &seccomp::SeccompError, p: &profile::Profile) -> Opti
 fn compile_landlock(
     cx: &mut Ctx,
     p: &profile::Profile,
+    sources: &profile::SourceMap,
     fs: &mounts::FsPlan,
+    x11_host_net: bool,
 ) -> Result<landlock::LandlockPlan, Error> {
     use landlock::*;
     let l = &p.landlock;
+    // The built-in defaults scope every sandbox (abstract unix sockets and signals stay
+    // inside); a profile takes one back with "!x". What the defaults wrote is enforced
+    // wherever the kernel can; what a profile wrote itself is requested (soft/hard apply).
     let mut scope = vec![];
+    let mut default_scope = vec![];
     for s in &l.scope {
-        scope.push(match s.v.as_str() {
+        let list = if sources.name(s.at.src) == profile::DEFAULTS_NAME {
+            &mut default_scope
+        } else {
+            &mut scope
+        };
+        list.push(match s.v.as_str() {
             "abstract-unix-socket" => ScopeKind::AbstractUnixSocket,
             "signal" => ScopeKind::Signal,
             _ => {
@@ -521,6 +533,17 @@ fn compile_landlock(
             l.enabled.as_ref().map(|c| c.at.clone()),
         ));
     }
+    // X11 clients (libxcb) connect to the abstract @/tmp/.X11-unix/XN first and fall back to
+    // the socket file only on ENOENT/ECONNREFUSED; the scope's EPERM ends the attempt. With
+    // the host network and gui.x11, the default abstract scope would break the display the
+    // profile grants, so it is left out (the X server is granted anyway; audit shows the
+    // other abstract sockets as reachable). A profile that writes the scope itself keeps it.
+    let x11_unscoped = x11_host_net
+        && default_scope.contains(&ScopeKind::AbstractUnixSocket)
+        && !scope.contains(&ScopeKind::AbstractUnixSocket);
+    if x11_unscoped {
+        default_scope.retain(|k| *k != ScopeKind::AbstractUnixSocket);
+    }
     let spec = LandlockSpec {
         enabled,
         compat,
@@ -532,16 +555,24 @@ fn compile_landlock(
         connect_tcp: l.connect_tcp.as_ref().map(|x| x.v.clone()),
         bind_tcp: l.bind_tcp.as_ref().map(|x| x.v.clone()),
         scope,
+        default_scope,
     };
-    landlock::compile(&spec, cx.host.landlock_abi).map_err(|e| {
+    let mut plan = landlock::compile(&spec, cx.host.landlock_abi).map_err(|e| {
         let at = l
             .compat
             .as_ref()
             .map(|c| c.at.clone())
             .or_else(|| l.enabled.as_ref().map(|c| c.at.clone()));
         Located::new(e.to_string(), at)
-    })
+    })?;
+    if x11_unscoped && plan.enforce() {
+        plan.explain.push(X11_UNSCOPED.into());
+    }
+    Ok(plan)
 }
+
+/// Why the abstract-unix-socket scope is missing from an X11 profile on the host network.
+pub const X11_UNSCOPED: &str = "landlock: abstract-unix-socket not scoped: gui.x11 with the host network (X11 clients try the abstract @/tmp/.X11-unix/X… socket first and give up on the scope's EPERM); the host's other abstract sockets stay reachable";
 
 #[cfg(test)]
 mod tests {

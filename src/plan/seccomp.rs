@@ -546,11 +546,21 @@ static GROUPS: &[(&str, &str, &[&str])] = &[
         "timer_gettime64", "timer_settime", "timer_settime64", "timerfd_create", "timerfd_gettime",
         "timerfd_gettime64", "timerfd_settime", "timerfd_settime64", "times",
     ]),
-    ("@default-deny", "jail's default deny list: kernel-wide state, debugging, eBPF, kexec, mounts and exotic calls", &[
+    // What container runtimes refuse by default (Docker's default profile without added
+    // capabilities, ChromeOS) and a desktop app does not need. io_uring: its operations
+    // (socket, openat, connect …) run in the kernel without passing this filter, so one
+    // io_uring_setup would bypass every deny rule. personality: only the values Docker allows
+    // pass (see PERSONALITY_OK); a profile that lists personality itself refuses it entirely.
+    // syslog reads the kernel log (addresses); fanotify_init, move_pages, migrate_pages and
+    // memfd_secret are kernel surface that needs CAP_SYS_ADMIN/CAP_SYS_NICE in Docker.
+    // Not here, on purpose: process_vm_readv/writev and kcmp (the pid namespace limits them
+    // to the sandbox's own processes; crash reporters and Mesa use them).
+    ("@default-deny", "jail's default deny list: kernel-wide state, debugging, eBPF, io_uring, kexec, mounts and exotic calls", &[
         "@clock", "@cpu-emulation", "@debug", "@keyring", "@module", "@mount", "@obsolete", "@raw-io",
-        "@reboot", "@swap", "acct", "bpf", "kexec_file_load", "kexec_load", "lookup_dcookie",
-        "name_to_handle_at", "nfsservctl", "open_by_handle_at", "perf_event_open", "quotactl", "quotactl_fd",
-        "userfaultfd", "vhangup",
+        "@reboot", "@swap", "acct", "bpf", "fanotify_init", "io_uring_enter", "io_uring_register",
+        "io_uring_setup", "kexec_file_load", "kexec_load", "lookup_dcookie", "memfd_secret",
+        "migrate_pages", "move_pages", "name_to_handle_at", "nfsservctl", "open_by_handle_at",
+        "perf_event_open", "personality", "quotactl", "quotactl_fd", "syslog", "userfaultfd", "vhangup",
     ]),
 ];
 
@@ -646,6 +656,13 @@ pub const RET_LOG: u32 = 0x7ffc_0000;
 pub const RET_ALLOW: u32 = 0x7fff_0000;
 
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+/// The `personality(2)` values that pass when a group (`@default-deny`) denies personality:
+/// the list Docker's default profile allows. PER_LINUX (0), PER_LINUX32 (8), UNAME26
+/// (0x20000), UNAME26|PER_LINUX32 and 0xffffffff (query, changes nothing). Everything else
+/// (READ_IMPLIES_EXEC, ADDR_NO_RANDOMIZE, MMAP_PAGE_ZERO, foreign execution domains) is
+/// refused. The kernel takes `unsigned int persona`, so the low 32 bits are compared: a value
+/// with high bits set is the same request to the kernel as its low half.
+pub const PERSONALITY_OK: [u64; 5] = [0x0, 0x8, 0x2_0000, 0x2_0008, 0xffff_ffff];
 const TIOCSTI: u32 = 0x5412;
 const TIOCLINUX: u32 = 0x541C;
 
@@ -1057,8 +1074,19 @@ pub fn compile(spec: &SeccompSpec, arch: Arch) -> Result<SeccompPlan, SeccompErr
         ));
     }
     let mut listed: BTreeMap<u32, String> = BTreeMap::new();
+    let personality = arch.syscall_nr("personality");
+    // personality denied through a group: the PERSONALITY_OK values still pass; named on
+    // its own: refused entirely.
+    let (mut personality_by_group, mut personality_by_name) = (false, false);
     for (index, entry) in entries.iter().enumerate() {
         let resolved = resolve(entry, arch, kind, index, &mut warnings)?;
+        if personality.is_some_and(|nr| resolved.contains_key(&nr)) {
+            if entry.starts_with('@') {
+                personality_by_group = true;
+            } else {
+                personality_by_name = true;
+            }
+        }
         if kind == ListKind::Deny && refuses(refuse) {
             if let Some(sys) = EXEC_CALLS
                 .iter()
@@ -1196,6 +1224,32 @@ pub fn compile(spec: &SeccompSpec, arch: Arch) -> Result<SeccompPlan, SeccompErr
     }
     if !rules.is_empty() {
         notes.push("argument rules: per system call, the first matching rule (profile order) decides, otherwise the list verdict applies; they cannot loosen the always-on filter".into());
+    }
+    if let Some(nr) = personality.filter(|nr| {
+        kind == ListKind::Deny
+            && refuses(refuse)
+            && personality_by_group
+            && !personality_by_name
+            && listed.contains_key(nr)
+    }) {
+        // After the profile's own rules, so a profile can allow more (e.g. ADDR_NO_RANDOMIZE
+        // for a debugger) with a rule of its own.
+        let list = rules.entry(nr).or_default();
+        for v in PERSONALITY_OK {
+            list.push(Rule {
+                arg: 0,
+                op: CmpOp::Eq,
+                value: v,
+                width: ArgWidth::W32,
+                action: SeccompAction::Allow,
+            });
+        }
+        let vals: Vec<String> = PERSONALITY_OK.iter().map(|v| format!("{v:#x}")).collect();
+        rule_lines.push(format!(
+            "personality({nr}): arg0 one of {} (32-bit) -> allow, any other value -> {} (@default-deny)",
+            vals.join(", "),
+            action_text(refuse)
+        ));
     }
 
     // Build the filters.
@@ -1751,6 +1805,81 @@ mod tests {
         assert_eq!(eval(&p, "execve", A0), RET_ALLOW);
         assert_eq!(eval(&p, "execveat", A0), RET_ALLOW);
         assert!(p.summary.notes.iter().any(|n| n.contains("execve added")));
+    }
+
+    #[test]
+    fn default_deny_refuses_io_uring_and_most_personalities() {
+        let eperm = RET_ERRNO | libc::EPERM as u32;
+        for arch in [Arch::X86_64, Arch::Aarch64] {
+            let p = compile(&deny(&["@default-deny"]), arch).unwrap();
+            let ev = |name: &str, a0: u64| {
+                eval_arch(
+                    &p,
+                    arch.syscall_nr(name).unwrap(),
+                    arch.audit_arch(),
+                    [a0, 0, 0, 0, 0, 0],
+                )
+            };
+            for n in [
+                "io_uring_setup",
+                "io_uring_enter",
+                "io_uring_register",
+                "syslog",
+                "fanotify_init",
+                "move_pages",
+                "migrate_pages",
+            ] {
+                assert_eq!(ev(n, 0), eperm, "{arch}: {n}");
+            }
+            for v in PERSONALITY_OK {
+                assert_eq!(ev("personality", v), RET_ALLOW, "{arch}: {v:#x}");
+            }
+            // The kernel reads an unsigned int: high bits change nothing, either way.
+            assert_eq!(ev("personality", 0x1_0000_0008), RET_ALLOW);
+            assert_eq!(ev("personality", u64::MAX), RET_ALLOW, "query as -1");
+            for v in [
+                0x0040_0000u64, // READ_IMPLIES_EXEC
+                0x0004_0000,    // ADDR_NO_RANDOMIZE
+                0x0010_0000,    // MMAP_PAGE_ZERO
+                0x0040_0008,    // PER_LINUX32|READ_IMPLIES_EXEC
+                0x1_0040_0000,  // high bits do not hide the low ones
+                0xffff_fffe,
+                0x0000_0001, // PER_SVR4
+            ] {
+                assert_eq!(ev("personality", v), eperm, "{arch}: {v:#x}");
+            }
+            assert_eq!(ev("uname", 0), RET_ALLOW);
+        }
+        // Named on its own: refused for every value. A profile rule can allow one more.
+        let p = compile(&deny(&["@default-deny", "personality"]), Arch::X86_64).unwrap();
+        assert_eq!(eval(&p, "personality", [0, 0, 0, 0, 0, 0]), eperm);
+        let mut s = deny(&["@default-deny"]);
+        s.rules.push(ArgRuleSpec {
+            syscall: "personality".into(),
+            arg: 0,
+            op: CmpOp::Eq,
+            value: 0x0004_0000,
+            width: ArgWidth::W32,
+            action: SeccompAction::Allow,
+        });
+        let p = compile(&s, Arch::X86_64).unwrap();
+        assert_eq!(
+            eval(&p, "personality", [0x0004_0000, 0, 0, 0, 0, 0]),
+            RET_ALLOW
+        );
+        assert_eq!(eval(&p, "personality", [0x0040_0000, 0, 0, 0, 0, 0]), eperm);
+        assert!(p
+            .summary
+            .rules
+            .iter()
+            .any(|l| l
+                .contains("personality(135): arg0 one of 0x0, 0x8, 0x20000, 0x20008, 0xffffffff")));
+        // An allow list decides personality like any other call: all or nothing.
+        let p = compile(&allow(&["@system-service"]), Arch::X86_64).unwrap();
+        assert_eq!(
+            eval(&p, "personality", [0x0040_0000, 0, 0, 0, 0, 0]),
+            RET_ALLOW
+        );
     }
 
     #[test]

@@ -14,6 +14,9 @@ pub use types::*;
 
 /// The defaults every profile starts from (SPEC §3: env keep list, `@default-deny`).
 pub const DEFAULTS: &str = include_str!("defaults.toml");
+/// The source name of [`DEFAULTS`] in a [`SourceMap`]: a value whose origin has this name is
+/// jail's default, not something a profile asked for.
+pub const DEFAULTS_NAME: &str = "built-in defaults";
 
 /// Command-line options that change the profile (SPEC §1), applied after every file.
 #[derive(Debug, Default, Clone)]
@@ -143,9 +146,7 @@ pub fn load(
     // The defaults are the first layer of the one accumulator every file is merged into, so a
     // profile's "!x" can take back what they add (SPEC §3).
     let mut loader = load::Loader::new(path);
-    let defaults_id = loader
-        .sources
-        .add("built-in defaults".into(), DEFAULTS.into());
+    let defaults_id = loader.sources.add(DEFAULTS_NAME.into(), DEFAULTS.into());
     let defaults: Profile = match loader.sources.parse(defaults_id) {
         Ok(p) => p,
         Err(e) => return Err((e, std::mem::take(&mut loader.sources))),

@@ -59,7 +59,11 @@ pub fn merge_list(base: &mut Vec<L<String>>, later: Vec<L<String>>) {
         if let Some(removed) = item.v.strip_prefix('!') {
             let key = list_key(removed).to_string();
             base.retain(|x| list_key(&x.v) != key);
-        } else if !base.iter().any(|x| x.v == item.v) {
+        } else if let Some(x) = base.iter_mut().find(|x| x.v == item.v) {
+            // Written again later: it keeps its place and takes the later origin, so what
+            // a profile writes itself is not mistaken for a built-in default (SPEC §3).
+            x.at = item.at;
+        } else {
             base.push(item);
         }
     }

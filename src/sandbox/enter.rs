@@ -11,6 +11,17 @@
 //!    capabilities to the plan's, set no_new_privs, apply the plan's Landlock rules and seccomp
 //!    filters, exec. The plan was compiled again from the sandbox's own arguments and checked to
 //!    be the same policy: entering never gives more than the sandbox has.
+//!
+//! The joiner is not dumpable from step 0, before anything is joined, until its `execve`:
+//! from the fork on, the child is a process of the sandbox's pid namespace, user namespace and
+//! uid, and until its policy is in place it holds what the sandbox must not reach (capabilities
+//! in the sandbox's user namespace, no Landlock, no seccomp, jail's memory with the caller's
+//! environment). A non-dumpable process can be neither ptrace-attached nor read or written
+//! through `/proc/PID/mem` (and its `/proc/PID` files belong to the host's root) except with
+//! CAP_SYS_PTRACE in the user namespace jail was started in, which no sandbox holds; fork
+//! keeps the flag, joining namespaces and dropping capabilities never set it again. `execve`
+//! makes the command dumpable again as usual, with the whole policy already in force. (The
+//! parent never becomes reachable: it keeps its pid in the host's pid namespace only.)
 
 use super::error::{Step, StepError};
 use super::init::blocked_set;
@@ -51,8 +62,11 @@ pub fn enter(
     command: &[String],
     verbose: bool,
 ) -> Result<i32, StepError> {
+    // Step 0: not dumpable until exec (see the module comment), before any namespace.
+    sys::prctl(libc::PR_SET_DUMPABLE, 0, 0).step(|| "make jail enter non-dumpable".into())?;
     rec.verify()
         .map_err(|m| StepError::detail("verify the sandbox", Errno::EPERM, m))?;
+    let plan = &entered_plan(plan);
     // Processes to join through: COMMAND as recorded, then init's other children.
     let mut candidates: Vec<i32> = vec![];
     if super::state::alive(rec.member_pid, rec.member_start) {
@@ -151,6 +165,11 @@ pub fn enter(
             std::mem::forget(term);
             // The namespaces joined are the ones recorded when the sandbox started (checked here:
             // only a process inside the pid namespace sees itself in the sandbox's /proc).
+            // Still not dumpable: fork keeps the flag (checked, the window must stay shut).
+            if sys::prctl(libc::PR_GET_DUMPABLE, 0, 0) != Ok(0) {
+                eprintln!("jail: error: enter: the joining process became dumpable before exec");
+                sys::exit_now(crate::EXIT_JAIL);
+            }
             if let Err(m) = rec.check_joined() {
                 eprintln!("jail: error: verify the sandbox: {m}");
                 sys::exit_now(crate::EXIT_JAIL);
@@ -178,6 +197,23 @@ pub fn enter(
     let code = wait_loop(Pid::from_raw(pid), &sfd, pty.as_ref(), None);
     drop(pty);
     Ok(code)
+}
+
+/// The plan the entered command gets. Landlock scopes are per domain, and an entered command
+/// is a new domain beside the sandbox's (a domain cannot be joined): scoped, it could neither
+/// signal the sandbox's processes nor connect to their abstract sockets. So a scope stays only
+/// where the sandbox shares the host's namespace and the scope is what keeps the host out of
+/// reach: signals with the host's pid namespace, abstract sockets with the host's network
+/// (abstract sockets belong to a network namespace, signals need a pid the namespace shows).
+pub fn entered_plan(plan: &Plan) -> Plan {
+    use crate::plan::landlock::ScopeKind;
+    let mut p = plan.clone();
+    let ns = &plan.namespaces;
+    p.landlock.scopes.retain(|k| match k {
+        ScopeKind::AbstractUnixSocket => !ns.net,
+        ScopeKind::Signal => !ns.pid,
+    });
+    p
 }
 
 enum Never {}

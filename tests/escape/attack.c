@@ -25,6 +25,9 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <linux/sched.h>
+#include <linux/io_uring.h>
+#include <sys/mman.h>
+#include <time.h>
 #include <stddef.h>
 
 static const char *ename(int e) {
@@ -51,6 +54,76 @@ static long int80(long nr, long a, long b, long c) {
     long ax = nr;
     __asm__ volatile("int $0x80" : "+a"(ax) : "b"(a), "c"(b), "d"(c) : "memory");
     return ax;
+}
+
+/* One io_uring operation, through raw system calls (no liburing): set up a ring, submit SQE,
+ * wait for its completion. Returns the setup's result (<0: errno set) and the CQE's in *res. */
+static long uring_once(const struct io_uring_sqe *op, int *res) {
+    struct io_uring_params p;
+    memset(&p, 0, sizeof p);
+    long fd = syscall(SYS_io_uring_setup, 4, &p);
+    if (fd < 0) return fd;
+    size_t sqsz = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+    size_t cqsz = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+    if (p.features & IORING_FEAT_SINGLE_MMAP) { if (cqsz > sqsz) sqsz = cqsz; cqsz = sqsz; }
+    char *sq = mmap(0, sqsz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQ_RING);
+    char *cq = (p.features & IORING_FEAT_SINGLE_MMAP) ? sq :
+        mmap(0, cqsz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_CQ_RING);
+    struct io_uring_sqe *sqes = mmap(0, p.sq_entries * sizeof *sqes, PROT_READ | PROT_WRITE,
+                                     MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
+    if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED) { *res = -ENOMEM; return 0; }
+    unsigned *tail = (unsigned *)(sq + p.sq_off.tail), mask = *(unsigned *)(sq + p.sq_off.ring_mask);
+    unsigned idx = *tail & mask;
+    sqes[idx] = *op;
+    ((unsigned *)(sq + p.sq_off.array))[idx] = idx;
+    __atomic_store_n(tail, *tail + 1, __ATOMIC_RELEASE);
+    if (syscall(SYS_io_uring_enter, fd, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0) { *res = -errno; return 0; }
+    unsigned *head = (unsigned *)(cq + p.cq_off.head);
+    unsigned cmask = *(unsigned *)(cq + p.cq_off.ring_mask);
+    struct io_uring_cqe *cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+    *res = cqes[*head & cmask].res;
+    __atomic_store_n(head, *head + 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+static void report_res(const char *name, int res) {
+    if (res < 0) { errno = -res; report(name, -1); } else report(name, 0);
+}
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* The name a process runs under (its comm), "" when it is gone or a zombie. */
+static void comm_of(int pid, char *out, size_t n) {
+    char path[64], st[512];
+    out[0] = 0;
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return;
+    ssize_t r = read(fd, st, sizeof st - 1);
+    close(fd);
+    st[r > 0 ? r : 0] = 0;
+    char *open_p = strchr(st, '('), *close_p = strrchr(st, ')');
+    if (!open_p || !close_p || close_p[1] != ' ' || close_p[2] == 'Z' || close_p[2] == 'X') return;
+    size_t len = close_p - open_p - 1;
+    if (len >= n) len = n - 1;
+    memcpy(out, open_p + 1, len);
+    out[len] = 0;
+}
+
+/* Whether /proc/PID/exe names a file called NAME. */
+static int exe_is(int pid, const char *name) {
+    char path[64], target[4096];
+    snprintf(path, sizeof path, "/proc/%d/exe", pid);
+    ssize_t n = readlink(path, target, sizeof target - 1);
+    if (n <= 0) return 0;
+    target[n] = 0;
+    const char *base = strrchr(target, '/');
+    base = base ? base + 1 : target;
+    return !strcmp(base, name) || (!strncmp(base, name, strlen(name)) && !strcmp(base + strlen(name), " (deleted)"));
 }
 
 int main(int argc, char **argv) {
@@ -179,6 +252,7 @@ int main(int argc, char **argv) {
         memcpy(a.sun_path + 1, argv[2], n);
         long r = connect(s, (struct sockaddr *)&a, offsetof(struct sockaddr_un, sun_path) + 1 + n);
         report("connect", r);
+        alarm(5); /* a server that waits for the client to speak first (X11) */
         if (r == 0) { char b[64] = {0}; if (read(s, b, sizeof b - 1) > 0) printf("got %s\n", b); }
     } else if (!strcmp(w, "tcp")) {
         /* attack tcp PORT: connect to 127.0.0.1:PORT and read a line */
@@ -227,6 +301,96 @@ int main(int argc, char **argv) {
         kill(c, SIGKILL);
         waitpid(c, NULL, 0);
         if (argc > 2) report("ptrace-attach-pid", ptrace(PTRACE_ATTACH, atoi(argv[2]), 0, 0));
+    } else if (!strcmp(w, "signal")) {
+        /* attack signal PID: signal 0 and SIGTERM to a process */
+        pid_t p = atoi(argv[2]);
+        report("kill-0", kill(p, 0));
+        report("kill-term", kill(p, SIGTERM));
+    } else if (!strcmp(w, "uring")) {
+        /* attack uring PATH: socket() and openat(PATH, O_WRONLY) through io_uring, then directly */
+        struct io_uring_sqe op;
+        int res = 0;
+        memset(&op, 0, sizeof op);
+        op.opcode = IORING_OP_SOCKET;
+        op.fd = AF_INET;
+        op.off = SOCK_STREAM;
+        long r = uring_once(&op, &res);
+        report("io_uring_setup", r);
+        if (r < 0) return 0;
+        report_res("uring-socket", res);
+        memset(&op, 0, sizeof op);
+        op.opcode = IORING_OP_OPENAT;
+        op.fd = AT_FDCWD;
+        op.addr = (unsigned long)argv[2];
+        op.open_flags = O_WRONLY;
+        uring_once(&op, &res);
+        report_res("uring-openat", res);
+        report("socket", socket(AF_INET, SOCK_STREAM, 0));
+        report("openat", openat(AT_FDCWD, argv[2], O_WRONLY));
+    } else if (!strcmp(w, "personality")) {
+        /* attack personality VALUE...: personality(2) with each full 64-bit value */
+        for (int i = 2; i < argc; i++) {
+            char name[64];
+            snprintf(name, sizeof name, "personality-%s", argv[i]);
+            report(name, syscall(SYS_personality, strtoull(argv[i], NULL, 0)));
+        }
+    } else if (!strcmp(w, "prowl")) {
+        /* attack prowl SECONDS COMM [STOPFILE]: watch /proc for new processes. While one is still named
+         * COMM (a joiner that has not exec'd yet), attack it over and over: open /proc/PID/mem
+         * for writing and PTRACE_ATTACH; print "prowl-hit PID COMM HOW" for each success.
+         * Once it has exec'd, try /proc/PID/mem once more ("prowl-reach": the attack works on
+         * a process it can reach). Ends with "prowl-seen N" (joiners caught before exec) and
+         * "prowl-reach N". Stops after SECONDS, or as soon as STOPFILE exists. */
+        double end = now() + atof(argv[2]);
+        const char *want = argv[3];
+        static char state[1 << 22]; /* 0 new, 1 there at start, 2 done, 3 caught before exec */
+        int nseen = 0, nreach = 0;
+        struct dirent *e;
+        DIR *d = opendir("/proc");
+        while (d && (e = readdir(d))) { int p = atoi(e->d_name); if (p > 0 && p < (1 << 22)) state[p] = 1; }
+        if (d) closedir(d);
+        printf("prowl ready\n");
+        fflush(stdout);
+        while (now() < end && !(argc > 4 && access(argv[4], F_OK) == 0)) {
+            d = opendir("/proc");
+            if (!d) break;
+            while ((e = readdir(d))) {
+                int p = atoi(e->d_name);
+                if (p <= 0 || p >= (1 << 22) || p == getpid() || state[p] == 1 || state[p] == 2) continue;
+                char c[64], path[64];
+                comm_of(p, c, sizeof c);
+                /* A success counts when the process still runs COMMs program (its exe): exec
+                 * switches the exe before it makes the process dumpable and renames it, so a
+                 * success at that boundary reaches the new program, not the joiner. */
+                int hit = 0;
+                while (!hit && !strcmp(c, want)) {
+                    if (state[p] != 3) { nseen++; state[p] = 3; }
+                    snprintf(path, sizeof path, "/proc/%d/mem", p);
+                    int m = open(path, O_RDWR);
+                    if (m >= 0) {
+                        if (exe_is(p, want)) { printf("prowl-hit %d %s mem\n", p, c); hit = 1; }
+                        close(m);
+                    }
+                    if (!hit && ptrace(PTRACE_ATTACH, p, 0, 0) == 0) {
+                        if (exe_is(p, want)) { printf("prowl-hit %d %s ptrace\n", p, c); hit = 1; }
+                        /* Let it go at once: wait for a stop (or its end), detach, continue (the
+                         * attach's SIGSTOP may still be pending after an exec's SIGTRAP). */
+                        if (waitpid(p, NULL, __WALL) == p) ptrace(PTRACE_DETACH, p, 0, 0);
+                        kill(p, SIGCONT);
+                    }
+                    if (!hit) comm_of(p, c, sizeof c);
+                }
+                while (hit && !strcmp(c, want)) { usleep(1000); comm_of(p, c, sizeof c); }
+                if (!c[0]) continue; /* gone, or not ours to read */
+                snprintf(path, sizeof path, "/proc/%d/mem", p);
+                int m = open(path, O_RDWR);
+                if (m >= 0) { nreach++; close(m); }
+                state[p] = 2;
+            }
+            closedir(d);
+            fflush(stdout);
+        }
+        printf("prowl-seen %d\nprowl-reach %d\n", nseen, nreach);
     } else if (!strcmp(w, "euid")) {
         printf("euid %d uid %d\n", geteuid(), getuid());
     } else {

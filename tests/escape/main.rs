@@ -10,6 +10,7 @@ mod common;
 
 mod arch;
 mod desktop;
+mod enter;
 mod exe;
 mod failopen;
 mod fds;
@@ -23,8 +24,10 @@ mod policy;
 mod privilege;
 mod procknobs;
 mod race;
+mod scope;
 mod symlinks;
 mod terminal;
+mod uring;
 
 use common::*;
 use std::os::unix::fs::PermissionsExt;
