@@ -281,8 +281,15 @@ fn free_display() -> u32 {
         .expect("a free X display number")
 }
 
+/// A running Xvfb; on drop it is killed, then its socket and lock file (which a killed X server
+/// leaves in /tmp) are removed. Fields drop in order: the server first.
+struct XServer {
+    _server: Reaper,
+    _files: [TempDir; 2],
+}
+
 /// Starts Xvfb on display `n`, requiring the cookie in `auth`.
-fn xvfb(n: u32, auth: &Path) -> Reaper {
+fn xvfb(n: u32, auth: &Path) -> XServer {
     let x = Command::new("Xvfb")
         .args([
             format!(":{n}"),
@@ -296,7 +303,13 @@ fn xvfb(n: u32, auth: &Path) -> Reaper {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let x = Reaper(x);
+    let x = XServer {
+        _server: Reaper(x),
+        _files: [
+            TempDir(format!("/tmp/.X11-unix/X{n}").into()),
+            TempDir(format!("/tmp/.X{n}-lock").into()),
+        ],
+    };
     assert!(
         wait_for(|| Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()),
         "Xvfb did not start on :{n}"

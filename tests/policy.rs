@@ -432,14 +432,15 @@ fn landlock_dev_grant_does_not_cover_execute() {
     // read_file/write_file/read_dir/ioctl_dev only: the file is readable, not executable.
     each_user(|u| {
         // Not under /tmp: the sandbox's private /tmp is itself granted rw (with execute).
-        let d = std::path::PathBuf::from(format!(
+        // Removed when the guard drops, also if an assertion below fails.
+        let d = TempDir(std::path::PathBuf::from(format!(
             "/var/tmp/jail-policy-{}-{}",
             u.name,
             std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        std::os::unix::fs::chown(&d, Some(u.uid), Some(u.gid)).ok();
+        )));
+        let _ = std::fs::remove_dir_all(&*d);
+        std::fs::create_dir_all(&*d).unwrap();
+        std::os::unix::fs::chown(&*d, Some(u.uid), Some(u.gid)).ok();
         let script = write_file(u, &d, "run.sh", "#!/bin/sh\necho ran\n");
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         let s = script.display().to_string();
@@ -470,7 +471,6 @@ fn landlock_dev_grant_does_not_cover_execute() {
             u.name,
             r.stderr()
         );
-        let _ = std::fs::remove_dir_all(&d);
     });
 }
 

@@ -914,10 +914,18 @@ const PLAN_KEYS: [&str; 19] = [
     "seccomp_groups",
 ];
 
+/// GOLDEN_ROOT is one fixed path (the goldens hold it) shared by the tests of this process: it
+/// goes when the process exits.
+fn golden_root_removed_at_exit() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| remove_at_exit(TempDir(PathBuf::from(GOLDEN_ROOT))));
+}
+
 /// A pretend desktop session: a runtime folder holding Wayland, PulseAudio, PipeWire and D-Bus
 /// sockets, and an X11 socket in /tmp/.X11-unix. Returns the environment that points at them.
 fn fake_session() -> Vec<(String, String)> {
     let run = Path::new(GOLDEN_ROOT).join("run");
+    golden_root_removed_at_exit();
     for d in [run.join("pulse"), PathBuf::from("/tmp/.X11-unix")] {
         std::fs::create_dir_all(d).unwrap();
     }
@@ -928,8 +936,8 @@ fn fake_session() -> Vec<(String, String)> {
         run.join("bus"),
         PathBuf::from("/tmp/.X11-unix/X99"),
     ] {
-        if !sock.exists() {
-            let _ = std::os::unix::net::UnixListener::bind(&sock);
+        if !sock.exists() && std::os::unix::net::UnixListener::bind(&sock).is_ok() {
+            remove_at_exit(TempDir(sock));
         }
     }
     vec![
@@ -949,6 +957,7 @@ fn fake_session() -> Vec<(String, String)> {
 /// cannot compile here (no GPU on the machine …) has its error as its golden plan.
 fn golden_explain(profile: &str, format: &str) -> (bool, String) {
     let root = Path::new(GOLDEN_ROOT);
+    golden_root_removed_at_exit();
     let (home, work, profiles) = (root.join("home"), root.join("work"), root.join("profiles"));
     for d in [
         home.join(".ssh"),
@@ -1147,7 +1156,7 @@ fn diff_lines(a: &str, b: &str) -> Vec<String> {
 #[test]
 fn golden_explain_of_shipped_profiles() {
     // Runs as the test's own user only: the goldens hold one fixed home, cwd and profile path.
-    let _guard = std::fs::create_dir_all(GOLDEN_ROOT);
+    std::fs::create_dir_all(GOLDEN_ROOT).unwrap();
     // The seccomp group table of `explain --format json`, once.
     let (ok, json) = golden_explain("default", "json");
     assert!(ok, "{json}");

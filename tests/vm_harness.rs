@@ -1,12 +1,15 @@
 //! The cgroup v2 and systemd user scope back ends need a machine this CI host is not: systemd as
 //! PID 1, cgroup v2, a logged-in user with a systemd user manager. tests/vm/run.sh boots one
-//! (Debian 12 under QEMU TCG, image cached in tests/vm/cache/) and runs tests/vm/guest-tests.sh
-//! in it, as root (v2 back end) and as an unprivileged lingering user (systemd user scope):
-//! fork storm under --pids, OOM kill under --memory, CPU share under --cpus, and no cgroup,
-//! scope or process left after 200 launches or after SIGKILL of jail.
+//! (Debian 12 under QEMU, image cached in $JAIL_VM_CACHE or tests/vm/cache/) and runs
+//! tests/vm/guest-tests.sh in it, as root (v2 back end) and as an unprivileged lingering user
+//! (systemd user scope): fork storm under --pids, OOM kill under --memory, CPU share under
+//! --cpus, and no cgroup, scope or process left after many launches (200 under KVM, 30 under
+//! TCG emulation) or after SIGKILL of jail. KVM is used when a probe boot of the guest kernel
+//! works with it; otherwise run.sh says why and falls back to TCG.
 //!
 //! It takes minutes, so it runs only when JAIL_TEST_VM=1 (CI sets it) and fails when the guest
-//! reports any FAIL or gives no result. Without it the test says it skipped.
+//! reports any FAIL or gives no result (a timeout names the last step the guest reached).
+//! Without it the test says it skipped.
 
 use std::path::Path;
 use std::process::Command;

@@ -818,12 +818,10 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
-    /// A fresh home with the folders the test profiles grant, and a Host that points at it.
-    fn setup() -> (PathBuf, Host) {
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let base = std::env::temp_dir().join(format!("jail-audit-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&base);
+    /// A fresh home with the folders the test profiles grant, and a Host that points at it;
+    /// all of it is removed when the returned guard drops.
+    fn setup() -> (PathBuf, Host, crate::util::ScratchDir) {
+        let base = crate::util::ScratchDir::new("jail-audit");
         let home = base.join("home");
         for d in [".ssh", "Downloads", "work", ".profiles"] {
             std::fs::create_dir_all(home.join(d)).unwrap();
@@ -833,15 +831,15 @@ mod tests {
         // As `jail audit` itself: the profile is judged, not this session.
         host.session_optional = true;
         host.home = home.clone();
-        host.cwd = base.clone();
+        host.cwd = base.to_path_buf();
         host.downloads = home.join("Downloads");
         host.config_home = home.join(".config");
         host.runtime_dir = Some(base.join("run"));
-        (home, host)
+        (home, host, base)
     }
 
     fn report_of(toml: &str) -> Report {
-        let (home, host) = setup();
+        let (home, host, _base) = setup();
         let dir = home.join(".profiles");
         std::fs::write(dir.join("t.toml"), toml).unwrap();
         let search = SearchPath {
@@ -969,7 +967,7 @@ rw = ["~"]
     fn host_network_rw_home_x11_dbus_host_scores_high() {
         // The session bus of a real session is a socket in the runtime folder; a bind of it is
         // what dbus = "host" amounts to, and audit counts it the same way.
-        let (_home, host) = setup();
+        let (_home, host, _base) = setup();
         let rt = host.runtime_dir.clone().unwrap();
         std::fs::create_dir_all(&rt).unwrap();
         std::fs::write(rt.join("bus"), "").unwrap();

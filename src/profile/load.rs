@@ -335,19 +335,17 @@ mod tests {
 
     /// A search path over a fresh folder holding `files` (name, text), without the built-ins
     /// unless `builtin`.
-    fn path_with(files: &[(&str, &str)], builtin: bool) -> SearchPath {
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("jail-load-test-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+    /// The folder is removed when the returned guard drops.
+    fn path_with(files: &[(&str, &str)], builtin: bool) -> (SearchPath, crate::util::ScratchDir) {
+        let dir = crate::util::ScratchDir::new("jail-load-test");
         for (name, text) in files {
             std::fs::write(dir.join(format!("{name}.toml")), text).unwrap();
         }
-        SearchPath {
-            dirs: vec![dir],
+        let sp = SearchPath {
+            dirs: vec![dir.to_path_buf()],
             builtin,
-        }
+        };
+        (sp, dir)
     }
 
     fn strings(v: &[L<String>]) -> Vec<&str> {
@@ -356,7 +354,7 @@ mod tests {
 
     #[test]
     fn bang_removes_what_the_defaults_and_includes_added() {
-        let sp = path_with(
+        let (sp, _dir) = path_with(
             &[
                 ("inc", "[filesystem]\nhide = [\"/a\", \"/b\"]\n"),
                 ("p", "include = [\"inc\"]\n[env]\nkeep = [\"!TERM\", \"FOO\"]\n[seccomp]\ndeny = [\"!@default-deny\", \"ptrace\"]\n[filesystem]\nhide = [\"!/a\"]\n"),
@@ -377,11 +375,11 @@ mod tests {
 
     #[test]
     fn locals_merge_lowest_priority_first_and_includes_before_the_profile() {
-        let low = path_with(
+        let (low, _low) = path_with(
             &[("p.local", "[process]\nhostname = \"low\"\ncwd = \"/low\"\n")],
             false,
         );
-        let high = path_with(
+        let (high, _high) = path_with(
             &[
                 (
                     "i",
@@ -412,7 +410,7 @@ mod tests {
 
     #[test]
     fn cycles_and_depth_are_errors_with_a_place() {
-        let sp = path_with(
+        let (sp, _dir) = path_with(
             &[("a", "include = [\"b\"]\n"), ("b", "\ninclude = [\"a\"]\n")],
             false,
         );
@@ -430,7 +428,7 @@ mod tests {
             .iter()
             .map(|(a, b)| (a.as_str(), b.as_str()))
             .collect();
-        let sp = path_with(&refs, false);
+        let (sp, _dir) = path_with(&refs, false);
         let (e, _) = Loader::new(&sp).load("l0").unwrap_err();
         assert!(e.msg.contains("nested deeper than 32"), "{}", e.msg);
         assert!(e.at.is_some());
@@ -439,7 +437,7 @@ mod tests {
 
     #[test]
     fn a_user_profile_shadows_a_builtin_one() {
-        let sp = path_with(&[("default", "description = \"mine\"\n")], true);
+        let (sp, _dir) = path_with(&[("default", "description = \"mine\"\n")], true);
         let l = Loader::new(&sp).load("default").map_err(|e| e.0).unwrap();
         assert_eq!(l.profile.description.unwrap().v, "mine");
         let list = sp.list();

@@ -439,12 +439,9 @@ mod tests {
             .collect()
     }
 
-    /// Fresh directory under the system temp dir.
-    fn scratch(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("jail-landlock-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
+    /// Fresh directory under the system temp dir, removed when the guard drops.
+    fn scratch(name: &str) -> crate::util::ScratchDir {
+        crate::util::ScratchDir::new(&format!("jail-landlock-{name}"))
     }
 
     fn write_file(p: &Path) -> std::io::Result<File> {
@@ -509,7 +506,7 @@ mod tests {
         }
         // The parent (not sandboxed) still sees A's file intact.
         assert_eq!(std::fs::read_to_string(a.join("f")).unwrap(), "in a");
-        std::fs::remove_dir_all(root).unwrap();
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]
@@ -567,7 +564,7 @@ mod tests {
         }
         assert_eq!(obs.get("outside_create"), Some(&libc::EACCES), "{obs:?}");
         assert!(!c.join("sub").exists());
-        std::fs::remove_dir_all(root).unwrap();
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]
@@ -686,7 +683,7 @@ mod tests {
         let root = scratch("missing");
         let gone = root.join("does-not-exist");
         let plan = plan_for(LandlockSpec {
-            ro: vec![root.clone(), gone.clone()],
+            ro: vec![root.to_path_buf(), gone.clone()],
             ..Default::default()
         });
         let want = gone.display().to_string();
@@ -718,7 +715,7 @@ mod tests {
         assert_eq!(obs.get("names_path"), Some(&0), "{obs:?}");
         assert_eq!(obs.get("names_step"), Some(&0), "{obs:?}");
         assert_eq!(obs.get("still_free"), Some(&0), "{obs:?}");
-        std::fs::remove_dir_all(root).unwrap();
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

@@ -7,6 +7,11 @@
 //!
 //! A test that needs a program this machine lacks calls [`need`]: under `JAIL_TEST_STRICT=1`
 //! (CI) that fails the test; otherwise it prints that it skipped.
+//!
+//! Hermetic: each test user's `home` is a fresh empty folder of this test process, never the
+//! account's real home (whose `~/Downloads` or `~/.config/user-dirs.dirs` would change what
+//! profiles grant), and every folder the harness makes is removed when the process exits
+//! ([`TempDir`], [`remove_at_exit`]), whatever its tests did.
 #![allow(dead_code)]
 
 use std::ffi::OsStr;
@@ -14,7 +19,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 #[derive(Clone, Debug)]
 pub struct User {
@@ -50,8 +55,49 @@ pub fn euid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
-/// The users every sandboxing test runs as.
+/// The users every sandboxing test runs as, each with a fresh home of this test process
+/// ([`fake_home`]).
 pub fn users() -> Vec<User> {
+    static USERS: OnceLock<Vec<User>> = OnceLock::new();
+    USERS
+        .get_or_init(|| {
+            let mut v = real_users();
+            for u in &mut v {
+                u.home = fake_home(u);
+            }
+            v
+        })
+        .clone()
+}
+
+/// An empty home for `user`, owned by it, removed when this test process exits: under /home
+/// when we may write there (like a real home: jail treats /tmp specially), else in the temp
+/// folder.
+fn fake_home(user: &User) -> PathBuf {
+    clean_leftovers();
+    let pid = std::process::id();
+    let base = if euid() == 0 {
+        PathBuf::from(format!("/home/jail-test-home-{pid}"))
+    } else {
+        std::env::temp_dir().join(format!("jail-test-home-{pid}"))
+    };
+    if !base.exists() {
+        std::fs::create_dir_all(&base).unwrap();
+        std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755)).unwrap();
+        remove_at_exit(TempDir(base.clone()));
+    }
+    let home = base.join(&user.name);
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir(&home).unwrap();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    if euid() == 0 {
+        std::os::unix::fs::chown(&home, Some(user.uid), Some(user.gid)).unwrap();
+    }
+    home
+}
+
+/// The users with their homes as the password database has them.
+fn real_users() -> Vec<User> {
     let me = lookup(&euid().to_string()).or_else(|| {
         let name = std::env::var("USER").unwrap_or_default();
         lookup(&name)
@@ -115,6 +161,67 @@ pub fn need(program: &str) -> bool {
     found
 }
 
+/// A folder (or a file) removed, with everything in it, when the guard drops: at the end of its
+/// scope, also when a test panics; or, handed to [`remove_at_exit`], when the process exits.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// A fresh folder owned by `user`, like [`tempdir`], removed when the guard drops.
+    pub fn new(user: &User) -> TempDir {
+        TempDir(make_tempdir(user))
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        match std::fs::symlink_metadata(&self.0) {
+            Ok(m) if m.is_dir() => {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+            // A socket or file the test made (an X11 socket in /tmp/.X11-unix …).
+            Ok(_) => {
+                let _ = std::fs::remove_file(&self.0);
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+static AT_EXIT: Mutex<Vec<TempDir>> = Mutex::new(Vec::new());
+
+/// Removes the folder when this test process exits (libtest runs every test, catching their
+/// panics, then exits: the folder goes whether tests passed or failed). For folders that live
+/// as long as the process: the copied binary, the homes, the working folders of `jail` runs.
+pub fn remove_at_exit(dir: TempDir) {
+    static REGISTERED: OnceLock<u32> = OnceLock::new();
+    extern "C" fn remove_all() {
+        // Only in the process that registered: a forked child that calls exit() must not
+        // remove folders the tests still use.
+        if REGISTERED.get() != Some(&std::process::id()) {
+            return;
+        }
+        if let Ok(mut v) = AT_EXIT.lock() {
+            v.clear();
+        }
+    }
+    REGISTERED.get_or_init(|| {
+        // SAFETY: `remove_all` is a plain function that never unwinds (no unwrap, a poisoned
+        // lock is skipped); atexit only stores its address.
+        unsafe { libc::atexit(remove_all) };
+        std::process::id()
+    });
+    if let Ok(mut v) = AT_EXIT.lock() {
+        v.push(dir);
+    }
+}
+
 /// The jail binary, copied once to a world-readable place when tests switch users (the build
 /// folder may not be reachable by the unprivileged user).
 pub fn jail_bin() -> PathBuf {
@@ -126,6 +233,7 @@ pub fn jail_bin() -> PathBuf {
         }
         let dir = PathBuf::from(format!("/tmp/jail-test-bin-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
+        remove_at_exit(TempDir(dir.clone()));
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         let dst = dir.join("jail");
         let tmp = dir.join(".jail.tmp");
@@ -137,37 +245,47 @@ pub fn jail_bin() -> PathBuf {
     .clone()
 }
 
-/// Removes the folders earlier test processes left in /tmp (theirs only: the pid in the name
-/// must be dead), once per test process.
+/// Removes the folders earlier test processes left in /tmp when they could not clean up (killed:
+/// theirs only, the pid in the name must be dead), once per test process.
 fn clean_leftovers() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
-        let Ok(rd) = std::fs::read_dir("/tmp") else {
-            return;
-        };
-        for e in rd.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let Some(rest) = name.strip_prefix("jail-test-") else {
+        let tmp = std::env::temp_dir();
+        for base in [Path::new("/tmp"), tmp.as_path(), Path::new("/home")] {
+            let Ok(rd) = std::fs::read_dir(base) else {
                 continue;
             };
-            let parts: Vec<&str> = rest.split('-').collect();
-            // jail-test-bin-PID and jail-test-USER-PID-N
-            let pid = if parts.first() == Some(&"bin") {
-                parts.get(1)
-            } else {
-                parts.len().checked_sub(2).and_then(|i| parts.get(i))
-            };
-            if let Some(pid) = pid.and_then(|p| p.parse::<u32>().ok()) {
-                if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
-                    let _ = std::fs::remove_dir_all(e.path());
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let Some(rest) = name.strip_prefix("jail-test-") else {
+                    continue;
+                };
+                let parts: Vec<&str> = rest.split('-').collect();
+                // jail-test-bin-PID, jail-test-home-PID and jail-test-USER-PID-N
+                let pid = if matches!(parts.first(), Some(&"bin") | Some(&"home")) {
+                    parts.get(1)
+                } else {
+                    parts.len().checked_sub(2).and_then(|i| parts.get(i))
+                };
+                if let Some(pid) = pid.and_then(|p| p.parse::<u32>().ok()) {
+                    if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+                        let _ = std::fs::remove_dir_all(e.path());
+                    }
                 }
             }
         }
     });
 }
 
-/// A fresh folder owned by `user` (the sandbox's working folder, profile folders …).
+/// A fresh folder owned by `user` (the sandbox's working folder, profile folders …), removed
+/// when the test process exits.
 pub fn tempdir(user: &User) -> PathBuf {
+    let dir = make_tempdir(user);
+    remove_at_exit(TempDir(dir.clone()));
+    dir
+}
+
+fn make_tempdir(user: &User) -> PathBuf {
     clean_leftovers();
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);

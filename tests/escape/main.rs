@@ -43,6 +43,7 @@ pub fn bin_dir() -> PathBuf {
         assert!(need("cc"), "cc is needed to build the attacker");
         let dir = PathBuf::from(format!("/tmp/jail-escape-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
+        remove_at_exit(TempDir(dir.clone()));
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/escape/attack.c");
         let tmp = dir.join(".attack.tmp");

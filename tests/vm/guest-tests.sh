@@ -10,9 +10,14 @@
 set -u
 # Executing from the 9p share re-reads (and under TCG re-translates) the binary at every exec.
 install -m 755 /mnt/host/jail /usr/local/bin/jail; J=/usr/local/bin/jail
-# run.sh passes settings in /mnt/host/env (JAIL_VM_LAUNCHES: launches in the cleanup check).
+# run.sh passes settings in /mnt/host/env (JAIL_VM_LAUNCHES: launches in the cleanup check,
+# fewer under TCG emulation; JAIL_VM_ACCEL: kvm or tcg).
 [ -f /mnt/host/env ] && . /mnt/host/env
 LAUNCHES=${JAIL_VM_LAUNCHES:-200}
+# Progress markers ("UPTIME STEP" lines) on the share: when a boot times out, run.sh prints the
+# last step reached.
+step() { echo "$(cut -d' ' -f1 /proc/uptime) $*" >> /mnt/host/out/progress; }
+step "script start"
 # JAIL_VM_MODE: root, user, or "root user" (run.sh boots once per mode to time-box each boot).
 MODES=${JAIL_VM_MODE:-root user}; [ "$MODES" = default ] && MODES="root user"
 UID_T=1000 USER_T=tester
@@ -22,13 +27,15 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 now_us() { local s; s=$(date +%s%N); echo $((s / 1000)); }
 
 echo "== guest: $(uname -r), /sys/fs/cgroup is $(stat -fc %T /sys/fs/cgroup), $(systemctl --version | head -1)"
-echo "== uptime at script start: $(cut -d' ' -f1 /proc/uptime) s"
+echo "== uptime at script start: $(cut -d' ' -f1 /proc/uptime) s; ${JAIL_VM_ACCEL:-accelerator not said}, $LAUNCHES launches per cleanup check"
+echo "== boot: $(systemd-analyze time 2>/dev/null | head -n 1); slowest units: $(systemd-analyze blame 2>/dev/null | head -n 5 | awk '{printf "%s%s %s", (NR>1?", ":""), $2, $1}')"
 
 # A world-writable work folder: sandboxes get the current folder read-write and write the path
 # of their cgroup there, so the checks can measure it from the outside.
 W=/var/tmp/jailvm; rm -rf $W; mkdir -m 1777 $W; cd $W
 
 # The unprivileged user's session: lingering + its systemd user manager + session bus.
+step "starting the user manager of $USER_T"
 loginctl enable-linger $USER_T
 systemctl start user@$UID_T.service
 for _ in $(seq 100); do [ -S /run/user/$UID_T/bus ] && break; sleep 0.1; done
@@ -73,13 +80,16 @@ except OSError as e:
     print("forked", len(kids), "then", e.strerror)
 for k in kids:
     os.kill(k, 9)'
-# 300 MiB held in memory (tail keeps a line of NULs that never ends).
-ALLOC='head -c 300M /dev/zero | tail > /dev/null && echo survived'
-# Two busy loops for ~6 s (more than one CPU's worth of demand), after a mark that it started.
+# 300 MiB held in memory, every page written (one memset: a pipe through `tail` took ~95 s
+# under TCG on a busy host).
+ALLOC="python3 -c 'b = b\"x\" * (300 << 20); print(\"survived\")'"
+# Two busy loops (more than one CPU's worth of demand), after a mark that it started, until the
+# measurement is done (a file `stop`; 60 s at most): a fixed duration was over before the
+# measurement under TCG on a busy host.
 # (Inside, /proc/self/cgroup is relative to the sandbox's cgroup namespace, so the checks find the
 # sandbox's cgroup from the outside: jail-*-<seq>-<profile> (v2) or app-jail-*.scope (systemd).)
 HOG='touch started
-for i in 1 2; do timeout 6 sh -c "while :; do :; done" & done; wait'
+for i in 1 2; do timeout 60 sh -c "while [ ! -e stop ]; do :; done" & done; wait'
 
 # CPU used by the cgroup of the running sandbox, from its own cpu.stat, over 3 s:
 # "WALL PERIOD CPUMAX" = usage per wall-clock second and usage per elapsed bandwidth period (both
@@ -105,10 +115,12 @@ measure_cpu() {
 run_checks() {
   local mode=$1 X=$2 L=$3 out rc got n i left procs
 
+  step "[$mode] jail doctor"
   echo "== [$mode] jail doctor"
   $X $J doctor 2>&1 | grep -i -A1 'cgroup' | head -4
 
   # (a) fork storm
+  step "[$mode] fork storm under --pids 20"
   out=$($X $J run --pids 20 -- python3 -c "$FORK_STORM" 2>&1); rc=$?
   n=$(echo "$out" | awk '/^forked/{print $2}')
   ctl=$($X $J run -- python3 -c "$FORK_STORM" 2>&1 | awk '/^forked/{print $2}')
@@ -119,6 +131,7 @@ run_checks() {
   fi
 
   # (b) memory
+  step "[$mode] 300 MiB under --memory 64MiB"
   out=$($X $J run --memory 64MiB -- sh -c "$ALLOC" 2>&1); rc=$?
   ctl=$($X $J run -- sh -c "$ALLOC" 2>&1)
   if [ "$rc" = 137 ] && echo "$out" | grep -q "memory limit.*was reached" && [ "$ctl" = survived ]; then
@@ -130,11 +143,12 @@ run_checks() {
   # (c) CPU
   local wall per cmax cwall cper ccmax
   for lim in 0.5 none; do
-    rm -f started; settle
+    step "[$mode] CPU hog, --cpus $lim"
+    rm -f started stop; settle
     # The control has a cgroup (to measure) but no CPU limit: --pids only.
     if [ $lim = none ]; then $X $J run --pids 100 -- sh -c "$HOG" >/dev/null 2>&1 &
     else $X $J run --cpus $lim -- sh -c "$HOG" >/dev/null 2>&1 & fi
-    got=$(measure_cpu); wait
+    got=$(measure_cpu); touch stop; wait
     if [ $lim = 0.5 ]; then read -r wall per cmax <<< "$got"; else read -r cwall cper ccmax <<< "$got"; fi
   done
   if [ "$wall" != no-cgroup ] && [ "$per" != - ] && [ "$per" -ge 425 ] && [ "$per" -le 575 ] \
@@ -148,6 +162,7 @@ run_checks() {
   local t0 bad=0
   t0=$(now_us)
   for i in $(seq $LAUNCHES); do
+    [ $((i % 10)) = 1 ] && step "[$mode] cleanup check: launch $i of $LAUNCHES"
     $L $J run -q --pids 50 --memory 64MiB -- sh -c 'sleep 6161 & exit 0' || bad=$((bad + 1))
   done
   echo "   $LAUNCHES launches in $(( ($(now_us) - t0) / 1000 )) ms, $bad failed"
@@ -160,6 +175,7 @@ run_checks() {
   fi
 
   # (d') SIGKILL of jail mid-run; then `jail doctor` (and the next run) clean up
+  step "[$mode] SIGKILL of jail mid-run"
   rm -f started
   $X $J run --pids 50 --memory 64MiB -- sh -c 'touch started; sleep 6262' &
   for _ in $(seq 100); do [ -e started ] && break; sleep 0.1; done
@@ -183,6 +199,7 @@ run_checks() {
 # for a scope on the system bus instead.
 root_shared_cgroup() {
   local out rc n back left
+  step "[root, shared cgroup] fork storm, memory, cleanup"
   back=$($J doctor 2>&1 | grep -o 'back end: [A-Za-z0-9-]*')
   out=$($J run --pids 20 -- python3 -c "$FORK_STORM" 2>&1); rc=$?
   n=$(echo "$out" | awk '/^forked/{print $2}')
@@ -211,5 +228,6 @@ for m in $MODES; do
   esac
 done
 
+step "done: $passes passed, $fails failed"
 echo "== $passes passed, $fails failed (uptime $(cut -d' ' -f1 /proc/uptime) s)"
 [ $fails = 0 ]
