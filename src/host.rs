@@ -256,6 +256,10 @@ pub struct Host {
     pub home: PathBuf,
     /// The account's home from the password database (may differ from `$HOME`).
     pub real_home: PathBuf,
+    /// `$HOME` and the real home with every symlink resolved, where that differs (a home
+    /// reached through a symlink, `/home -> /var/home`): grants name real paths, so the
+    /// protections must know them too.
+    pub canonical_homes: Vec<PathBuf>,
     pub cwd: PathBuf,
     pub runtime_dir: Option<PathBuf>,
     pub config_home: PathBuf,
@@ -279,7 +283,7 @@ pub struct Host {
 use nix::sys::resource::Resource;
 
 /// Folders under `$XDG_CONFIG_HOME` whose contents host programs run or obey.
-pub const POLICY_CONFIG_DIRS: [&str; 19] = [
+pub const POLICY_CONFIG_DIRS: [&str; 24] = [
     "jail",
     "autostart",
     "systemd",
@@ -299,20 +303,31 @@ pub const POLICY_CONFIG_DIRS: [&str; 19] = [
     "xfce4/xfconf",
     "dconf",
     "user-tmpfiles.d",
+    "zsh",
+    "vim",
+    "tmux",
+    "kwinrc.d",
+    "nautilus",
 ];
 
 /// Folders under `$XDG_DATA_HOME` whose contents host programs run or obey.
-pub const POLICY_DATA_DIRS: [&str; 6] = [
+pub const POLICY_DATA_DIRS: [&str; 12] = [
     "applications",
     "systemd",
     "dbus-1",
     "mime",
     "kservices5",
     "jail",
+    "nvim",
+    "flatpak",
+    "gnome-shell",
+    "plasma",
+    "kwin",
+    "nautilus",
 ];
 
 /// Folders directly in the home whose contents host programs run or obey.
-pub const POLICY_HOME_DIRS: [&str; 7] = [
+pub const POLICY_HOME_DIRS: [&str; 15] = [
     ".local/bin",
     ".ssh",
     ".vim",
@@ -320,11 +335,19 @@ pub const POLICY_HOME_DIRS: [&str; 7] = [
     ".kde/Autostart",
     ".kde4/Autostart",
     ".oh-my-zsh",
+    ".cargo",
+    ".rustup",
+    ".pyenv",
+    ".nvm",
+    ".rbenv",
+    ".sdkman",
+    ".local/lib",
+    ".npm-global",
 ];
 
 /// Files directly in the home that a login, a shell, an X session or another program runs or
 /// obeys (firejail's disable-common list is a catalogue of this class; this list is ours).
-pub const POLICY_HOME_FILES: [&str; 40] = [
+pub const POLICY_HOME_FILES: [&str; 52] = [
     ".gnupg/gpg.conf",
     ".gnupg/gpg-agent.conf",
     ".gnupg/dirmngr.conf",
@@ -365,11 +388,23 @@ pub const POLICY_HOME_FILES: [&str; 40] = [
     ".gdbinit",
     ".mailcap",
     ".npmrc",
+    ".bash_aliases",
+    ".irbrc",
+    ".pryrc",
+    ".psqlrc",
+    ".sqliterc",
+    ".Rprofile",
+    ".muttrc",
+    ".ghci",
+    ".guile",
+    ".sbclrc",
+    ".octaverc",
+    ".xonshrc",
 ];
 
 /// Files under `$XDG_CONFIG_HOME` that host programs obey (creating an empty one is harmless,
 /// so a missing one gets an empty placeholder).
-pub const POLICY_CONFIG_FILES: [&str; 1] = ["mimeapps.list"];
+pub const POLICY_CONFIG_FILES: [&str; 2] = ["mimeapps.list", "user-dirs.dirs"];
 
 /// Every rlimit a profile may set, by its `[rlimits]` key.
 pub const RLIMITS: [(&str, Resource); 16] = [
@@ -434,6 +469,7 @@ impl Host {
             .filter(|v| v.starts_with('/'))
             .map(PathBuf::from);
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+        let real_home = real_home(uid);
         let hard_rlimits = RLIMITS
             .iter()
             .map(|(n, r)| {
@@ -445,7 +481,18 @@ impl Host {
             uid,
             gid,
             user,
-            real_home: real_home(uid).unwrap_or_else(|| home.clone()),
+            canonical_homes: {
+                let mut v = vec![];
+                for h in [Some(&home), real_home.as_ref()].into_iter().flatten() {
+                    if let Ok(c) = std::fs::canonicalize(h) {
+                        if &c != h && !v.contains(&c) {
+                            v.push(c);
+                        }
+                    }
+                }
+                v
+            },
+            real_home: real_home.clone().unwrap_or_else(|| home.clone()),
             home,
             cwd,
             runtime_dir,
@@ -470,7 +517,10 @@ impl Host {
             self.config_home.clone(),
             self.data_home.clone(),
         )];
-        for h in [&self.home, &self.real_home] {
+        for h in [&self.home, &self.real_home]
+            .into_iter()
+            .chain(&self.canonical_homes)
+        {
             let t = (h.clone(), h.join(".config"), h.join(".local/share"));
             if !v.contains(&t) {
                 v.push(t);
@@ -579,5 +629,14 @@ fn user_dir(config_home: &Path, home: &Path, key: &str) -> Option<PathBuf> {
     let line = text.lines().find(|l| l.trim_start().starts_with(key))?;
     let v = line.split_once('=')?.1.trim().trim_matches('"');
     let v = v.replace("$HOME", &home.display().to_string());
-    v.starts_with('/').then(|| PathBuf::from(v))
+    // Only an ordinary folder inside the home: a sandbox that could write this file must not
+    // point the next sandbox's ${DOWNLOADS} grant at ~/.gnupg, /etc or the home itself.
+    let p = crate::plan::normalize(Path::new(&v));
+    let rel = p.strip_prefix(home).ok()?;
+    let plain = !rel.as_os_str().is_empty()
+        && rel.components().all(|c| match c {
+            std::path::Component::Normal(n) => !n.to_string_lossy().starts_with('.'),
+            _ => false,
+        });
+    plain.then_some(p)
 }

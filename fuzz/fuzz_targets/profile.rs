@@ -74,6 +74,7 @@ fn host() -> Host {
         user: "fuzz".into(),
         home: "/home/fuzz".into(),
         real_home: "/home/fuzz".into(),
+        canonical_homes: vec![],
         cwd: "/home/fuzz/work".into(),
         runtime_dir: Some("/run/user/1000".into()),
         config_home: "/home/fuzz/.config".into(),

@@ -284,6 +284,10 @@ fn mount_text(m: &MountStep) -> String {
                 )
             }
         }
+        MountStep::MaskPrivate { target } => format!(
+            "{}: every file and folder in it that others may not read is hidden (started by root)",
+            target.display()
+        ),
         MountStep::Placeholder { target, dir } => format!(
             "{}: kept from being created (an empty read-only {} in its place)",
             target.display(),

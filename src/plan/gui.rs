@@ -614,6 +614,7 @@ mod tests {
             user: "u".into(),
             home: "/home/u".into(),
             real_home: "/home/u".into(),
+            canonical_homes: vec![],
             cwd: "/home/u".into(),
             runtime_dir: Some("/run/user/1000".into()),
             config_home: "/home/u/.config".into(),

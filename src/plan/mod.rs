@@ -596,6 +596,7 @@ mod tests {
             user: "ann".into(),
             home: "/home/ann".into(),
             real_home: "/home/ann".into(),
+            canonical_homes: vec![],
             cwd: "/home/ann/src".into(),
             runtime_dir: runtime.map(PathBuf::from),
             config_home: "/home/ann/.config".into(),

@@ -44,8 +44,11 @@ pub enum ProcWrites {
 /// Entries of `/proc` masked in every sandbox (where the kernel has them): kernel memory and
 /// page maps, the kernel log, every key and key user of the host, and timer and scheduler
 /// dumps that name host processes.
-pub const PROC_MASKED: [&str; 12] = [
+pub const PROC_MASKED: [&str; 15] = [
     "kcore",
+    "slabinfo",
+    "vmallocinfo",
+    "pagetypeinfo",
     "kmsg",
     "kallsyms",
     "keys",
@@ -98,6 +101,11 @@ pub enum MountStep {
         target: PathBuf,
         dir: bool,
     },
+    /// Masks every file and folder under `target` that others may not read (a sandbox started
+    /// by root would read them as the host's uid 0); found when the sandbox is built.
+    MaskPrivate {
+        target: PathBuf,
+    },
     /// Keeps a missing policy file or folder from being created through a writable grant: an
     /// empty one is made there and an empty, readable, read-only folder or file is put over it.
     Placeholder {
@@ -138,6 +146,7 @@ impl MountStep {
             | MountStep::Bind { target, .. }
             | MountStep::Hide { target, .. }
             | MountStep::Placeholder { target, .. }
+            | MountStep::MaskPrivate { target }
             | MountStep::Symlink { target, .. }
             | MountStep::Dir { target, .. }
             | MountStep::File { target, .. }
@@ -272,7 +281,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
             };
             if pwd_refused(host, item, &path) {
                 // Never hand out / or the whole home just because jail was started there.
-                warnings.push(format!("not granting the current folder {}: it is / or your home (cd into a project folder, or use --bind)", path.display()));
+                warnings.push(format!("not granting the current folder {}: it is /, your home or a system folder (cd into a project folder, or use --bind)", path.display()));
                 continue;
             }
             // One walk decides everything about this grant (see HostFs::resolve).
@@ -453,6 +462,30 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
             step: MountStep::Hide { target: path, dir },
         });
     }
+    // A sandbox started by root reads as the host's uid 0: what the system keeps from other
+    // users in /etc (TLS keys in /etc/ssl/private, /etc/security/opasswd …) is masked. Which
+    // files those are is found when the sandbox is built (the other system folders hold
+    // programs, not secrets).
+    if host.uid == 0 {
+        let etc: Vec<PathBuf> = grants
+            .iter()
+            .filter_map(|g| match &g.step {
+                MountStep::Bind { source, target, .. }
+                    if source == target && under(source, Path::new("/etc")) =>
+                {
+                    Some(source.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        for t in etc {
+            grants.push(Grant {
+                target: t.clone(),
+                rank: 2,
+                step: MountStep::MaskPrivate { target: t },
+            });
+        }
+    }
     // Parent before child; the same path keeps bind < tmpfs < hide; else the written order.
     grants.sort_by(|a, b| a.target.cmp(&b.target).then(a.rank.cmp(&b.rank)));
     steps.extend(grants.iter().map(|g| g.step.clone()));
@@ -624,24 +657,34 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
     }
 
     // 5. jail's policy folders stay read-only whatever the profile says (SPEC §2).
-    let writable: Vec<(PathBuf, PathBuf)> = steps
+    // Every place a sandbox writes host files through: writable binds and overlay upper layers,
+    // each with where it shows inside and whether a later tmpfs or mask at the same place
+    // covers it (the last mount at a place is what the sandbox sees).
+    let writable: Vec<(PathBuf, PathBuf, bool)> = steps
         .iter()
-        .filter_map(|s| match s {
-            MountStep::Bind {
-                source,
-                target,
-                access: Access::Rw | Access::Dev,
-                ..
-            } => Some((source.clone(), target.clone())),
-            _ => None,
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let (source, target) = match s {
+                MountStep::Bind {
+                    source,
+                    target,
+                    access: Access::Rw | Access::Dev,
+                    ..
+                } => (source, target),
+                MountStep::Overlay {
+                    target,
+                    upper: Some(upper),
+                    ..
+                } => (upper, target),
+                _ => return None,
+            };
+            let covered = steps[i + 1..].iter().any(|later| {
+                matches!(later, MountStep::Tmpfs { .. } | MountStep::Hide { .. })
+                    && later.target() == target.as_path()
+            });
+            Some((source.clone(), target.clone(), covered))
         })
         .collect();
-    // A bind covered by a tmpfs or mask at the same place shows nothing of the host.
-    let covered = |t: &Path| {
-        steps.iter().any(|s| {
-            matches!(s, MountStep::Tmpfs { .. } | MountStep::Hide { .. }) && s.target() == t
-        })
-    };
     // A home inside a writable grant: nothing new may appear at its top level (or in the
     // folders between the grant and it), where every login and shell looks for start-up
     // files (`~/.bash_profile`, `~/.xsession` … that do not exist yet); Landlock enforces it
@@ -649,11 +692,11 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
     let mut guarded: Vec<PathBuf> = vec![];
     let mut ll_guarded: Vec<PathBuf> = vec![];
     for home in host.guarded_dirs() {
-        for (source, target) in &writable {
-            if !under(&home, source) || covered(target) {
+        for (source, target, covered) in &writable {
+            if !under(&home, source) || *covered {
                 continue;
             }
-            let inside = |p: &Path| target.join(p.strip_prefix(source).unwrap_or(Path::new("")));
+            let inside = |p: &Path| rebase(p, source, target);
             // The folder and those between it and the grant, where they exist (a missing one
             // cannot be created: the folder above it is guarded).
             let mut chain = vec![];
@@ -713,24 +756,23 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
     // A git repository at the top of a writable grant (the current folder of the default
     // profile): its config (core.fsmonitor, core.hooksPath …) and hooks run programs when
     // git runs there on the host; a `.git` file points git at another repository.
-    for (source, _) in &writable {
+    // The whole `.git` is read-only: its config, hooks, commondir, modules and worktrees all
+    // steer what git runs, and a renamed copy would carry no protection along.
+    for (source, _, _) in &writable {
         let git = source.join(".git");
         match host.fs.kind(&git) {
-            Some(Kind::Dir) => {
-                protected.push((git.join("config"), false));
-                protected.push((git.join("hooks"), true));
-            }
+            Some(Kind::Dir) => protected.push((git, true)),
             Some(Kind::File) => protected.push((git, false)),
             _ => {}
         }
     }
     let mut protections = vec![];
     for (pd, is_dir) in protected {
-        for (source, target) in &writable {
+        for (source, target, _) in &writable {
             if !under(&pd, source) {
                 continue;
             }
-            let inside = |p: &Path| target.join(p.strip_prefix(source).unwrap_or(Path::new("")));
+            let inside = |p: &Path| rebase(p, source, target);
             let step = match host.fs.kind(&pd) {
                 Some(Kind::Dir) | Some(Kind::File) => MountStep::Bind {
                     source: pd.clone(),
@@ -849,10 +891,29 @@ fn untrusted_link(
         .map(|l| l.at.clone())
 }
 
-/// A `${PWD}` grant is never given when jail was started in / or in the home folder itself.
+/// Where `p` (under `source`) shows inside when `source` is mounted at `target`.
+fn rebase(p: &Path, source: &Path, target: &Path) -> PathBuf {
+    match p.strip_prefix(source) {
+        Ok(rel) if !rel.as_os_str().is_empty() => target.join(rel),
+        _ => target.to_path_buf(),
+    }
+}
+
+/// System folders a `${PWD}` grant never hands out: started there (by root above all, who
+/// would give the sandbox `/etc/profile.d` or `/usr/lib`), jail must not make them writable.
+const SYSTEM_DIRS: [&str; 14] = [
+    "/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/var",
+    "/proc", "/sys", "/dev", "/run",
+];
+
+/// A `${PWD}` grant is never given when jail was started in /, the home folder itself (or a
+/// folder above it) or a system folder.
 fn pwd_refused(host: &crate::host::Host, item: &L<String>, path: &Path) -> bool {
     item.v.trim_start_matches('?').starts_with("${PWD}")
-        && (path == Path::new("/") || host.home.starts_with(path))
+        && (path == Path::new("/")
+            || host.home.starts_with(path)
+            || (SYSTEM_DIRS.iter().any(|d| under(path, Path::new(d)))
+                && !under(path, Path::new("/var/tmp"))))
 }
 
 fn split_optional(cx: &Ctx, item: &L<String>) -> Result<(bool, PathBuf), Error> {

@@ -129,6 +129,14 @@ fn setup(
 
     if plan.process.init {
         let init = nix::unistd::getpid();
+        if init.as_raw() != 1 {
+            // Without a pid namespace of its own, init becomes the reaper of everything
+            // COMMAND starts (a daemon that double-forks lands here, not at the host's init),
+            // so that it can take all of it down when COMMAND ends.
+            sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0)
+                .step(|| "become the sandbox's subreaper".into())
+                .map_err(jail)?;
+        }
         // SAFETY: single-threaded (jail never starts threads before exec).
         match unsafe { nix::unistd::fork() } {
             Err(e) => return Err(jail(StepError::new("fork COMMAND under init", e))),

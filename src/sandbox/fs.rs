@@ -521,6 +521,7 @@ fn do_step(
             )?;
             bind(src, &t, access_attrs(*access), &shown)
         }
+        MountStep::MaskPrivate { .. } => mask_private(root, target, mask),
         MountStep::Placeholder { dir, .. } => {
             let t = walk(root, target, if *dir { Make::Dir } else { Make::File })?;
             if *dir {
@@ -739,6 +740,65 @@ fn harden_proc(root: &OwnedFd, target: &Path, writes: ProcWrites, mask: &OwnedFd
         let t = walk(root, &p, Make::File)?;
         let shown = p.display().to_string();
         if is_dir(&t) {
+            mount_fs(
+                "tmpfs",
+                &t,
+                MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+                Some("mode=000,size=4k"),
+                &shown,
+            )?;
+        } else {
+            bind(
+                mask,
+                &t,
+                sys::MOUNT_ATTR_RDONLY
+                    | sys::MOUNT_ATTR_NOSUID
+                    | sys::MOUNT_ATTR_NODEV
+                    | sys::MOUNT_ATTR_NOEXEC,
+                &shown,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Masks what others may not read under `target` (inside the new root, where a host folder
+/// is bound): files get the unreadable mask, folders an empty read-only tmpfs, and a masked
+/// folder is not looked into. At most 20,000 entries are looked at; symlinks are never
+/// followed (their targets are judged where they lie).
+fn mask_private(root: &OwnedFd, target: &Path, mask: &OwnedFd) -> Result<()> {
+    let mut budget = 20_000usize;
+    let mut todo = vec![target.to_path_buf()];
+    let mut found: Vec<(std::path::PathBuf, bool)> = vec![];
+    while let Some(dir) = todo.pop() {
+        let fd = walk(root, &dir, Make::Dir)?;
+        let Ok(rd) = std::fs::read_dir(fd_path(&fd)) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            if budget == 0 {
+                break;
+            }
+            budget -= 1;
+            let Ok(m) = e.metadata() else { continue };
+            use std::os::unix::fs::PermissionsExt;
+            let mode = m.permissions().mode();
+            let p = dir.join(e.file_name());
+            if m.is_dir() {
+                if mode & 0o004 == 0 || mode & 0o001 == 0 {
+                    found.push((p, true));
+                } else {
+                    todo.push(p);
+                }
+            } else if m.is_file() && mode & 0o004 == 0 {
+                found.push((p, false));
+            }
+        }
+    }
+    for (p, dir) in found {
+        let shown = p.display().to_string();
+        let t = walk(root, &p, if dir { Make::Dir } else { Make::File })?;
+        if dir {
             mount_fs(
                 "tmpfs",
                 &t,

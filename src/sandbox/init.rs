@@ -99,6 +99,28 @@ fn end(code: i32, cmd: Pid, status: Option<&OwnedFd>) -> ! {
         // kernel does not reuse that pid while the group lives. Without a session of its own
         // there is no such group and this does nothing.
         let _ = signal::killpg(cmd, Signal::SIGKILL);
+        // Init is the subreaper (see child.rs): whatever is left of the sandbox is its child
+        // now, or becomes one as its parents die. Kill them until none is left.
+        let me = nix::unistd::getpid();
+        for _ in 0..1000 {
+            let kids = std::fs::read_to_string(format!("/proc/self/task/{me}/children"))
+                .unwrap_or_default();
+            let pids: Vec<i32> = kids
+                .split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect();
+            if pids.is_empty() {
+                break;
+            }
+            for p in pids {
+                let _ = signal::kill(Pid::from_raw(p), Signal::SIGKILL);
+            }
+            while let Ok(st) = waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                if st == WaitStatus::StillAlive {
+                    break;
+                }
+            }
+        }
     }
     while waitpid(None, None).is_ok() {}
     if let Some(fd) = status {

@@ -337,7 +337,8 @@ int main(int argc, char **argv) {
     } else if (!strcmp(w, "prowl")) {
         /* attack prowl SECONDS COMM [STOPFILE]: watch /proc for new processes. While one is still named
          * COMM (a joiner that has not exec'd yet), attack it over and over: open /proc/PID/mem
-         * for writing and PTRACE_ATTACH; print "prowl-hit PID COMM HOW" for each success.
+         * (for reading: the sandbox's /proc is read-only, and reading a process's memory needs the
+         * same ptrace access as writing it) and PTRACE_ATTACH; print "prowl-hit PID COMM HOW" for each success.
          * Once it has exec'd, try /proc/PID/mem once more ("prowl-reach": the attack works on
          * a process it can reach). Ends with "prowl-seen N" (joiners caught before exec) and
          * "prowl-reach N". Stops after SECONDS, or as soon as STOPFILE exists. */
@@ -366,7 +367,7 @@ int main(int argc, char **argv) {
                 while (!hit && !strcmp(c, want)) {
                     if (state[p] != 3) { nseen++; state[p] = 3; }
                     snprintf(path, sizeof path, "/proc/%d/mem", p);
-                    int m = open(path, O_RDWR);
+                    int m = open(path, O_RDONLY);
                     if (m >= 0) {
                         if (exe_is(p, want)) { printf("prowl-hit %d %s mem\n", p, c); hit = 1; }
                         close(m);
@@ -383,7 +384,7 @@ int main(int argc, char **argv) {
                 while (hit && !strcmp(c, want)) { usleep(1000); comm_of(p, c, sizeof c); }
                 if (!c[0]) continue; /* gone, or not ours to read */
                 snprintf(path, sizeof path, "/proc/%d/mem", p);
-                int m = open(path, O_RDWR);
+                int m = open(path, O_RDONLY);
                 if (m >= 0) { nreach++; close(m); }
                 state[p] = 2;
             }

@@ -99,3 +99,40 @@ fn ending_a_sandbox_without_pid_namespace_spares_host_processes() {
         );
     });
 }
+
+/// Without a pid namespace, what COMMAND started — even a daemon that left its session —
+/// ends with the sandbox, and still writes nothing afterwards.
+#[test]
+fn daemons_of_a_sandbox_without_pid_namespace_end_with_it() {
+    let toml = "include = [\"default\"]\n[namespaces]\npid = false\n";
+    each_user(|u| {
+        let j = Jail::new(u).profile("nopid", toml);
+        let out = j.cwd.join("late");
+        let script = format!(
+            "setsid sh -c 'sleep 1; echo survived > {}' & sleep 0.2",
+            out.display()
+        );
+        // The proof: outside, the same daemon outlives the shell that started it.
+        let proof = j.cwd.join("late-outside");
+        let o = host_cmd(u, "/bin/sh")
+            .args(["-c", &script.replace("late", "late-outside")])
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        let r = j
+            .args(["run", "--profile", "nopid", "--", "/bin/sh", "-c", &script])
+            .output();
+        r.ok();
+        std::thread::sleep(std::time::Duration::from_millis(1600));
+        assert!(
+            proof.exists(),
+            "proof failed: the daemon did not outlive its shell outside"
+        );
+        assert!(
+            !out.exists(),
+            "[{}] a process of the sandbox outlived it and wrote {}",
+            u.name,
+            out.display()
+        );
+    });
+}

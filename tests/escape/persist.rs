@@ -35,6 +35,9 @@ const PLANTS: &[&str] = &[
     ".ssh/authorized_keys",
     ".ssh/config",
     "mybin/evil",
+    ".bash_aliases",
+    ".cargo/env",
+    ".local/lib/python3.11/site-packages/evil.pth",
 ];
 
 fn plant_script(home: &Path) -> String {
@@ -176,7 +179,18 @@ fn home_inside_private_tmp_is_refused() {
 fn real_home_protected_when_home_variable_points_elsewhere() {
     each_user(|u| {
         let fake = tempdir(u);
-        let real = &u.home;
+        // The account's home in the password database (the tests give `u` a fresh one).
+        let pw = Command::new("getent")
+            .args(["passwd", &u.uid.to_string()])
+            .output()
+            .unwrap();
+        let line = String::from_utf8_lossy(&pw.stdout).into_owned();
+        let real = &PathBuf::from(line.trim().split(':').nth(5).unwrap_or("/nonexistent"));
+        assert!(
+            real.is_dir(),
+            "no home for {} in the password database",
+            u.name
+        );
         let absent: Vec<&str> = [".bash_login", ".xsession", ".zprofile"]
             .into_iter()
             .filter(|f| !real.join(f).exists())
@@ -293,5 +307,175 @@ fn git_repository_in_writable_folder_keeps_its_config_and_hooks() {
         );
         assert_eq!(std::fs::read_to_string(&cfg).unwrap(), before);
         let _ = std::fs::remove_dir_all(&repo);
+    });
+}
+
+/// The plants must fail whichever way the home is made writable: an overlay whose upper layer
+/// is the home, or a tmpfs at the home with a bind of it mounted on top.
+#[test]
+fn other_writable_mounts_of_the_home_are_guarded_too() {
+    each_user(|u| {
+        let home = fresh_home(u);
+        let lower = fresh_home(u);
+        let work = fresh_home(u);
+        let view = fresh_home(u);
+        let h = home.display();
+        let cases = [
+            (
+                "overlay-upper",
+                format!(
+                    "include = [\"default\"]\n[[filesystem.mount]]\ntype = \"overlay\"\ntarget = \"{}\"\nlower = [\"{}\"]\nupper = \"{h}\"\nwork = \"{}\"\n",
+                    view.display(),
+                    lower.display(),
+                    work.display()
+                ),
+                view.clone(),
+            ),
+            (
+                "tmpfs-then-bind",
+                format!(
+                    "include = [\"default\"]\n[[filesystem.mount]]\ntype = \"tmpfs\"\ntarget = \"{h}\"\n[[filesystem.mount]]\ntype = \"bind\"\nsource = \"{h}\"\ntarget = \"{h}\"\n"
+                ),
+                home.clone(),
+            ),
+        ];
+        for (name, toml, seen_at) in cases {
+            let script = format!(
+                "cd '{}' && for f in .bash_profile .bash_aliases .config/autostart/x.desktop; do (mkdir -p $(dirname $f); echo planted > $f) 2>/dev/null && echo PLANTED $f; done; true",
+                seen_at.display()
+            );
+            let r = Jail::new(u)
+                .env("HOME", &home)
+                .profile("m", &toml)
+                .args(["run", "--profile", "m", "--", "/bin/sh", "-c", &script])
+                .output();
+            let planted = [
+                ".bash_profile",
+                ".bash_aliases",
+                ".config/autostart/x.desktop",
+            ]
+            .iter()
+            .filter(|p| home.join(p).exists())
+            .count();
+            assert!(
+                planted == 0 && !r.stdout().contains("PLANTED"),
+                "[{}] ESCAPE ({name}): {}{}",
+                u.name,
+                r.stdout(),
+                r.stderr()
+            );
+        }
+        for d in [home, lower, work, view] {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    });
+}
+
+/// A repository's `.git` cannot be renamed away, nor redirected with `commondir`.
+#[test]
+fn git_metadata_cannot_be_swapped_or_redirected() {
+    assert!(need("git"));
+    each_user(|u| {
+        let repo = tempdir(u);
+        let o = host_cmd(u, "git")
+            .args(["init", "-q"])
+            .arg(&repo)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        let attack = "mv .git .git-old && cp -a .git-old .git && echo RENAMED; mkdir -p .git/evil && echo evil > .git/commondir && echo COMMONDIR; echo ok > tracked && echo WORK-OK";
+        let rp = repo.to_string_lossy().into_owned();
+        let r = Jail::new(u)
+            .args([
+                "run", "--chdir", &rp, "--bind", &rp, "--", "/bin/sh", "-c", attack,
+            ])
+            .output();
+        assert!(
+            r.stdout().contains("WORK-OK"),
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
+        assert!(
+            !r.stdout().contains("RENAMED") && !r.stdout().contains("COMMONDIR"),
+            "[{}] ESCAPE: {}",
+            u.name,
+            r.stdout()
+        );
+        assert!(repo.join(".git/HEAD").exists() && !repo.join(".git/commondir").exists());
+        let _ = std::fs::remove_dir_all(&repo);
+    });
+}
+
+/// `user-dirs.dirs` steers the `${DOWNLOADS}` grant of every later sandbox: it is protected,
+/// and a value outside an ordinary folder of the home is ignored.
+#[test]
+fn downloads_folder_cannot_be_redirected() {
+    each_user(|u| {
+        let home = fresh_home(u);
+        std::fs::create_dir_all(home.join(".config")).unwrap();
+        std::fs::create_dir_all(home.join(".gnupg")).unwrap();
+        if euid() == 0 {
+            for d in [".config", ".gnupg"] {
+                std::os::unix::fs::chown(home.join(d), Some(u.uid), Some(u.gid)).unwrap();
+            }
+        }
+        let toml = "include = [\"default\"]\n[filesystem]\nrw = [\"~/.config\"]\n";
+        let r = Jail::new(u)
+            .env("HOME", &home)
+            .profile("cfg", toml)
+            .args([
+                "run", "--profile", "cfg", "--", "/bin/sh", "-c",
+                "printf 'XDG_DOWNLOAD_DIR=\"$HOME/.gnupg\"\\n' > ~/.config/user-dirs.dirs && echo WROTE",
+            ])
+            .output();
+        assert!(
+            !r.stdout().contains("WROTE"),
+            "[{}] ESCAPE: user-dirs.dirs written: {}",
+            u.name,
+            r.stdout()
+        );
+        // Even when the file says so (written outside), ${DOWNLOADS} is not ~/.gnupg.
+        write_file(
+            u,
+            &home.join(".config"),
+            "user-dirs.dirs",
+            "XDG_DOWNLOAD_DIR=\"$HOME/.gnupg\"\n",
+        );
+        let toml = "include = [\"default\"]\n[filesystem]\nrw = [\"?${DOWNLOADS}\"]\n";
+        let r = Jail::new(u)
+            .env("HOME", &home)
+            .profile("dl", toml)
+            .args(["explain", "--profile", "dl", "--", "/bin/true"])
+            .output();
+        assert!(
+            !r.stdout().contains(".gnupg: bind read-write"),
+            "[{}] ESCAPE: ${{DOWNLOADS}} points at ~/.gnupg:\n{}",
+            u.name,
+            r.stdout()
+        );
+        let _ = std::fs::remove_dir_all(&home);
+    });
+}
+
+/// Started in a system folder, the default profile does not make it writable.
+#[test]
+fn current_folder_in_a_system_folder_is_not_granted() {
+    each_user(|u| {
+        let r = Jail::new(u).args(["explain", "--", "/bin/true"]).output();
+        assert!(
+            r.stdout().contains("bind read-write"),
+            "the test folder itself is granted: {}",
+            r.stdout()
+        );
+        let mut c = Jail::new(u);
+        c.cmd.current_dir("/etc");
+        let r = c.args(["explain", "--", "/bin/true"]).output();
+        assert!(
+            !r.stdout().contains("/etc: bind read-write"),
+            "[{}] /etc granted writable:\n{}",
+            u.name,
+            r.stdout()
+        );
     });
 }
