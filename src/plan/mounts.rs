@@ -9,6 +9,7 @@ use super::{under, Ctx, Error, Namespaces};
 use crate::host::Kind;
 use crate::profile::{Devices, Located, MountType, Profile, L};
 use serde::Serialize;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
@@ -188,7 +189,9 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
 
     // 3. The lists, sorted parent first.
     let mut grants: Vec<Grant> = vec![];
-    let mut bound: Vec<(PathBuf, Access)> = vec![];
+    // Each bound path with the widest access it is bound with, to find a bind above a path by
+    // walking its parents (a lookup per parent, not a scan of every grant).
+    let mut bound: HashMap<PathBuf, Access> = HashMap::new();
     // Folders this profile makes writable: symlinks inside them may have been planted by an
     // earlier run and are never followed.
     let writable_grants: Vec<PathBuf> =
@@ -290,7 +293,10 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
                         to: to.clone(),
                     },
                 });
-                if bound.iter().any(|(b, a)| under(&real, b) && *a >= access) {
+                if real.ancestors().any(|b| {
+                    super::work(1);
+                    bound.get(b).is_some_and(|a| *a >= access)
+                }) {
                     continue;
                 }
             }
@@ -302,7 +308,8 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
                     &item.at,
                 ));
             }
-            bound.push((real.clone(), access));
+            let widest = bound.entry(real.clone()).or_insert(access);
+            *widest = (*widest).max(access);
             match access {
                 Access::Ro => ll_ro.push(real.clone()),
                 Access::Rw => ll_rw.push(real.clone()),
@@ -342,10 +349,16 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
             },
         });
     }
-    let visible = |p: &Path, grants: &[Grant]| -> bool {
-        grants.iter().any(|g| {
-            matches!(g.step, MountStep::Bind { .. } | MountStep::Tmpfs { .. })
-                && under(p, &g.target)
+    // What the binds and tmpfs show: a hide matters only at or under one of them.
+    let shown: HashSet<PathBuf> = grants
+        .iter()
+        .filter(|g| matches!(g.step, MountStep::Bind { .. } | MountStep::Tmpfs { .. }))
+        .map(|g| g.target.clone())
+        .collect();
+    let visible = |p: &Path| -> bool {
+        p.ancestors().any(|a| {
+            super::work(1);
+            shown.contains(a)
         }) || [Path::new("/tmp"), Path::new("/proc"), Path::new("/dev")]
             .iter()
             .any(|b| under(p, b))
@@ -361,7 +374,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
                 &item.at,
             ));
         }
-        if !has_image && !visible(&path, &grants) {
+        if !has_image && !visible(&path) {
             continue; // not granted, so already invisible
         }
         let dir = match host.fs.kind(&path) {
