@@ -33,6 +33,9 @@ pub struct Plan {
     pub ids: Ids,
     /// The filesystem, in the order it is built.
     pub mounts: Vec<MountStep>,
+    /// Bound of the scratch tmpfs that holds throwaway writable layers (an image root's, and
+    /// those of overlays without `upper`).
+    pub scratch: mounts::Bound,
     pub process: Process,
     /// COMMAND's whole environment.
     pub env: BTreeMap<String, String>,
@@ -59,6 +62,16 @@ pub struct Namespaces {
     pub cgroup: bool,
     pub time: bool,
     pub nested: Vec<String>,
+}
+
+impl Plan {
+    /// The plan with the limits' rlimit fallback in force: what `jail run` carries out when the
+    /// plan's cgroup back end fails to create the cgroup and enforce is best-effort.
+    pub fn with_limit_fallback(&self) -> Plan {
+        let mut p = self.clone();
+        limits::merge_rlimits(&mut p.rlimits, &self.limits.fallback_rlimits);
+        p
+    }
 }
 
 impl Namespaces {
@@ -364,8 +377,12 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
 
     let mut env = env::compile(&p.env, host)?;
     env.extend(desktop.env.clone());
-    let limits = limits::compile(&mut cx, &p.limits)?;
-    let rlimits = limits::compile_rlimits(&p.rlimits, host)?;
+    let limits = limits::compile(&mut cx, &p.limits, ns.user)?;
+    let mut rlimits = limits::compile_rlimits(&p.rlimits, host)?;
+    if limits.fallback.is_some() {
+        // No cgroup here and best-effort: the rlimit stand-ins are part of what runs.
+        limits::merge_rlimits(&mut rlimits, &limits.fallback_rlimits);
+    }
 
     let mut keep = vec![];
     let mut numbers = vec![];
@@ -403,6 +420,7 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
         namespaces: ns,
         ids,
         mounts: fs.steps,
+        scratch: fs.scratch,
         process,
         env,
         limits,

@@ -23,6 +23,52 @@ pub enum Access {
     Dev,
 }
 
+/// Default size of the private `/tmp`: room for unpacking archives and compiler temporaries, far
+/// below the kernel's default of half the RAM.
+pub const DEFAULT_TMP_SIZE: u64 = 1 << 30;
+/// Default size of `/dev/shm`: browsers and Electron apps share rendering buffers there (64MiB,
+/// Docker's default, is known to crash Chromium).
+pub const DEFAULT_SHM_SIZE: u64 = 512 << 20;
+/// Default size of each `tmpfs = [...]` entry and of a `[[filesystem.mount]]` tmpfs without size.
+pub const DEFAULT_TMPFS_SIZE: u64 = 1 << 30;
+/// Default size of the scratch tmpfs holding throwaway writable layers (image root, overlays).
+pub const DEFAULT_SCRATCH_SIZE: u64 = 1 << 30;
+
+/// The inode bound of a tmpfs of `size` bytes: one per 4KiB page (no more files than one page
+/// each could fill), at least 1024. Without it the kernel allows half the RAM's page count, and
+/// empty files, which the size does not count, could pin memory anyway.
+pub fn inodes_for(size: u64) -> u64 {
+    (size / 4096).max(1024)
+}
+
+/// Size and inode bound of a memory-backed filesystem of the sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Bound {
+    pub size: u64,
+    pub inodes: u64,
+}
+
+impl Bound {
+    pub fn of(size: u64) -> Bound {
+        Bound {
+            size,
+            inodes: inodes_for(size),
+        }
+    }
+}
+
+/// A size key of `[filesystem]`, or its default. 0 is refused: to tmpfs it means unlimited.
+fn size_key(v: &Option<L<crate::profile::Size>>, key: &str, default: u64) -> Result<u64, Error> {
+    match v {
+        None => Ok(default),
+        Some(s) if s.v.0 == 0 => Err(Located::at(
+            format!("{key} = 0 would make it unlimited: give a size such as \"256MiB\""),
+            &s.at,
+        )),
+        Some(s) => Ok(s.v.0),
+    }
+}
+
 /// Device nodes of `devices = "minimal"`, bound from the host's `/dev`.
 pub const MINIMAL_DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
 
@@ -45,10 +91,15 @@ pub enum MountStep {
     Dev {
         target: PathBuf,
         nodes: Vec<String>,
+        /// Bound of `/dev/shm` (None: the kernel default, half the RAM).
+        shm: Option<Bound>,
     },
     Tmpfs {
         target: PathBuf,
+        /// Bytes (None: the kernel default, half the RAM).
         size: Option<u64>,
+        /// Inodes (None: the kernel default).
+        inodes: Option<u64>,
         mode: u32,
     },
     Bind {
@@ -107,6 +158,8 @@ impl MountStep {
 /// The compiled filesystem and what other parts of the plan derive from it.
 pub struct FsPlan {
     pub steps: Vec<MountStep>,
+    /// Bound of the scratch tmpfs (throwaway writable layers).
+    pub scratch: Bound,
     pub default_cwd: PathBuf,
     pub landlock_ro: Vec<PathBuf>,
     pub landlock_rw: Vec<PathBuf>,
@@ -132,6 +185,10 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
     let mut ll_ro: Vec<PathBuf> = vec![];
     let mut ll_rw: Vec<PathBuf> = vec![];
     let mut ll_dev: Vec<PathBuf> = vec![];
+    let tmp_size = size_key(&f.tmp_size, "tmp_size", DEFAULT_TMP_SIZE)?;
+    let shm_size = size_key(&f.shm_size, "shm_size", DEFAULT_SHM_SIZE)?;
+    let tmpfs_size = size_key(&f.tmpfs_size, "tmpfs_size", DEFAULT_TMPFS_SIZE)?;
+    let scratch_size = size_key(&f.scratch_size, "scratch_size", DEFAULT_SCRATCH_SIZE)?;
 
     // 1. The root.
     match &f.rootfs {
@@ -176,13 +233,15 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
     steps.push(MountStep::Dev {
         target: "/dev".into(),
         nodes,
+        shm: Some(Bound::of(shm_size)),
     });
     ll_dev.push("/dev".into());
     // /dev/shm is a plain writable tmpfs (POSIX shared memory), not a device folder.
     ll_rw.push("/dev/shm".into());
     steps.push(MountStep::Tmpfs {
         target: "/tmp".into(),
-        size: None,
+        size: Some(tmp_size),
+        inodes: Some(inodes_for(tmp_size)),
         mode: 0o1777,
     });
     ll_rw.push("/tmp".into());
@@ -344,7 +403,8 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
             rank: 1,
             step: MountStep::Tmpfs {
                 target: path,
-                size: None,
+                size: Some(tmpfs_size),
+                inodes: Some(inodes_for(tmpfs_size)),
                 mode: 0o755,
             },
         });
@@ -465,9 +525,11 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
             }
             MountType::Tmpfs => {
                 ll_rw.push(target.clone());
+                let size = size_key(&m.size, "size", tmpfs_size)?;
                 MountStep::Tmpfs {
                     target: target.clone(),
-                    size: m.size.as_ref().map(|s| s.v.0),
+                    size: Some(size),
+                    inodes: Some(inodes_for(size)),
                     mode,
                 }
             }
@@ -622,6 +684,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
 
     Ok(FsPlan {
         steps,
+        scratch: Bound::of(scratch_size),
         default_cwd,
         landlock_ro: ll_ro,
         landlock_rw: ll_rw,

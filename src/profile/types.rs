@@ -195,6 +195,15 @@ table! {
         pub dev: Vec<L<String>>,
         pub tmpfs: Vec<L<String>>,
         pub hide: Vec<L<String>>,
+        /// Size of the private /tmp (default 1GiB).
+        pub tmp_size: Option<L<Size>>,
+        /// Size of /dev/shm (default 512MiB).
+        pub shm_size: Option<L<Size>>,
+        /// Size of each `tmpfs` entry and of a `[[mount]]` tmpfs without `size` (default 1GiB).
+        pub tmpfs_size: Option<L<Size>>,
+        /// Size of the scratch tmpfs holding the throwaway writable layer of a `rootfs` image and
+        /// of overlays without `upper` (default 1GiB).
+        pub scratch_size: Option<L<Size>>,
         pub proc: Option<L<bool>>,
         pub devices: Option<L<Devices>>,
         pub mount: Vec<L<Mount>>,
