@@ -335,6 +335,37 @@ fn tmp_and_shm_are_bounded() {
             "{}",
             r.stdout()
         );
+        // The throwaway upper layer of an overlay lives in the scratch tmpfs, bounded by
+        // scratch_size: 3 MiB fit in 4 MiB, 3 more do not.
+        let lower = tempdir(u);
+        let r = Jail::new(u)
+            .profile(
+                "o",
+                &format!(
+                    "include = [\"default\"]\n[filesystem]\nscratch_size = \"4MiB\"\n\
+                     [[filesystem.mount]]\ntype = \"overlay\"\ntarget = \"/ovl\"\nlower = [{:?}]\n",
+                    lower.display().to_string()
+                ),
+            )
+            .args([
+                "run",
+                "--profile",
+                "o",
+                "--",
+                "/bin/sh",
+                "-c",
+                "dd if=/dev/zero of=/ovl/a bs=1M count=3 2>/dev/null && echo FIRST; \
+                 dd if=/dev/zero of=/ovl/b bs=1M count=3 2>&1 && echo SECOND",
+            ])
+            .output();
+        assert!(r.stdout().contains("FIRST"), "{}{}", r.stdout(), r.stderr());
+        assert!(!r.stdout().contains("SECOND"), "{}", r.stdout());
+        assert!(
+            r.stdout().contains("No space left on device"),
+            "{}",
+            r.stdout()
+        );
+        let _ = std::fs::remove_dir_all(&lower);
         // Inodes: 1MiB gives 1024 inodes; empty files (which the size does not count) run out.
         let r = sh(
             u,
