@@ -153,6 +153,55 @@ if r:
                      f"{'met' if m < 1000 else 'MISSED'})")
     print()
 
+# 4b -------------------------------------------------------------------------------------------
+r = load("scale-check")
+if r:
+    ns = [int(k.split()[-1]) for k in r]
+    print("## Scaling with the number of read-only grants: median ms (ratio to 10× fewer grants)\n")
+    print("`jail check` of one profile with N grants:\n")
+    print("| grants | " + " | ".join(f"{n:,}" for n in ns) + " |")
+    print("|---|" + "---|" * len(ns) + "")
+    cells, prev = [], None
+    for n in ns:
+        m = ms(r[f"jail check {n}"])
+        cells.append(f"{m:.1f}" + (f" ({m / prev:.1f}×)" if prev else ""))
+        prev = m
+    print("| jail check | " + " | ".join(cells) + " |\n")
+    if 1000 in ns and 10000 in ns:
+        k = ms(r["jail check 10000"]) / ms(r["jail check 1000"])
+        goals.append(f"jail check, 10,000 vs 1,000 grants: {k:.1f}× (goal ≤ ~10×: "
+                     f"{'met' if k <= 12 else 'MISSED'})")
+    print("`run -- /bin/true` with N grants (jail: `ro = [...]`; bwrap: `--ro-bind P P` each); "
+          "cells: median ms (jail/bwrap):\n")
+    print("| launcher | user | " + " | ".join(f"{n:,}" for n in ns) + " |")
+    print("|---|---|" + "---|" * len(ns))
+    for u in users:
+        jr = {n: load(f"scale-launch-{u}-{n}") for n in ns}
+        br = {n: load(f"scale-bwrap-{u}-{n}") for n in ns}
+        for l, rows in (("jail", jr), ("bwrap", br)):
+            cells = []
+            for n in ns:
+                x = rows[n]
+                if not x:
+                    cells.append("—")
+                    continue
+                m = ms(x[f"{l} {n}"])
+                cell = f"{m:.1f}"
+                if l == "jail" and br[n]:
+                    cell += f" ({m / ms(br[n][f'bwrap {n}']):.2f}×)"
+                if l == "bwrap" and len(x[f"{l} {n}"]["times"]) == 1:
+                    cell += " (1 run)"
+                cells.append(cell)
+            print(f"| {l} | {u} | " + " | ".join(cells) + " |")
+        if jr.get(1000) and jr.get(10000):
+            k = ms(jr[10000]["jail 10000"]) / ms(jr[1000]["jail 1000"])
+            goals.append(f"jail run, 10,000 vs 1,000 grants ({u}): {k:.1f}× (goal ≤ ~10×: "
+                         f"{'met' if k <= 12 else 'MISSED'})")
+        if jr.get(1000) and br.get(1000):
+            k = ms(jr[1000]["jail 1000"]) / ms(br[1000]["bwrap 1000"])
+            goals.append(f"jail/bwrap at 1,000 grants ({u}): {k:.2f}×")
+    print()
+
 # 5 --------------------------------------------------------------------------------------------
 p = os.path.join(J, "rss.txt")
 if os.path.exists(p):

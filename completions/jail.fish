@@ -50,6 +50,8 @@ complete -c jail -n "__fish_jail_using_subcommand run" -l unsetenv -d 'Remove an
 complete -c jail -n "__fish_jail_using_subcommand run" -l memory -d 'Memory limit of the whole sandbox (e.g. 512MiB, 2G)' -r
 complete -c jail -n "__fish_jail_using_subcommand run" -l cpus -d 'CPU time limit, in CPUs (e.g. 0.5)' -r
 complete -c jail -n "__fish_jail_using_subcommand run" -l pids -d 'Maximum number of processes and threads' -r
+complete -c jail -n "__fish_jail_using_subcommand run" -l tmp-size -d 'Size of the private /tmp (default 1GiB)' -r
+complete -c jail -n "__fish_jail_using_subcommand run" -l shm-size -d 'Size of /dev/shm (default 512MiB)' -r
 complete -c jail -n "__fish_jail_using_subcommand run" -l hostname -d 'Host name inside' -r
 complete -c jail -n "__fish_jail_using_subcommand run" -l chdir -d 'Working directory inside' -r
 complete -c jail -n "__fish_jail_using_subcommand run" -l rootfs -d 'Use a directory (e.g. a container image) as the read-only root' -r
@@ -57,6 +59,7 @@ complete -c jail -n "__fish_jail_using_subcommand run" -l name -d 'Name of the s
 complete -c jail -n "__fish_jail_using_subcommand run" -l json-status-fd -d 'Write JSON status lines to this descriptor: one when the sandbox is up, one when it ends' -r
 complete -c jail -n "__fish_jail_using_subcommand run" -l format -d 'Output format of --dry-run' -r -f -a "text\t''
 json\t''"
+complete -c jail -n "__fish_jail_using_subcommand run" -l best-effort -d 'Run even when no cgroup can enforce the limits: hold what rlimits can (RLIMIT_AS for --memory, RLIMIT_NPROC for --pids) and say so; same as [limits] enforce = "best-effort"'
 complete -c jail -n "__fish_jail_using_subcommand run" -l dry-run -d 'Print the plan like `explain` and run nothing'
 complete -c jail -n "__fish_jail_using_subcommand run" -s v -l verbose -d 'Print each setup step as it happens'
 complete -c jail -n "__fish_jail_using_subcommand run" -s q -l quiet -d 'Print only errors'
@@ -77,11 +80,14 @@ complete -c jail -n "__fish_jail_using_subcommand explain" -l unsetenv -d 'Remov
 complete -c jail -n "__fish_jail_using_subcommand explain" -l memory -d 'Memory limit of the whole sandbox (e.g. 512MiB, 2G)' -r
 complete -c jail -n "__fish_jail_using_subcommand explain" -l cpus -d 'CPU time limit, in CPUs (e.g. 0.5)' -r
 complete -c jail -n "__fish_jail_using_subcommand explain" -l pids -d 'Maximum number of processes and threads' -r
+complete -c jail -n "__fish_jail_using_subcommand explain" -l tmp-size -d 'Size of the private /tmp (default 1GiB)' -r
+complete -c jail -n "__fish_jail_using_subcommand explain" -l shm-size -d 'Size of /dev/shm (default 512MiB)' -r
 complete -c jail -n "__fish_jail_using_subcommand explain" -l hostname -d 'Host name inside' -r
 complete -c jail -n "__fish_jail_using_subcommand explain" -l chdir -d 'Working directory inside' -r
 complete -c jail -n "__fish_jail_using_subcommand explain" -l rootfs -d 'Use a directory (e.g. a container image) as the read-only root' -r
 complete -c jail -n "__fish_jail_using_subcommand explain" -l format -r -f -a "text\t''
 json\t''"
+complete -c jail -n "__fish_jail_using_subcommand explain" -l best-effort -d 'Run even when no cgroup can enforce the limits: hold what rlimits can (RLIMIT_AS for --memory, RLIMIT_NPROC for --pids) and say so; same as [limits] enforce = "best-effort"'
 complete -c jail -n "__fish_jail_using_subcommand explain" -s v -l verbose -d 'Print each setup step as it happens'
 complete -c jail -n "__fish_jail_using_subcommand explain" -s q -l quiet -d 'Print only errors'
 complete -c jail -n "__fish_jail_using_subcommand explain" -s h -l help -d 'Print help'

@@ -87,6 +87,16 @@ pub struct SandboxOpts {
     /// Maximum number of processes and threads
     #[arg(long, value_name = "N")]
     pub pids: Option<u64>,
+    /// Run even when no cgroup can enforce the limits: hold what rlimits can (RLIMIT_AS for
+    /// --memory, RLIMIT_NPROC for --pids) and say so; same as [limits] enforce = "best-effort"
+    #[arg(long)]
+    pub best_effort: bool,
+    /// Size of the private /tmp (default 1GiB)
+    #[arg(long, value_name = "SIZE")]
+    pub tmp_size: Option<String>,
+    /// Size of /dev/shm (default 512MiB)
+    #[arg(long, value_name = "SIZE")]
+    pub shm_size: Option<String>,
     /// Host name inside
     #[arg(long, value_name = "NAME")]
     pub hostname: Option<String>,

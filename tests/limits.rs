@@ -178,3 +178,211 @@ fn unprivileged_without_cgroups_refuses_or_holds_pids_by_rlimit() {
         r.stdout()
     );
 }
+
+/// Issue 13 (6): an unprivileged user without a systemd session gets no cgroup; with
+/// --best-effort the memory limit still holds through RLIMIT_AS, and `explain` says so.
+#[test]
+fn unprivileged_best_effort_memory_holds_by_rlimit_as() {
+    let Some(u) = unprivileged() else {
+        eprintln!("SKIPPED: no unprivileged user");
+        return;
+    };
+    if Path::new("/run/systemd/system").exists() {
+        eprintln!("SKIPPED: a systemd host gives users cgroup limits (the VM test covers it)");
+        return;
+    }
+    assert!(need("/usr/bin/python3"));
+    let alloc = "bytearray(200 << 20); print('ALLOCATED')";
+    // Without a limit the allocation works in the same sandbox.
+    let free = Jail::new(&u)
+        .args(["run", "--", "/usr/bin/python3", "-c", alloc])
+        .output();
+    free.ok();
+    assert!(free.stdout().contains("ALLOCATED"), "{}", free.stderr());
+    // --memory alone: the limit is required and cannot be had: 125, naming the remedy.
+    let r = Jail::new(&u)
+        .args([
+            "run",
+            "--memory",
+            "64MiB",
+            "--",
+            "/usr/bin/python3",
+            "-c",
+            alloc,
+        ])
+        .output();
+    r.expect_code(125);
+    assert!(!r.stdout().contains("ALLOCATED"));
+    assert!(r.stderr().contains("--best-effort"), "{}", r.stderr());
+    // --best-effort: runs, and the allocation fails with MemoryError (RLIMIT_AS).
+    let r = Jail::new(&u)
+        .args([
+            "run",
+            "--memory",
+            "64MiB",
+            "--best-effort",
+            "--",
+            "/usr/bin/python3",
+            "-c",
+            alloc,
+        ])
+        .output();
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    assert!(!r.stdout().contains("ALLOCATED"));
+    assert!(r.stderr().contains("MemoryError"), "{}", r.stderr());
+    assert!(r.stderr().contains("RLIMIT_AS"), "{}", r.stderr());
+    // explain names the fallback that holds, and what does not hold.
+    let e = Jail::new(&u)
+        .args([
+            "explain",
+            "--memory",
+            "64MiB",
+            "--pids",
+            "50",
+            "--cpus",
+            "1",
+            "--best-effort",
+            "--",
+            "/bin/true",
+        ])
+        .output();
+    e.ok();
+    let out = e.stdout();
+    assert!(
+        out.contains("memory by RLIMIT_AS = 64 MiB per process"),
+        "{out}"
+    );
+    assert!(out.contains("pids by RLIMIT_NPROC = 50"), "{out}");
+    assert!(
+        out.contains("cpus (RLIMIT_CPU caps total CPU seconds, it is not a rate)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("rlimit as: soft 67108864, hard 67108864"),
+        "{out}"
+    );
+    // Without --best-effort, explain's note names the remedy.
+    let e = Jail::new(&u)
+        .args(["explain", "--memory", "64MiB", "--", "/bin/true"])
+        .output();
+    e.ok();
+    assert!(e.stdout().contains("--best-effort"), "{}", e.stdout());
+    assert!(!e.stdout().contains("rlimit as:"), "{}", e.stdout());
+}
+
+/// Issue 13 (5): the private /tmp, /dev/shm and tmpfs entries are bounded in bytes and inodes,
+/// by default and as configured; writing past the bound gets ENOSPC.
+#[test]
+fn tmp_and_shm_are_bounded() {
+    each_user(|u| {
+        // The defaults, as the kernel shows them inside and as explain prints them.
+        let r = sh(u, &[], "grep -E ' /(tmp|dev/shm) tmpfs' /proc/self/mounts");
+        r.ok();
+        let m = r.stdout();
+        assert!(
+            m.contains("/tmp tmpfs") && m.contains("size=1048576k,nr_inodes=262144"),
+            "{m}"
+        );
+        assert!(
+            m.contains("/dev/shm tmpfs") && m.contains("size=524288k,nr_inodes=131072"),
+            "{m}"
+        );
+        let e = Jail::new(u).args(["explain", "--", "/bin/true"]).output();
+        e.ok();
+        assert!(
+            e.stdout()
+                .contains("/tmp: empty tmpfs (mode 1777, 1 GiB, 262144 inodes)"),
+            "{}",
+            e.stdout()
+        );
+        assert!(
+            e.stdout().contains("shm (512 MiB, 131072 inodes)"),
+            "{}",
+            e.stdout()
+        );
+
+        // A small bound: just below it works, just above it is ENOSPC, for each folder.
+        let write = |dir: &str, mib: u32| {
+            format!(
+                "dd if=/dev/zero of={dir}/f bs=1M count={mib} 2>&1 && echo WROTE; rm -f {dir}/f"
+            )
+        };
+        for (dir, opts) in [
+            ("/tmp", vec!["--tmp-size", "8MiB"]),
+            ("/dev/shm", vec!["--shm-size", "8MiB"]),
+        ] {
+            let r = sh(u, &opts, &write(dir, 7));
+            r.ok();
+            assert!(r.stdout().contains("WROTE"), "{dir}: {}", r.stdout());
+            let r = sh(u, &opts, &write(dir, 9));
+            assert!(!r.stdout().contains("WROTE"), "{dir}: {}", r.stdout());
+            assert!(
+                r.stdout().contains("No space left on device"),
+                "{dir}: {}",
+                r.stdout()
+            );
+        }
+        // A tmpfs entry, bounded by the profile's tmpfs_size.
+        let r = Jail::new(u)
+            .profile(
+                "t",
+                "include = [\"default\"]\n[filesystem]\ntmpfs = [\"/scratch\"]\ntmpfs_size = \"4MiB\"\n",
+            )
+            .args(["run", "--profile", "t", "--", "/bin/sh", "-c", &write("/scratch", 5)])
+            .output();
+        assert!(
+            r.stdout().contains("No space left on device"),
+            "{}",
+            r.stdout()
+        );
+        // The throwaway upper layer of an overlay lives in the scratch tmpfs, bounded by
+        // scratch_size: 3 MiB fit in 4 MiB, 3 more do not.
+        let lower = tempdir(u);
+        let r = Jail::new(u)
+            .profile(
+                "o",
+                &format!(
+                    "include = [\"default\"]\n[filesystem]\nscratch_size = \"4MiB\"\n\
+                     [[filesystem.mount]]\ntype = \"overlay\"\ntarget = \"/ovl\"\nlower = [{:?}]\n",
+                    lower.display().to_string()
+                ),
+            )
+            .args([
+                "run",
+                "--profile",
+                "o",
+                "--",
+                "/bin/sh",
+                "-c",
+                "dd if=/dev/zero of=/ovl/a bs=1M count=3 2>/dev/null && echo FIRST; \
+                 dd if=/dev/zero of=/ovl/b bs=1M count=3 2>&1 && echo SECOND",
+            ])
+            .output();
+        assert!(r.stdout().contains("FIRST"), "{}{}", r.stdout(), r.stderr());
+        assert!(!r.stdout().contains("SECOND"), "{}", r.stdout());
+        assert!(
+            r.stdout().contains("No space left on device"),
+            "{}",
+            r.stdout()
+        );
+        let _ = std::fs::remove_dir_all(&lower);
+        // Inodes: 1MiB gives 1024 inodes; empty files (which the size does not count) run out.
+        let r = sh(
+            u,
+            &["--tmp-size", "1MiB"],
+            "i=0; while [ $i -lt 1100 ]; do true > /tmp/e$i || break; i=$((i+1)); done; echo MADE $i",
+        );
+        let made: u32 = r
+            .stdout()
+            .split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(9999);
+        assert!((900..1024).contains(&made), "{}{}", r.stdout(), r.stderr());
+        assert!(
+            r.stderr().contains("No space left on device"),
+            "{}",
+            r.stderr()
+        );
+    });
+}

@@ -892,7 +892,7 @@ fn host_dependent_note(note: &str) -> bool {
 }
 
 /// The documented top-level keys of `jail explain --format json`, in order.
-const PLAN_KEYS: [&str; 19] = [
+const PLAN_KEYS: [&str; 20] = [
     "format",
     "profile",
     "description",
@@ -901,6 +901,7 @@ const PLAN_KEYS: [&str; 19] = [
     "namespaces",
     "ids",
     "mounts",
+    "scratch",
     "process",
     "env",
     "limits",

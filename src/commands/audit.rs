@@ -88,7 +88,16 @@ pub const CHECKS: &[(&str, f64, &str)] = &[
     ("ipc-host", 0.5, "host ipc namespace"),
     ("uts-host", 0.2, "host uts namespace"),
     ("limits", 0.5, "no memory or pids limit"),
+    (
+        "tmpfs-memory",
+        1.0,
+        "memory-backed folders unbounded or huge",
+    ),
 ];
+
+/// Above this total, the sandbox's tmpfs folders (`/tmp`, `/dev/shm`, `tmpfs` entries, the
+/// scratch of throwaway layers) count as able to pin a large share of a desktop's memory.
+const TMPFS_HUGE: u64 = 4 << 30;
 
 /// Home files whose reading hands over an identity.
 const SECRETS: &[&str] = &[
@@ -673,12 +682,63 @@ pub fn audit(plan: &Plan, host: &Host) -> Report {
         },
     );
 
+    let (total, unbounded) = tmpfs_memory(plan);
+    let huge = !unbounded.is_empty() || total > TMPFS_HUGE;
+    add(
+        "tmpfs-memory",
+        huge,
+        if !unbounded.is_empty() {
+            format!(
+                "unbounded tmpfs (half the RAM each): {}",
+                list(&unbounded, home)
+            )
+        } else if huge {
+            format!(
+                "tmpfs folders may hold {} in RAM together (more than {})",
+                crate::util::human_bytes(total),
+                crate::util::human_bytes(TMPFS_HUGE)
+            )
+        } else {
+            format!(
+                "tmpfs folders hold at most {} together",
+                crate::util::human_bytes(total)
+            )
+        },
+    );
+
     Report {
         profile: plan.profile.clone(),
         description: plan.description.clone(),
         score: score(&checks),
         checks,
     }
+}
+
+/// The memory the sandbox's writable tmpfs folders may hold together, and those without a bound.
+fn tmpfs_memory(plan: &Plan) -> (u64, Vec<PathBuf>) {
+    let mut total = 0u64;
+    let mut unbounded = vec![];
+    let mut throwaway = false;
+    for m in &plan.mounts {
+        match m {
+            MountStep::Tmpfs { target, size, .. } => match size {
+                Some(s) => total = total.saturating_add(*s),
+                None => unbounded.push(target.clone()),
+            },
+            MountStep::Dev { target, shm, .. } => match shm {
+                Some(b) => total = total.saturating_add(b.size),
+                None => unbounded.push(target.join("shm")),
+            },
+            MountStep::RootImage { .. } | MountStep::Overlay { upper: None, .. } => {
+                throwaway = true
+            }
+            _ => {}
+        }
+    }
+    if throwaway {
+        total = total.saturating_add(plan.scratch.size);
+    }
+    (total, unbounded)
 }
 
 /// What the seccomp plan lets through of the default deny groups.
@@ -1067,6 +1127,41 @@ rw = ["~"]
         assert!(!exposed(&d).contains(&"seccomp"), "{:?}", exposed(&d));
         let d = report_of("[seccomp]\ndefault = \"deny\"\nallow = [\"read\", \"bpf\"]\n");
         assert!(exposed(&d).contains(&"seccomp"));
+    }
+
+    #[test]
+    fn huge_tmpfs_raises_the_score() {
+        let base = report_of("");
+        assert!(
+            !exposed(&base).contains(&"tmpfs-memory"),
+            "{:?}",
+            exposed(&base)
+        );
+        let why = &base
+            .checks
+            .iter()
+            .find(|c| c.id == "tmpfs-memory")
+            .unwrap()
+            .why;
+        assert!(why.contains("1.5 GiB"), "{why}");
+        for toml in [
+            "[filesystem]\ntmp_size = \"8GiB\"\n",
+            "[filesystem]\ntmpfs = [\"/a\", \"/b\", \"/c\", \"/d\"]\n",
+            "[filesystem]\ntmpfs_size = \"3GiB\"\ntmpfs = [\"/a\"]\n",
+        ] {
+            let r = report_of(toml);
+            assert!(
+                exposed(&r).contains(&"tmpfs-memory"),
+                "{toml}: {:?}",
+                exposed(&r)
+            );
+            assert!(
+                r.score > base.score,
+                "{toml}: {} <= {}",
+                r.score,
+                base.score
+            );
+        }
     }
 
     #[test]

@@ -134,6 +134,22 @@ pub fn to_text(p: &Plan) -> String {
             ),
         }
     }
+    let throwaway = p.mounts.iter().any(|m| {
+        matches!(
+            m,
+            MountStep::RootImage { .. } | MountStep::Overlay { upper: None, .. }
+        )
+    });
+    if throwaway {
+        step(
+            &mut o,
+            format!(
+                "scratch tmpfs for the throwaway writable layers: {}, {} inodes",
+                human_bytes(p.scratch.size),
+                p.scratch.inodes
+            ),
+        );
+    }
     for m in &p.mounts {
         step(&mut o, mount_text(m));
     }
@@ -246,26 +262,36 @@ fn mount_text(m: &MountStep) -> String {
             },
             PROC_MASKED.join(" ")
         ),
-        MountStep::Dev { target, nodes } => {
+        MountStep::Dev { target, nodes, shm } => {
+            let shm = match shm {
+                Some(b) => format!("shm ({}, {} inodes)", human_bytes(b.size), b.inodes),
+                None => "shm (unbounded: half the RAM)".into(),
+            };
             if nodes.is_empty() {
                 format!(
-                    "{}: an empty tmpfs with devpts and shm only",
+                    "{}: an empty tmpfs with devpts and {shm} only",
                     target.display()
                 )
             } else {
                 format!(
-                    "{}: tmpfs with {}, devpts (pts, ptmx) and shm",
+                    "{}: tmpfs with {}, devpts (pts, ptmx) and {shm}",
                     target.display(),
                     nodes.join(" ")
                 )
             }
         }
-        MountStep::Tmpfs { target, size, mode } => format!(
-            "{}: empty tmpfs (mode {:o}{})",
+        MountStep::Tmpfs {
+            target,
+            size,
+            inodes,
+            mode,
+        } => format!(
+            "{}: empty tmpfs (mode {:o}, {}{})",
             target.display(),
             mode,
-            size.map(|s| format!(", {}", human_bytes(s)))
-                .unwrap_or_default()
+            size.map(human_bytes)
+                .unwrap_or_else(|| "unbounded: half the RAM".into()),
+            inodes.map(|i| format!(", {i} inodes")).unwrap_or_default()
         ),
         MountStep::Bind {
             source,

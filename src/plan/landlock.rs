@@ -52,7 +52,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Highest Landlock ABI this module knows and was tested against. A newer kernel is driven
 /// as if it were this ABI (never enabling untested, deny-by-default rights).
@@ -621,7 +621,8 @@ pub fn compile(spec: &LandlockSpec, host_abi: Option<u32>) -> Result<LandlockPla
         plan.scopes = s;
     }
 
-    // Path rules, merged per path in first-seen order.
+    // Path rules, merged per path in first-seen order (indexed by path: linear in the grants).
+    let mut index: std::collections::HashMap<&Path, usize> = std::collections::HashMap::new();
     for (class, list) in [
         (PathClass::Ro, &spec.ro),
         (PathClass::Rw, &spec.rw),
@@ -630,9 +631,11 @@ pub fn compile(spec: &LandlockSpec, host_abi: Option<u32>) -> Result<LandlockPla
         (PathClass::Guarded, &spec.guarded),
     ] {
         for path in list {
-            let idx = match plan.path_rules.iter().position(|r| &r.path == path) {
-                Some(i) => i,
+            super::work(1);
+            let idx = match index.get(path.as_path()) {
+                Some(&i) => i,
                 None => {
+                    index.insert(path, plan.path_rules.len());
                     plan.path_rules.push(PathRule {
                         path: path.clone(),
                         access: Vec::new(),

@@ -20,8 +20,13 @@ pub struct LimitsPlan {
     pub reasons: Vec<String>,
     /// Exactly what will be written: cgroup files (v1, v2) or unit properties (systemd).
     pub writes: Vec<(String, String)>,
-    /// How the limits are held when no back end can apply them and enforce is best-effort.
+    /// When no back end can apply them here and enforce is best-effort: exactly which limits
+    /// still hold, through which rlimit, and which do not hold at all.
     pub fallback: Option<String>,
+    /// The rlimits that stand in for the limits when no cgroup can be had (best-effort only):
+    /// `as` for memory, `nproc` for pids. Already part of the plan's `rlimits` when `fallback`
+    /// is set; applied by `jail run` only if the chosen back end then fails to create the cgroup.
+    pub fallback_rlimits: Vec<RlimitPlan>,
 }
 
 impl LimitsPlan {
@@ -53,7 +58,82 @@ impl LimitsPlan {
     }
 }
 
-pub fn compile(cx: &mut Ctx, l: &profile::Limits) -> Result<LimitsPlan, Error> {
+/// What rlimits can hold of `plan`'s limits, and a sentence saying exactly what holds and what
+/// does not. `user_ns`: whether the sandbox has its own user namespace (where RLIMIT_NPROC counts
+/// only the sandbox's processes).
+fn rlimit_fallback(plan: &LimitsPlan, user_ns: bool) -> (Vec<RlimitPlan>, String) {
+    use crate::util::human_bytes;
+    let mut rl = vec![];
+    let mut held = vec![];
+    let mut not = vec![];
+    if let Some(m) = plan.memory {
+        rl.push(RlimitPlan {
+            resource: "as".into(),
+            soft: Some(m),
+            hard: Some(m),
+        });
+        held.push(format!(
+            "memory by RLIMIT_AS = {} per process (address space, not resident memory: each process of the sandbox may use that much, and programs that reserve large address ranges may fail)",
+            human_bytes(m)
+        ));
+    }
+    if let Some(n) = plan.pids {
+        if user_ns {
+            rl.push(RlimitPlan {
+                resource: "nproc".into(),
+                soft: Some(n),
+                hard: Some(n),
+            });
+            held.push(format!(
+                "pids by RLIMIT_NPROC = {n} (counts the sandbox's processes in its user namespace)"
+            ));
+        } else {
+            not.push("pids (without a user namespace RLIMIT_NPROC would count every process of the user)");
+        }
+    }
+    if plan.swap.is_some() {
+        not.push("swap");
+    }
+    if plan.cpus.is_some() {
+        not.push("cpus (RLIMIT_CPU caps total CPU seconds, it is not a rate)");
+    }
+    if plan.cpu_weight.is_some() {
+        not.push("cpu_weight");
+    }
+    let mut text = if held.is_empty() {
+        "no rlimit fallback holds".to_string()
+    } else {
+        format!(
+            "rlimit fallback (enforce = \"best-effort\"): {}",
+            held.join("; ")
+        )
+    };
+    if !not.is_empty() {
+        text.push_str(&format!("; not enforced: {}", not.join(", ")));
+    }
+    (rl, text)
+}
+
+/// Folds the rlimit fallback into `rlimits`: a resource the profile already limits keeps the
+/// lower of the two values.
+pub fn merge_rlimits(rlimits: &mut Vec<RlimitPlan>, fallback: &[RlimitPlan]) {
+    let min = |a: Option<u64>, b: Option<u64>| match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    };
+    for f in fallback {
+        match rlimits.iter_mut().find(|r| r.resource == f.resource) {
+            Some(r) => {
+                r.soft = min(r.soft, f.soft);
+                r.hard = min(r.hard, f.hard);
+            }
+            None => rlimits.push(f.clone()),
+        }
+    }
+}
+
+pub fn compile(cx: &mut Ctx, l: &profile::Limits, user_ns: bool) -> Result<LimitsPlan, Error> {
     if let Some(m) = &l.memory {
         if m.v.0 < MIN_MEMORY {
             return Err(Located::at(
@@ -108,6 +188,9 @@ pub fn compile(cx: &mut Ctx, l: &profile::Limits) -> Result<LimitsPlan, Error> {
         },
         ..Default::default()
     };
+    if plan.any() && !plan.required() {
+        plan.fallback_rlimits = rlimit_fallback(&plan, user_ns).0;
+    }
     if plan.any() {
         let det = (cx.host.cgroup)(&plan.cgroup_limits());
         plan.reasons = det.reasons;
@@ -119,16 +202,13 @@ pub fn compile(cx: &mut Ctx, l: &profile::Limits) -> Result<LimitsPlan, Error> {
             None if plan.required() => {
                 // Refused at run time with the remedy (explain still shows the plan).
                 cx.warnings.push(format!(
-                    "no cgroup back end can apply [limits] here; `jail run` will refuse (enforce = \"required\"){}",
-                    det.remedy.map(|r| format!(": {r}")).unwrap_or_default()
+                    "no cgroup back end can apply [limits] here; `jail run` will refuse (enforce = \"required\"){}; or run with --best-effort to hold what rlimits can ({})",
+                    det.remedy.map(|r| format!(": {r}")).unwrap_or_default(),
+                    rlimit_fallback(&plan, user_ns).1
                 ));
             }
             None => {
-                if plan.pids.is_some() {
-                    plan.fallback = Some("pids held by RLIMIT_NPROC in the new user namespace (counts only the sandbox's processes); memory and cpu not enforced".into());
-                } else {
-                    plan.fallback = Some("not enforced (enforce = \"best-effort\")".into());
-                }
+                plan.fallback = Some(rlimit_fallback(&plan, user_ns).1);
             }
         }
     }
@@ -177,4 +257,70 @@ pub fn compile_rlimits(r: &Rlimits, host: &Host) -> Result<Vec<RlimitPlan>, Erro
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rl(resource: &str, soft: Option<u64>, hard: Option<u64>) -> RlimitPlan {
+        RlimitPlan {
+            resource: resource.into(),
+            soft,
+            hard,
+        }
+    }
+
+    #[test]
+    fn fallback_keeps_the_lower_of_profile_and_limit() {
+        let mut r = vec![
+            rl("nofile", Some(10), Some(20)),
+            rl("as", Some(1 << 20), None),
+        ];
+        merge_rlimits(
+            &mut r,
+            &[
+                rl("as", Some(64 << 20), Some(64 << 20)),
+                rl("nproc", Some(5), Some(5)),
+            ],
+        );
+        assert_eq!(
+            r,
+            [
+                rl("nofile", Some(10), Some(20)),
+                rl("as", Some(1 << 20), Some(64 << 20)),
+                rl("nproc", Some(5), Some(5)),
+            ]
+        );
+    }
+
+    #[test]
+    fn fallback_says_what_holds_and_what_does_not() {
+        let plan = LimitsPlan {
+            memory: Some(64 << 20),
+            pids: Some(7),
+            cpus: Some(0.5),
+            swap: Some(0),
+            enforce: "best-effort".into(),
+            ..Default::default()
+        };
+        let (r, text) = rlimit_fallback(&plan, true);
+        assert_eq!(
+            r,
+            [
+                rl("as", Some(64 << 20), Some(64 << 20)),
+                rl("nproc", Some(7), Some(7))
+            ]
+        );
+        assert!(text.contains("RLIMIT_AS = 64 MiB per process"), "{text}");
+        assert!(text.contains("RLIMIT_NPROC = 7"), "{text}");
+        assert!(
+            text.contains("not enforced: swap, cpus (RLIMIT_CPU"),
+            "{text}"
+        );
+        // Without a user namespace RLIMIT_NPROC would count the user's every process.
+        let (r, text) = rlimit_fallback(&plan, false);
+        assert_eq!(r, [rl("as", Some(64 << 20), Some(64 << 20))]);
+        assert!(text.contains("not enforced: pids"), "{text}");
+    }
 }

@@ -9,6 +9,7 @@ use super::{under, Ctx, Error, Namespaces};
 use crate::host::Kind;
 use crate::profile::{Devices, Located, MountType, Profile, L};
 use serde::Serialize;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
@@ -20,6 +21,52 @@ pub enum Access {
     Rw,
     /// Read-write with device access (nosuid).
     Dev,
+}
+
+/// Default size of the private `/tmp`: room for unpacking archives and compiler temporaries, far
+/// below the kernel's default of half the RAM.
+pub const DEFAULT_TMP_SIZE: u64 = 1 << 30;
+/// Default size of `/dev/shm`: browsers and Electron apps share rendering buffers there (64MiB,
+/// Docker's default, is known to crash Chromium).
+pub const DEFAULT_SHM_SIZE: u64 = 512 << 20;
+/// Default size of each `tmpfs = [...]` entry and of a `[[filesystem.mount]]` tmpfs without size.
+pub const DEFAULT_TMPFS_SIZE: u64 = 1 << 30;
+/// Default size of the scratch tmpfs holding throwaway writable layers (image root, overlays).
+pub const DEFAULT_SCRATCH_SIZE: u64 = 1 << 30;
+
+/// The inode bound of a tmpfs of `size` bytes: one per 4KiB page (no more files than one page
+/// each could fill), at least 1024. Without it the kernel allows half the RAM's page count, and
+/// empty files, which the size does not count, could pin memory anyway.
+pub fn inodes_for(size: u64) -> u64 {
+    (size / 4096).max(1024)
+}
+
+/// Size and inode bound of a memory-backed filesystem of the sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Bound {
+    pub size: u64,
+    pub inodes: u64,
+}
+
+impl Bound {
+    pub fn of(size: u64) -> Bound {
+        Bound {
+            size,
+            inodes: inodes_for(size),
+        }
+    }
+}
+
+/// A size key of `[filesystem]`, or its default. 0 is refused: to tmpfs it means unlimited.
+fn size_key(v: &Option<L<crate::profile::Size>>, key: &str, default: u64) -> Result<u64, Error> {
+    match v {
+        None => Ok(default),
+        Some(s) if s.v.0 == 0 => Err(Located::at(
+            format!("{key} = 0 would make it unlimited: give a size such as \"256MiB\""),
+            &s.at,
+        )),
+        Some(s) => Ok(s.v.0),
+    }
 }
 
 /// Device nodes of `devices = "minimal"`, bound from the host's `/dev`.
@@ -84,10 +131,15 @@ pub enum MountStep {
     Dev {
         target: PathBuf,
         nodes: Vec<String>,
+        /// Bound of `/dev/shm` (None: the kernel default, half the RAM).
+        shm: Option<Bound>,
     },
     Tmpfs {
         target: PathBuf,
+        /// Bytes (None: the kernel default, half the RAM).
         size: Option<u64>,
+        /// Inodes (None: the kernel default).
+        inodes: Option<u64>,
         mode: u32,
     },
     Bind {
@@ -159,6 +211,8 @@ impl MountStep {
 /// The compiled filesystem and what other parts of the plan derive from it.
 pub struct FsPlan {
     pub steps: Vec<MountStep>,
+    /// Bound of the scratch tmpfs (throwaway writable layers).
+    pub scratch: Bound,
     pub default_cwd: PathBuf,
     pub landlock_ro: Vec<PathBuf>,
     pub landlock_rw: Vec<PathBuf>,
@@ -186,6 +240,10 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
     let mut ll_ro: Vec<PathBuf> = vec![];
     let mut ll_rw: Vec<PathBuf> = vec![];
     let mut ll_dev: Vec<PathBuf> = vec![];
+    let tmp_size = size_key(&f.tmp_size, "tmp_size", DEFAULT_TMP_SIZE)?;
+    let shm_size = size_key(&f.shm_size, "shm_size", DEFAULT_SHM_SIZE)?;
+    let tmpfs_size = size_key(&f.tmpfs_size, "tmpfs_size", DEFAULT_TMPFS_SIZE)?;
+    let scratch_size = size_key(&f.scratch_size, "scratch_size", DEFAULT_SCRATCH_SIZE)?;
 
     // 1. The root.
     match &f.rootfs {
@@ -247,20 +305,24 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
     steps.push(MountStep::Dev {
         target: "/dev".into(),
         nodes,
+        shm: Some(Bound::of(shm_size)),
     });
     ll_dev.push("/dev".into());
     // /dev/shm is a plain writable tmpfs (POSIX shared memory), not a device folder.
     ll_rw.push("/dev/shm".into());
     steps.push(MountStep::Tmpfs {
         target: "/tmp".into(),
-        size: None,
+        size: Some(tmp_size),
+        inodes: Some(inodes_for(tmp_size)),
         mode: 0o1777,
     });
     ll_rw.push("/tmp".into());
 
     // 3. The lists, sorted parent first.
     let mut grants: Vec<Grant> = vec![];
-    let mut bound: Vec<(PathBuf, Access)> = vec![];
+    // Each bound path with the widest access it is bound with, to find a bind above a path by
+    // walking its parents (a lookup per parent, not a scan of every grant).
+    let mut bound: HashMap<PathBuf, Access> = HashMap::new();
     // Folders this profile makes writable: symlinks inside them may have been planted by an
     // earlier run and are never followed.
     let writable_grants: Vec<PathBuf> =
@@ -376,7 +438,10 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
                         to: to.clone(),
                     },
                 });
-                if bound.iter().any(|(b, a)| under(&real, b) && *a >= access) {
+                if real.ancestors().any(|b| {
+                    super::work(1);
+                    bound.get(b).is_some_and(|a| *a >= access)
+                }) {
                     continue;
                 }
             }
@@ -386,7 +451,8 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
                     &item.at,
                 ));
             }
-            bound.push((real.clone(), access));
+            let widest = bound.entry(real.clone()).or_insert(access);
+            *widest = (*widest).max(access);
             match access {
                 Access::Ro => ll_ro.push(real.clone()),
                 Access::Rw => ll_rw.push(real.clone()),
@@ -421,15 +487,22 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
             rank: 1,
             step: MountStep::Tmpfs {
                 target: path,
-                size: None,
+                size: Some(tmpfs_size),
+                inodes: Some(inodes_for(tmpfs_size)),
                 mode: 0o755,
             },
         });
     }
-    let visible = |p: &Path, grants: &[Grant]| -> bool {
-        grants.iter().any(|g| {
-            matches!(g.step, MountStep::Bind { .. } | MountStep::Tmpfs { .. })
-                && under(p, &g.target)
+    // What the binds and tmpfs show: a hide matters only at or under one of them.
+    let shown: HashSet<PathBuf> = grants
+        .iter()
+        .filter(|g| matches!(g.step, MountStep::Bind { .. } | MountStep::Tmpfs { .. }))
+        .map(|g| g.target.clone())
+        .collect();
+    let visible = |p: &Path| -> bool {
+        p.ancestors().any(|a| {
+            super::work(1);
+            shown.contains(a)
         }) || [Path::new("/tmp"), Path::new("/proc"), Path::new("/dev")]
             .iter()
             .any(|b| under(p, b))
@@ -445,7 +518,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
                 &item.at,
             ));
         }
-        if !has_image && !visible(&path, &grants) {
+        if !has_image && !visible(&path) {
             continue; // not granted, so already invisible
         }
         let dir = match host.fs.kind(&path) {
@@ -570,9 +643,11 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
             }
             MountType::Tmpfs => {
                 ll_rw.push(target.clone());
+                let size = size_key(&m.size, "size", tmpfs_size)?;
                 MountStep::Tmpfs {
                     target: target.clone(),
-                    size: m.size.as_ref().map(|s| s.v.0),
+                    size: Some(size),
+                    inodes: Some(inodes_for(size)),
                     mode,
                 }
             }
@@ -838,6 +913,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
 
     Ok(FsPlan {
         steps,
+        scratch: Bound::of(scratch_size),
         default_cwd,
         landlock_ro: ll_ro,
         landlock_rw: ll_rw,

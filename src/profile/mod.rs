@@ -35,6 +35,11 @@ pub struct Overrides {
     pub memory: Option<String>,
     pub cpus: Option<f64>,
     pub pids: Option<u64>,
+    /// `--best-effort`: `[limits] enforce = "best-effort"`
+    pub best_effort: bool,
+    /// `--tmp-size SIZE`, `--shm-size SIZE`
+    pub tmp_size: Option<String>,
+    pub shm_size: Option<String>,
     pub hostname: Option<String>,
     pub chdir: Option<String>,
     pub rootfs: Option<String>,
@@ -124,6 +129,20 @@ fn overrides_layer(o: &Overrides, sources: &mut SourceMap) -> Result<Profile, Lo
     if let Some(n) = o.pids {
         let v = cli_value(sources, "--pids", &n.to_string());
         p.limits.pids = Some(L::new(n, v.at));
+    }
+    if o.best_effort {
+        let v = cli_value(sources, "--best-effort", "best-effort");
+        p.limits.enforce = Some(L::new(Enforce::BestEffort, v.at));
+    }
+    for (opt, value, key) in [
+        ("--tmp-size", &o.tmp_size, &mut p.filesystem.tmp_size),
+        ("--shm-size", &o.shm_size, &mut p.filesystem.shm_size),
+    ] {
+        if let Some(m) = value {
+            let v = cli_value(sources, opt, m);
+            let size = Size::parse(m).map_err(|e| Located::at(e, &v.at))?;
+            *key = Some(L::new(size, v.at));
+        }
     }
     if let Some(h) = &o.hostname {
         p.process.hostname = Some(cli_value(sources, "--hostname", h));

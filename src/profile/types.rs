@@ -54,19 +54,51 @@ fn list_key(s: &str) -> &str {
 }
 
 /// Appends `later` to `base` with the list rules; also used for the first file (empty base).
+///
+/// Linear in the two lists (profiles of thousands of grants merge in milliseconds): entries are
+/// indexed by value and by removal key, removed ones leave a hole that is closed at the end, so
+/// the order is exactly that of pushing and removing one by one.
 pub fn merge_list(base: &mut Vec<L<String>>, later: Vec<L<String>>) {
+    use std::collections::{HashMap, HashSet};
+    if later.is_empty() {
+        return;
+    }
+    let mut slots: Vec<Option<L<String>>> = std::mem::take(base).into_iter().map(Some).collect();
+    let mut present: HashSet<String> = HashSet::with_capacity(slots.len() + later.len());
+    let mut by_key: HashMap<String, Vec<usize>> = HashMap::with_capacity(slots.len());
+    for (i, x) in slots.iter().enumerate() {
+        let x = x.as_ref().map(|x| x.v.as_str()).unwrap_or_default();
+        crate::plan::work(1);
+        present.insert(x.to_string());
+        by_key.entry(list_key(x).to_string()).or_default().push(i);
+    }
     for item in later {
+        crate::plan::work(1);
         if let Some(removed) = item.v.strip_prefix('!') {
-            let key = list_key(removed).to_string();
-            base.retain(|x| list_key(&x.v) != key);
-        } else if let Some(x) = base.iter_mut().find(|x| x.v == item.v) {
+            for i in by_key.remove(list_key(removed)).unwrap_or_default() {
+                if let Some(x) = slots[i].take() {
+                    present.remove(&x.v);
+                }
+            }
+        } else if present.contains(&item.v) {
             // Written again later: it keeps its place and takes the later origin, so what
             // a profile writes itself is not mistaken for a built-in default (SPEC §3).
-            x.at = item.at;
+            let idx = by_key.get(list_key(&item.v)).cloned().unwrap_or_default();
+            for i in idx {
+                if let Some(x) = slots[i].as_mut().filter(|x| x.v == item.v) {
+                    x.at = item.at.clone();
+                }
+            }
         } else {
-            base.push(item);
+            present.insert(item.v.clone());
+            by_key
+                .entry(list_key(&item.v).to_string())
+                .or_default()
+                .push(slots.len());
+            slots.push(Some(item));
         }
     }
+    *base = slots.into_iter().flatten().collect();
 }
 
 impl Merge for Vec<L<String>> {
@@ -172,6 +204,15 @@ table! {
         pub dev: Vec<L<String>>,
         pub tmpfs: Vec<L<String>>,
         pub hide: Vec<L<String>>,
+        /// Size of the private /tmp (default 1GiB).
+        pub tmp_size: Option<L<Size>>,
+        /// Size of /dev/shm (default 512MiB).
+        pub shm_size: Option<L<Size>>,
+        /// Size of each `tmpfs` entry and of a `[[mount]]` tmpfs without `size` (default 1GiB).
+        pub tmpfs_size: Option<L<Size>>,
+        /// Size of the scratch tmpfs holding the throwaway writable layer of a `rootfs` image and
+        /// of overlays without `upper` (default 1GiB).
+        pub scratch_size: Option<L<Size>>,
         pub proc: Option<L<bool>>,
         pub devices: Option<L<Devices>>,
         pub mount: Vec<L<Mount>>,

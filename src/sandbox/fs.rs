@@ -286,12 +286,17 @@ pub fn build(plan: &Plan, verbose: bool) -> Result<()> {
 
     // 3. Scratch space and the new root's mount point.
     let nosuid_nodev = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+    // Bounded: it holds the throwaway writable layers of an image root and of overlays.
+    let scratch = format!(
+        "mode=0700,size={},nr_inodes={}",
+        plan.scratch.size, plan.scratch.inodes
+    );
     mount(
         Some("tmpfs"),
         SCRATCH,
         Some("tmpfs"),
         nosuid_nodev,
-        Some("mode=0700"),
+        Some(scratch.as_str()),
     )
     .step(|| "mount scratch tmpfs".into())?;
     std::fs::create_dir(NEW_ROOT).map_err(|e| {
@@ -443,7 +448,7 @@ fn do_step(
             )?;
             harden_proc(root, target, *writes, mask)
         }
-        MountStep::Dev { nodes, .. } => {
+        MountStep::Dev { nodes, shm, .. } => {
             let t = walk(root, target, Make::Dir)?;
             mount_fs(
                 "tmpfs",
@@ -478,12 +483,16 @@ fn do_step(
                 Some("newinstance,ptmxmode=0666,mode=0620"),
                 "/dev/pts",
             )?;
-            let shm = walk(root, &target.join("shm"), Make::Dir)?;
+            let shm_fd = walk(root, &target.join("shm"), Make::Dir)?;
+            let data = match shm {
+                Some(b) => format!("mode=1777,size={},nr_inodes={}", b.size, b.inodes),
+                None => "mode=1777".into(),
+            };
             mount_fs(
                 "tmpfs",
-                &shm,
+                &shm_fd,
                 MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-                Some("mode=1777"),
+                Some(&data),
                 "/dev/shm",
             )?;
             let dev = walk(root, target, Make::Dir)?;
@@ -498,12 +507,17 @@ fn do_step(
             }
             Ok(())
         }
-        MountStep::Tmpfs { size, mode, .. } => {
+        MountStep::Tmpfs {
+            size, inodes, mode, ..
+        } => {
             let t = walk(root, target, Make::Dir)?;
-            let data = match size {
-                Some(s) => format!("mode={mode:o},size={s}"),
-                None => format!("mode={mode:o}"),
-            };
+            let mut data = format!("mode={mode:o}");
+            if let Some(s) = size {
+                data.push_str(&format!(",size={s}"));
+            }
+            if let Some(i) = inodes {
+                data.push_str(&format!(",nr_inodes={i}"));
+            }
             mount_fs(
                 "tmpfs",
                 &t,

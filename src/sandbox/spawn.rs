@@ -97,11 +97,21 @@ fn make_cgroup(plan: &Plan, v: Verbosity) -> Result<Option<Cgroup>, ()> {
             if let Some(r) = remedy {
                 eprintln!("  remedy: {r}");
             }
-            eprintln!("  (or set limits.enforce = \"best-effort\" to run without them)");
+            eprintln!("  or run with --best-effort (limits.enforce = \"best-effort\") to hold what rlimits can instead (see `jail explain`)");
             Err(())
         } else {
             if v != Verbosity::Quiet {
-                eprintln!("jail: warning: [limits] not enforced: {msg}; running anyway (enforce = \"best-effort\")");
+                let held = match &plan.limits.fallback {
+                    Some(f) => f.clone(),
+                    None => plan
+                        .limits
+                        .fallback_rlimits
+                        .iter()
+                        .map(|r| format!("RLIMIT_{}", r.resource.to_uppercase()))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                };
+                eprintln!("jail: warning: [limits] not enforced by a cgroup: {msg}; running anyway (enforce = \"best-effort\"): {held}");
             }
             Ok(None)
         }
@@ -193,18 +203,11 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> i32 {
     if cg.is_none() {
         unclaim(&claim);
     }
-    // With limits best-effort and no cgroup, pids still holds through RLIMIT_NPROC, which in a
-    // new user namespace counts only the sandbox's processes.
-    let mut plan_owned;
-    if cg.is_none() && plan.limits.pids.is_some() && plan.namespaces.user {
-        plan_owned = plan.clone();
-        let n = plan.limits.pids.unwrap_or(0);
-        plan_owned.rlimits.retain(|r| r.resource != "nproc");
-        plan_owned.rlimits.push(crate::plan::limits::RlimitPlan {
-            resource: "nproc".into(),
-            soft: Some(n),
-            hard: Some(n),
-        });
+    // The plan's back end could not create the cgroup (best-effort): the plan's rlimit
+    // fallback holds instead. (With no back end at all, the plan's rlimits already hold it.)
+    let plan_owned;
+    if cg.is_none() && plan.limits.backend.is_some() && !plan.limits.fallback_rlimits.is_empty() {
+        plan_owned = plan.with_limit_fallback();
         plan = &plan_owned;
     }
     let r = supervise(plan, opts, verbose, cg.as_mut(), nofile_soft);
