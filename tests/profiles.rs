@@ -1237,3 +1237,141 @@ fn profile_named_after_command_is_used_and_reported_when_broken() {
         );
     });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hostile profiles and programs (review of hostile input).
+
+/// Writes a diamond of `n` levels: `dI.toml` includes `d(I+1).toml` twice, by two spellings.
+fn diamond(u: &User, dir: &Path, n: usize) -> PathBuf {
+    for i in 0..n {
+        write_file(
+            u,
+            dir,
+            &format!("d{i}.toml"),
+            &format!("include = [\"./d{0}.toml\", \"d{0}.toml\"]\n", i + 1),
+        );
+    }
+    write_file(u, dir, &format!("d{n}.toml"), "description = \"bottom\"\n");
+    dir.join("d0.toml")
+}
+
+/// Each file is merged once however many includes reach it (first occurrence wins, later ones
+/// are no-ops), so a diamond of includes loads at once instead of in exponential time, and one
+/// load reads at most 256 files.
+#[test]
+fn includes_load_each_file_once_and_are_capped() {
+    each_user(|u| {
+        let j = Jail::new(u);
+        let top = diamond(u, &j.cwd, 6);
+        let v = plan(j.args([
+            "explain",
+            "--format",
+            "json",
+            "--profile",
+            &top.display().to_string(),
+            "--",
+            "/bin/true",
+        ]));
+        let files: Vec<&str> = v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap())
+            .collect();
+        let d6 = files.iter().filter(|f| f.ends_with("d6.toml")).count();
+        assert_eq!(
+            d6, 1,
+            "[{}] the bottom file is merged once: {files:?}",
+            u.name
+        );
+        // Deep enough to take hours when each path through it is walked.
+        let j = Jail::new(u);
+        let top = diamond(u, &j.cwd, 30).display().to_string();
+        for verb in ["check", "audit"] {
+            let r = Jail::new(u).args([verb, &top]).output();
+            r.ok();
+        }
+
+        // First occurrence wins: the second include of `base` does not reset what `b` set.
+        let p = explain_json(
+            u,
+            "p",
+            &[
+                ("base", "[process]\nhostname = \"base\"\n"),
+                ("b", "include = [\"base\"]\n[process]\nhostname = \"b\"\n"),
+                ("c", "include = [\"base\"]\n"),
+                ("p", "include = [\"b\", \"c\"]\n"),
+            ],
+        );
+        assert_eq!(p["process"]["hostname"], "b", "[{}]", u.name);
+
+        // Too many files: a clear error, not a hang.
+        let j = Jail::new(u);
+        let list: Vec<String> = (0..300)
+            .map(|i| {
+                write_file(u, &j.cwd, &format!("w{i}.toml"), "");
+                format!("\"./w{i}.toml\"")
+            })
+            .collect();
+        let wide = write_file(
+            u,
+            &j.cwd,
+            "wide.toml",
+            &format!("include = [{}]\n", list.join(", ")),
+        );
+        let r = Jail::new(u)
+            .args(["check", &wide.display().to_string()])
+            .output();
+        let err = assert_error(&r, 1, None);
+        assert!(err.contains("more than 256 files"), "[{}] {err}", u.name);
+    });
+}
+
+/// A profile cannot make jail print a file the caller can read: an include (or --profile) of
+/// a file whose name does not end in .toml, or of a .toml symlink to one, is refused in one
+/// line that quotes nothing of it.
+#[test]
+fn includes_of_non_profile_files_are_refused_without_quoting_them() {
+    each_user(|u| {
+        let j = Jail::new(u);
+        let dir = j.cwd.clone();
+        write_file(u, &dir, "secret.txt", "TOP-SECRET = first line\n");
+        std::os::unix::fs::symlink(dir.join("secret.txt"), dir.join("secret.toml")).unwrap();
+        for inc in ["./secret.txt", "./secret.toml", "/etc/passwd"] {
+            let p = write_file(u, &dir, "h.toml", &format!("include = [\"{inc}\"]\n"));
+            for verb in [&["check"][..], &["audit"], &["explain", "--profile"]] {
+                let mut a = verb.to_vec();
+                let ps = p.display().to_string();
+                a.push(&ps);
+                let r = Jail::new(u).args(&a).output();
+                let code = if verb[0] == "check" { 1 } else { 125 };
+                let err = assert_error(&r, code, None);
+                assert!(
+                    err.contains("not a .toml file"),
+                    "[{}] {inc}: {err}",
+                    u.name
+                );
+                assert!(
+                    !err.contains("TOP-SECRET") && !err.contains("root:"),
+                    "[{}] {inc}: the file is quoted:\n{err}",
+                    u.name
+                );
+            }
+        }
+        let r = Jail::new(u)
+            .args([
+                "explain",
+                "--profile",
+                &dir.join("secret.txt").display().to_string(),
+            ])
+            .output();
+        let err = assert_error(&r, 125, None);
+        assert!(!err.contains("TOP-SECRET"), "[{}] {err}", u.name);
+        // Control: a broken .toml profile is still quoted, line and caret.
+        let bad = write_file(u, &dir, "bad.toml", "[bogus]\n");
+        let r = Jail::new(u)
+            .args(["check", &bad.display().to_string()])
+            .output();
+        assert_error(&r, 1, Some((&bad.display().to_string(), 1, 2)));
+    });
+}
