@@ -39,7 +39,7 @@ complete -c jail -n "__fish_jail_needs_command" -f -a "ps" -d 'List running sand
 complete -c jail -n "__fish_jail_needs_command" -f -a "stop" -d 'Stop a running sandbox: SIGTERM, then SIGKILL to what is left after the grace period'
 complete -c jail -n "__fish_jail_needs_command" -f -a "enter" -d 'Run a command inside a running sandbox, with the same restrictions'
 complete -c jail -n "__fish_jail_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c jail -n "__fish_jail_using_subcommand run" -s p -l profile -d 'Profile NAME (looked up on the search path) or PATH (contains / or ends in .toml)' -r
+complete -c jail -n "__fish_jail_using_subcommand run" -s p -l profile -d 'Profile NAME (looked up on the search path) or PATH (contains / or ends in .toml; a PATH must name a .toml file). Default: the profile named after COMMAND when COMMAND is a bare name (found on PATH) or an absolute path only root can change, else `default`' -r
 complete -c jail -n "__fish_jail_using_subcommand run" -l net -d 'Network: none (own loopback only) or host' -r
 complete -c jail -n "__fish_jail_using_subcommand run" -l bind -d 'Bind a host path read-write (at the same place, or at DST)' -r
 complete -c jail -n "__fish_jail_using_subcommand run" -l ro-bind -d 'Bind a host path read-only (at the same place, or at DST)' -r
@@ -69,7 +69,7 @@ json\t''"
 complete -c jail -n "__fish_jail_using_subcommand check" -s v -l verbose -d 'Print each setup step as it happens'
 complete -c jail -n "__fish_jail_using_subcommand check" -s q -l quiet -d 'Print only errors'
 complete -c jail -n "__fish_jail_using_subcommand check" -s h -l help -d 'Print help'
-complete -c jail -n "__fish_jail_using_subcommand explain" -s p -l profile -d 'Profile NAME (looked up on the search path) or PATH (contains / or ends in .toml)' -r
+complete -c jail -n "__fish_jail_using_subcommand explain" -s p -l profile -d 'Profile NAME (looked up on the search path) or PATH (contains / or ends in .toml; a PATH must name a .toml file). Default: the profile named after COMMAND when COMMAND is a bare name (found on PATH) or an absolute path only root can change, else `default`' -r
 complete -c jail -n "__fish_jail_using_subcommand explain" -l net -d 'Network: none (own loopback only) or host' -r
 complete -c jail -n "__fish_jail_using_subcommand explain" -l bind -d 'Bind a host path read-write (at the same place, or at DST)' -r
 complete -c jail -n "__fish_jail_using_subcommand explain" -l ro-bind -d 'Bind a host path read-only (at the same place, or at DST)' -r

@@ -1,7 +1,7 @@
 //! The command line (SPEC §1). `cargo xtask gen` renders man pages and completions from it.
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
-use std::path::PathBuf;
+use std::path::Path;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -54,7 +54,9 @@ pub enum Command {
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct SandboxOpts {
-    /// Profile NAME (looked up on the search path) or PATH (contains / or ends in .toml)
+    /// Profile NAME (looked up on the search path) or PATH (contains / or ends in .toml; a PATH
+    /// must name a .toml file). Default: the profile named after COMMAND when COMMAND is a bare
+    /// name (found on PATH) or an absolute path only root can change, else `default`
     #[arg(short, long, value_name = "NAME|PATH")]
     pub profile: Option<String>,
     /// Network: none (own loopback only) or host
@@ -231,17 +233,45 @@ pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
 }
 
-/// Where the profile of a run comes from when `--profile` is not given: the profile named after
-/// COMMAND's file name if one exists, else `default` (SPEC §1).
-pub fn default_profile_for(command: &[String], exists: impl Fn(&str) -> bool) -> String {
-    if let Some(name) = command.first().and_then(|c| {
-        PathBuf::from(c)
+/// Where the profile of a run comes from when `--profile` is not given (SPEC §1): the profile
+/// named after COMMAND when one exists and COMMAND is a program the system installed — a bare
+/// name (found on PATH) or an absolute path to a file that only root can change — else
+/// `default`. A program of the caller's own (`./curl`, `/tmp/x/curl`) never gets the permissive
+/// profile of the tool it is named after. Returns the profile and whether COMMAND's name picked it.
+pub fn default_profile_for(command: &[String], exists: impl Fn(&str) -> bool) -> (String, bool) {
+    let Some(c) = command.first() else {
+        return ("default".into(), false);
+    };
+    let name = if !c.contains('/') {
+        Some(c.clone())
+    } else if Path::new(c).is_absolute() && root_controlled(Path::new(c)) {
+        Path::new(c)
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-    }) {
-        if !name.is_empty() && !name.starts_with('.') && exists(&name) {
-            return name;
-        }
+    } else {
+        None
+    };
+    match name {
+        Some(n) if !n.is_empty() && !n.starts_with('.') && exists(&n) => (n, true),
+        _ => ("default".into(), false),
     }
-    "default".into()
+}
+
+/// Whether only root can change what `path` runs: the file (through any symlinks) and every
+/// folder above it, both as written and as resolved, are owned by root and not writable by group
+/// or others. A symlink in a folder the caller can write could be swapped after the check.
+fn root_controlled(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let trusted = |p: &Path, file: bool| {
+        std::fs::metadata(p).is_ok_and(|m| {
+            m.uid() == 0 && m.mode() & 0o022 == 0 && if file { m.is_file() } else { m.is_dir() }
+        })
+    };
+    let Ok(real) = std::fs::canonicalize(path) else {
+        return false;
+    };
+    trusted(path, true)
+        && [path, real.as_path()]
+            .iter()
+            .all(|p| p.ancestors().skip(1).all(|d| trusted(d, false)))
 }

@@ -113,6 +113,67 @@ impl Drop for ScratchDir {
     }
 }
 
+/// Whether printing `c` raw could make a terminal do something other than show it: C0 controls
+/// (ESC starts a control sequence, CR and BS overwrite), DEL, C1 controls (U+009B is a CSI on
+/// some terminals), and the Unicode bidi controls and line separators that reorder or break what
+/// is shown.
+fn is_terminal_control(c: char) -> bool {
+    matches!(c,
+        '\0'..='\x1f' | '\x7f'..='\u{9f}'
+        | '\u{061c}' | '\u{200e}' | '\u{200f}'
+        | '\u{2028}' | '\u{2029}'
+        | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Text from a profile (or any other untrusted source) made safe to print on a terminal: every
+/// control character is written as a visible escape (`\x1b`, `\u{202e}`), so what a profile
+/// says is shown, never obeyed. `multiline` keeps `\n`: for whole reports whose lines jail
+/// itself laid out; single values (a name, a message) escape it too.
+pub fn printable(s: &str, multiline: bool) -> std::borrow::Cow<'_, str> {
+    if !s
+        .chars()
+        .any(|c| is_terminal_control(c) && !(multiline && c == '\n'))
+    {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if multiline && c == '\n' {
+            out.push('\n');
+        } else if is_terminal_control(c) {
+            use std::fmt::Write;
+            let _ = if (c as u32) < 0x80 {
+                write!(out, "\\x{:02x}", c as u32)
+            } else {
+                write!(out, "\\u{{{:x}}}", c as u32)
+            };
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// JSON for a terminal: serde_json already writes C0 controls as `\u00XX`; this also writes DEL,
+/// C1 and the bidi controls as `\uXXXX` escapes. They can only occur inside strings, so the
+/// result is the same JSON value.
+pub fn printable_json(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(is_terminal_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        // Structural newlines of pretty-printed JSON stay; raw C0 never occurs inside a string.
+        if is_terminal_control(c) && c != '\n' {
+            use std::fmt::Write;
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +185,20 @@ mod tests {
         assert_eq!(errno_from_name("NOPE"), None);
         assert_eq!(human_bytes(64 << 20), "64 MiB");
         assert_eq!(human_bytes(1536 << 20), "1.5 GiB");
+    }
+
+    #[test]
+    fn printable_escapes_every_terminal_control() {
+        assert_eq!(printable("plain é ✓", false), "plain é ✓");
+        assert_eq!(
+            printable("a\u{1b}[8mb\r\x07\x7f\u{9b}\u{202e}\u{2066}\tc\nd", false),
+            "a\\x1b[8mb\\x0d\\x07\\x7f\\u{9b}\\u{202e}\\u{2066}\\x09c\\x0ad"
+        );
+        assert_eq!(printable("a\nb\u{1b}", true), "a\nb\\x1b");
+        let j = serde_json::to_string(&"x\u{1b}\u{9b}\u{202e}").unwrap();
+        let safe = printable_json(&j);
+        assert!(!safe.chars().any(is_terminal_control), "{safe}");
+        let back: String = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, "x\u{1b}\u{9b}\u{202e}");
     }
 }

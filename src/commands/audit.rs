@@ -803,14 +803,16 @@ pub fn run(a: AuditArgs) -> i32 {
     match a.format {
         Format::Json => println!(
             "{}",
-            serde_json::to_string_pretty(&reports).unwrap_or_default()
+            crate::util::printable_json(
+                &serde_json::to_string_pretty(&reports).unwrap_or_default()
+            )
         ),
         Format::Text => {
             for (i, r) in reports.iter().enumerate() {
                 if i > 0 {
                     println!();
                 }
-                print!("{}", to_text(r, a.threshold));
+                print!("{}", crate::util::printable(&to_text(r, a.threshold), true));
             }
         }
     }

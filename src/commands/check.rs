@@ -28,7 +28,7 @@ pub fn run(a: CheckArgs, v: super::Verbosity) -> i32 {
         match r {
             Ok(()) => {
                 if a.format == Format::Text && v != super::Verbosity::Quiet {
-                    println!("{name}: ok");
+                    println!("{}: ok", crate::util::printable(name, false));
                 }
                 results.push(serde_json::json!({"profile": name, "valid": true}));
             }
@@ -50,7 +50,9 @@ pub fn run(a: CheckArgs, v: super::Verbosity) -> i32 {
     if a.format == Format::Json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&results).unwrap_or_default()
+            crate::util::printable_json(
+                &serde_json::to_string_pretty(&results).unwrap_or_default()
+            )
         );
     } else if names.len() > 1 && v != super::Verbosity::Quiet {
         println!("{} profile(s) checked, {} invalid", names.len(), bad);

@@ -6,17 +6,17 @@ use crate::cli::{ExplainArgs, Format};
 use crate::host::Host;
 use crate::plan::mounts::{Access, ProcWrites, PROC_MASKED};
 use crate::plan::{MountStep, Plan};
-use crate::util::human_bytes;
+use crate::util::{human_bytes, printable, printable_json};
 use std::fmt::Write;
 
-pub fn run(a: ExplainArgs) -> i32 {
+pub fn run(a: ExplainArgs, v: super::Verbosity) -> i32 {
     let host = Host::probe();
     let command = if a.command.is_empty() {
         vec!["/bin/sh".to_string()]
     } else {
         a.command.clone()
     };
-    let Some(plan) = build_plan(&a.opts, &command, &host) else {
+    let Some(plan) = build_plan(&a.opts, &command, &host, v) else {
         return crate::EXIT_JAIL;
     };
     print_plan(&plan, a.format);
@@ -25,8 +25,8 @@ pub fn run(a: ExplainArgs) -> i32 {
 
 pub fn print_plan(plan: &Plan, format: Format) {
     match format {
-        Format::Json => println!("{}", to_json(plan)),
-        Format::Text => print!("{}", to_text(plan)),
+        Format::Json => println!("{}", printable_json(&to_json(plan))),
+        Format::Text => print!("{}", printable(&to_text(plan), true)),
     }
 }
 
@@ -216,15 +216,19 @@ pub fn to_text(p: &Plan) -> String {
     for line in crate::plan::seccomp::explain_lines(&p.seccomp) {
         step(&mut o, line);
     }
-    let env: Vec<String> = p.env.keys().cloned().collect();
+    // Names and values, one a line: a value such as LD_PRELOAD=/tmp/x.so must be seen. Each value
+    // is escaped on its own (a newline in it cannot pass for a line of the plan).
     step(
         &mut o,
         format!(
-            "execute {} with environment {}",
+            "execute {} with environment{}",
             p.command.join(" "),
-            env.join(" ")
+            if p.env.is_empty() { " (empty)" } else { ":" }
         ),
     );
+    for (k, v) in &p.env {
+        let _ = writeln!(o, "       {}={}", printable(k, false), printable(v, false));
+    }
     if p.process.die_with_parent {
         let _ = writeln!(
             o,

@@ -13,6 +13,7 @@ use crate::cli::{Cli, Command, SandboxOpts};
 use crate::host::Host;
 use crate::plan::{self, Plan};
 use crate::profile::{self, Located, Overrides, SearchPath, SourceMap};
+use crate::util::printable;
 
 /// How much jail prints about itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,7 +34,7 @@ pub fn dispatch(cli: Cli) -> i32 {
     match cli.command {
         Command::Run(a) => run::run(a, v),
         Command::Check(a) => check::run(a, v),
-        Command::Explain(a) => explain::run(a),
+        Command::Explain(a) => explain::run(a, v),
         Command::List(a) => list::run(a),
         Command::Doctor(a) => doctor::run(a),
         Command::Audit(a) => audit::run(a),
@@ -45,19 +46,21 @@ pub fn dispatch(cli: Cli) -> i32 {
 }
 
 /// Prints `jail: error: MSG` and, for an error in a file, `PATH:LINE:COL`, the line and a caret.
+/// Control characters a profile put in the message or the file are shown escaped
+/// ([`crate::util::printable`]): an error cannot rewrite the terminal.
 pub fn print_error(e: &Located, sources: &SourceMap) {
-    eprintln!("jail: error: {}", e.msg);
+    eprintln!("jail: error: {}", printable(&e.msg, false));
     if let Some(at) = &e.at {
         let ctx = sources.render(at);
         if !ctx.is_empty() {
-            eprintln!("{ctx}");
+            eprintln!("{}", printable(&ctx, true));
         }
     }
 }
 
 pub fn warn(v: Verbosity, msg: &str) {
     if v != Verbosity::Quiet {
-        eprintln!("jail: warning: {msg}");
+        eprintln!("jail: warning: {}", printable(msg, false));
     }
 }
 
@@ -85,14 +88,28 @@ impl From<&SandboxOpts> for Overrides {
 }
 
 /// Loads and compiles the profile for a run or an explain; prints the error and returns None on
-/// failure.
-pub fn build_plan(opts: &SandboxOpts, command: &[String], host: &Host) -> Option<Plan> {
+/// failure. A profile picked by COMMAND's name is said on stderr (unless quiet).
+pub fn build_plan(
+    opts: &SandboxOpts,
+    command: &[String],
+    host: &Host,
+    v: Verbosity,
+) -> Option<Plan> {
     let search = SearchPath::from_env(&host.config_home);
     let spec = match &opts.profile {
         Some(p) => p.clone(),
-        // The profile named after COMMAND when it exists (a broken one is reported, not
-        // skipped), else `default` (SPEC §1).
-        None => crate::cli::default_profile_for(command, |n| search.exists(n)),
+        // The profile named after COMMAND when it exists and COMMAND is the system's (a broken
+        // one is reported, not skipped), else `default` (SPEC §1).
+        None => {
+            let (spec, by_name) = crate::cli::default_profile_for(command, |n| search.exists(n));
+            if by_name && v != Verbosity::Quiet {
+                eprintln!(
+                    "jail: using profile {} (picked by the command's name; --profile to choose)",
+                    printable(&spec, false)
+                );
+            }
+            spec
+        }
     };
     let loaded = match profile::load(&search, &spec, &Overrides::from(opts)) {
         Ok(l) => l,

@@ -192,7 +192,7 @@ pub fn enter(a: EnterArgs, v: Verbosity) -> i32 {
         }
     };
     host.cwd = rec.cwd.clone();
-    let Some(plan) = build_plan(&run.opts, &run.command, &host) else {
+    let Some(plan) = build_plan(&run.opts, &run.command, &host, Verbosity::Quiet) else {
         return crate::EXIT_JAIL;
     };
     if state::policy_hash(&plan) != rec.policy_hash {

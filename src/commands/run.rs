@@ -6,7 +6,7 @@ use crate::host::Host;
 
 pub fn run(a: RunArgs, v: Verbosity) -> i32 {
     let host = Host::probe();
-    let Some(plan) = build_plan(&a.opts, &a.command, &host) else {
+    let Some(plan) = build_plan(&a.opts, &a.command, &host, v) else {
         return crate::EXIT_JAIL;
     };
     if a.dry_run {

@@ -10,6 +10,9 @@ include!(concat!(env!("OUT_DIR"), "/embedded_profiles.rs"));
 const MAX_DEPTH: usize = 32;
 /// Profile files larger than this are refused before parsing.
 const MAX_FILE: u64 = 1 << 20;
+/// One load reads at most this many profile files (includes and overlays counted): each file is
+/// read once, so only a profile built to exhaust jail comes near.
+pub const MAX_FILES: usize = 256;
 
 /// The folders searched for `NAME.toml`, in priority order (the built-in collection comes last).
 #[derive(Debug, Clone)]
@@ -112,6 +115,10 @@ pub struct Loaded {
     pub chain: Vec<String>,
 }
 
+fn is_toml(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e == "toml")
+}
+
 /// True when `spec` names a file rather than a profile on the search path.
 pub fn is_path(spec: &str) -> bool {
     spec.contains('/') || spec.ends_with(".toml")
@@ -125,6 +132,12 @@ pub struct Loader<'a> {
     stack: Vec<String>,
     /// The folder of each file on the stack (None for built-ins), for relative include paths.
     dirs: Vec<Option<PathBuf>>,
+    /// Profiles (same keys as `stack`) and files already merged: a second include of either is a
+    /// no-op, like a C include guard, so a diamond of includes is read once per file, not once
+    /// per path through it.
+    done: std::collections::HashSet<String>,
+    /// Files read so far, bounded by [`MAX_FILES`].
+    reads: usize,
 }
 
 impl<'a> Loader<'a> {
@@ -135,6 +148,8 @@ impl<'a> Loader<'a> {
             chain: vec![],
             stack: vec![],
             dirs: vec![],
+            done: Default::default(),
+            reads: 0,
         }
     }
 
@@ -167,12 +182,30 @@ impl<'a> Loader<'a> {
         }
     }
 
-    fn read(&mut self, found: Found) -> Result<u32, Located> {
+    fn read(&mut self, found: Found, from: Option<&Origin>) -> Result<u32, Located> {
+        self.reads += 1;
+        if self.reads > MAX_FILES {
+            return Err(Located::new(
+                format!("this profile and its includes read more than {MAX_FILES} files; is an include list gone wrong?"),
+                from.cloned(),
+            ));
+        }
         match found {
             Found::Builtin(n, text) => {
                 Ok(self.sources.add(format!("builtin:{n}"), text.to_string()))
             }
             Found::File(p) => {
+                // A profile on the search path that is a symlink to another kind of file is
+                // refused like a path to one (see `load_one`).
+                if std::fs::canonicalize(&p).is_ok_and(|r| !is_toml(&r)) {
+                    return Err(Located::new(
+                        format!(
+                            "profile file {}: a symlink to a file whose name does not end in .toml",
+                            p.display()
+                        ),
+                        from.cloned(),
+                    ));
+                }
                 // One descriptor, checked and read with a cap: a profile (or an include)
                 // that is a FIFO, a device or grows while read cannot hang jail or exhaust it.
                 let bytes = crate::util::read_regular(&p, MAX_FILE, false).map_err(|e| {
@@ -221,58 +254,70 @@ impl<'a> Loader<'a> {
                 from.cloned(),
             ));
         }
-        let (key, found, overlays): (String, Found, Vec<Found>) =
-            if is_path(spec) {
-                let mut p = PathBuf::from(spec);
-                if p.is_relative() {
-                    if let Some(Some(dir)) = self.dirs.last() {
-                        p = dir.join(p);
-                    }
+        let (key, found, overlays): (String, Found, Vec<Found>) = if is_path(spec) {
+            let mut p = PathBuf::from(spec);
+            if p.is_relative() {
+                if let Some(Some(dir)) = self.dirs.last() {
+                    p = dir.join(p);
                 }
-                if !p.is_file() {
-                    let what = if p.exists() {
-                        "is not a regular file"
-                    } else {
-                        "does not exist"
-                    };
-                    return Err(Located::new(
-                        format!("profile file {spec} {what}"),
-                        from.cloned(),
-                    ));
-                }
-                let key = std::fs::canonicalize(&p)
-                    .unwrap_or(p.clone())
-                    .display()
-                    .to_string();
-                (key, Found::File(p), vec![])
-            } else {
-                if spec.is_empty() || spec.contains(['\0', '\n']) || spec.starts_with('.') {
-                    return Err(Located::new(
-                        format!("{spec:?} is not a valid profile name"),
-                        from.cloned(),
-                    ));
-                }
-                let mut all = self.path.find_all(spec, "");
-                if all.is_empty() {
-                    let dirs: Vec<String> = self
-                        .path
-                        .dirs
-                        .iter()
-                        .map(|d| d.display().to_string())
-                        .collect();
-                    return Err(Located::new(
+            }
+            if !p.is_file() {
+                let what = if p.exists() {
+                    "is not a regular file"
+                } else {
+                    "does not exist"
+                };
+                return Err(Located::new(
+                    format!("profile file {spec} {what}"),
+                    from.cloned(),
+                ));
+            }
+            let real = std::fs::canonicalize(&p).unwrap_or(p.clone());
+            // Only profile files are read: a path to any other file (`/etc/shadow`, or a
+            // `.toml` symlink to it) is refused before it is opened, so an error can never
+            // quote a line of it.
+            if !is_toml(&p) || !is_toml(&real) {
+                return Err(Located::new(
                         format!(
+                            "profile file {spec}: not a .toml file{}; a profile file's name ends in .toml",
+                            if is_toml(&p) { " (a symlink to another kind of file)" } else { "" }
+                        ),
+                        from.cloned(),
+                    ));
+            }
+            (real.display().to_string(), Found::File(p), vec![])
+        } else {
+            if spec.is_empty() || spec.contains(['\0', '\n']) || spec.starts_with('.') {
+                return Err(Located::new(
+                    format!("{spec:?} is not a valid profile name"),
+                    from.cloned(),
+                ));
+            }
+            let mut all = self.path.find_all(spec, "");
+            if all.is_empty() {
+                let dirs: Vec<String> = self
+                    .path
+                    .dirs
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect();
+                return Err(Located::new(
+                    format!(
                         "no profile named {spec:?} (searched {}{}); `jail list` shows what exists",
                         dirs.join(", "),
-                        if self.path.builtin { " and the built-in profiles" } else { "" }
+                        if self.path.builtin {
+                            " and the built-in profiles"
+                        } else {
+                            ""
+                        }
                     ),
-                        from.cloned(),
-                    ));
-                }
-                let mut overlays = self.path.find_all(spec, ".local");
-                overlays.reverse(); // lowest priority first, so the user's own overlay is merged last
-                (format!("name:{spec}"), all.remove(0), overlays)
-            };
+                    from.cloned(),
+                ));
+            }
+            let mut overlays = self.path.find_all(spec, ".local");
+            overlays.reverse(); // lowest priority first, so the user's own overlay is merged last
+            (format!("name:{spec}"), all.remove(0), overlays)
+        };
         if let Some(pos) = self.stack.iter().position(|k| *k == key) {
             let mut cycle: Vec<&str> = self.stack[pos..]
                 .iter()
@@ -284,13 +329,27 @@ impl<'a> Loader<'a> {
                 from.cloned(),
             ));
         }
+        if !self.done.insert(key.clone()) {
+            // Merged already (reached again through another include): first occurrence wins.
+            return Ok(());
+        }
         self.stack.push(key);
         for f in std::iter::once(found).chain(overlays) {
-            let dir = match &f {
-                Found::File(p) => p.parent().map(Path::to_path_buf),
-                Found::Builtin(..) => None,
+            let (dir, file_key) = match &f {
+                Found::File(p) => (
+                    p.parent().map(Path::to_path_buf),
+                    format!(
+                        "file:{}",
+                        std::fs::canonicalize(p).unwrap_or(p.clone()).display()
+                    ),
+                ),
+                Found::Builtin(n, _) => (None, format!("builtin:{n}")),
             };
-            let id = self.read(f)?;
+            // The same file reached both by name and by path is merged once too.
+            if !self.done.insert(file_key) {
+                continue;
+            }
+            let id = self.read(f, from)?;
             self.dirs.push(dir);
             let mut p: Profile = self.sources.parse(id)?;
             for inc in std::mem::take(&mut p.include) {

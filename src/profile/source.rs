@@ -92,14 +92,31 @@ impl SourceMap {
         (line, col)
     }
 
-    /// `PATH:LINE:COL` followed by the line and a caret, each on its own line.
+    /// Whether an error may quote source `s`'s lines: a built-in profile, the command line, or a
+    /// file whose name ends in `.toml`. Any other file (only ever reached by a path jail then
+    /// refuses) is located but never quoted, so a profile cannot make jail print a line of a
+    /// file such as `/etc/shadow`.
+    fn quotable(s: &Source) -> bool {
+        !s.name.contains('/') || s.name.ends_with(".toml")
+    }
+
+    /// `PATH:LINE:COL` followed by the line and a caret, each on its own line. Control
+    /// characters in the path and the line are shown escaped, the caret still under the column.
     pub fn render(&self, o: &Origin) -> String {
+        use crate::util::printable;
         let Some(s) = self.sources.get(o.src as usize) else {
             return String::new();
         };
         let (line, col) = self.line_col(o);
+        if !Self::quotable(s) {
+            return format!("  --> {}:{}:{}", printable(&s.name, false), line, col);
+        }
         let text_line = s.text.lines().nth(line.saturating_sub(1)).unwrap_or("");
-        let shown: String = text_line.chars().take(160).collect();
+        let raw: String = text_line.chars().take(160).collect();
+        let shown = printable(&raw, false);
+        // The caret goes under the column as shown: escapes before it widen the line.
+        let before: String = text_line.chars().take(col.saturating_sub(1)).collect();
+        let indent = printable(&before, false).chars().count();
         let width = {
             let end = o.span.end.min(s.text.len());
             let start = o.span.start.min(end);
@@ -114,14 +131,14 @@ impl SourceMap {
         let gutter = line.to_string().len();
         format!(
             "  --> {}:{}:{}\n{:>g$} |\n{} | {}\n{:>g$} | {}{}",
-            s.name,
+            printable(&s.name, false),
             line,
             col,
             "",
             line,
             shown,
             "",
-            " ".repeat(col.saturating_sub(1).min(160)),
+            " ".repeat(indent.min(160)),
             "^".repeat(width),
             g = gutter
         )
