@@ -73,9 +73,49 @@ pub fn read_regular(path: &std::path::Path, max: u64, nofollow: bool) -> std::io
     Ok(buf)
 }
 
+/// Text as it may go to a terminal: control characters (C0 but none, DEL, C1) become `\xNN`
+/// or `\u{NN}`, and the bidi overrides and isolates (U+202A–U+202E, U+2066–U+2069) `\u{NNNN}`,
+/// so a name or command line chosen by somebody else can neither move the cursor, recolour nor
+/// reorder what is shown around it. A backslash itself stays as it is.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    fn bad(c: char) -> bool {
+        c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !s.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut o = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if !bad(c) {
+            o.push(c);
+        } else if (c as u32) < 0x80 {
+            o.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            o.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+    }
+    std::borrow::Cow::Owned(o)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printable_escapes_what_a_terminal_acts_on() {
+        assert_eq!(printable("plain name-1 ü"), "plain name-1 ü");
+        assert_eq!(
+            printable("evil\x1b[31mRED\n2nd\x07\x7f"),
+            "evil\\x1b[31mRED\\x0a2nd\\x07\\x7f"
+        );
+        assert_eq!(printable("a\u{9b}b"), "a\\u{9b}b");
+        assert_eq!(
+            printable("\u{202e}txt.exe\u{2066}"),
+            "\\u{202e}txt.exe\\u{2066}"
+        );
+        assert!(matches!(printable("ok"), std::borrow::Cow::Borrowed(_)));
+    }
+
     #[test]
     fn errno_names_round_trip() {
         assert_eq!(errno_from_name("EPERM"), Some(1));
