@@ -459,13 +459,23 @@ fn state_folder_of_another_uid_is_refused() {
     std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o755)).unwrap();
     // The victim: a process of the user's, outside any sandbox.
     let marker = unique("plantedvictim");
-    let mut victim = std::process::Command::new("/bin/sh")
+    let victim = std::process::Command::new("/bin/sh")
         .args(["-c", &format!("exec sleep 300 # {marker}")])
         .uid(user.uid)
         .gid(user.gid)
         .spawn()
         .unwrap();
     let vpid = victim.id() as i32;
+    // Ends the victim and removes the folder even when an assertion fails.
+    struct Cleanup(std::process::Child, std::path::PathBuf);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+            let _ = std::fs::remove_dir_all(&self.1);
+        }
+    }
+    let mut guard = Cleanup(victim, runtime.clone());
     std::thread::sleep(Duration::from_millis(100));
     let vstart = start_of(vpid);
     let rec = serde_json::json!({
@@ -477,9 +487,6 @@ fn state_folder_of_another_uid_is_refused() {
         "argv": ["jail", "run", "--", "sleep"], "cwd": "/", "policy_hash": 0
     });
     std::fs::write(planted.join("deadbeef.json"), rec.to_string()).unwrap();
-    let fifo = std::ffi::CString::new(planted.join("x.json").to_string_lossy().as_bytes()).unwrap();
-    // SAFETY: a valid C string.
-    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
     for e in std::fs::read_dir(&planted).unwrap().flatten() {
         std::os::unix::fs::lchown(e.path(), Some(65534), Some(65534)).unwrap();
     }
@@ -491,13 +498,34 @@ fn state_folder_of_another_uid_is_refused() {
         "proof failed: the user cannot signal its own process"
     );
 
+    let runs: Vec<Run> = [
+        vec!["stop", "deadbeef", "--timeout", "0"],
+        vec!["enter", "deadbeef", "--", "/bin/true"],
+    ]
+    .iter()
+    .map(|cmd| {
+        output_within(
+            Jail::new(&user).env("XDG_RUNTIME_DIR", &runtime).args(cmd),
+            20,
+        )
+    })
+    .collect();
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        guard.0.try_wait().unwrap().is_none() && start_of(vpid) == vstart,
+        "ESCAPE: jail stop signalled a process through a planted record: {}",
+        runs[0].stdout()
+    );
+    for r in &runs {
+        r.expect_code(125);
+    }
     let ps = output_within(
         Jail::new(&user)
             .env("XDG_RUNTIME_DIR", &runtime)
             .args(["ps"]),
         20,
     );
-    ps.expect_code(125);
+    assert_eq!(ps.code(), 125, "{}", ps.stdout());
     assert!(
         !ps.stdout().contains("deadbeef") && !ps.stdout().contains('\u{1b}'),
         "planted record listed: {}",
@@ -508,21 +536,18 @@ fn state_folder_of_another_uid_is_refused() {
         "{}",
         ps.stderr()
     );
-    for cmd in [
-        vec!["stop", "deadbeef", "--timeout", "0"],
-        vec!["enter", "deadbeef", "--", "/bin/true"],
-    ] {
-        let r = output_within(
-            Jail::new(&user).env("XDG_RUNTIME_DIR", &runtime).args(&cmd),
-            20,
-        );
-        r.expect_code(125);
-    }
-    std::thread::sleep(Duration::from_millis(100));
-    assert!(
-        victim.try_wait().unwrap().is_none() && start_of(vpid) == vstart,
-        "ESCAPE: jail stop signalled a process through a planted record"
+    // A FIFO in the folder does not hang ps either.
+    let fifo = std::ffi::CString::new(planted.join("x.json").to_string_lossy().as_bytes()).unwrap();
+    // SAFETY: a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    std::os::unix::fs::lchown(planted.join("x.json"), Some(65534), Some(65534)).unwrap();
+    let ps = output_within(
+        Jail::new(&user)
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .args(["ps"]),
+        20,
     );
+    ps.expect_code(125);
     // run still runs, and says that it wrote no record, and how to fix that.
     let run = output_within(
         Jail::new(&user)
@@ -536,9 +561,6 @@ fn state_folder_of_another_uid_is_refused() {
         "{}",
         run.stderr()
     );
-    let _ = victim.kill();
-    let _ = victim.wait();
-    std::fs::remove_dir_all(&runtime).unwrap();
 }
 
 /// In the user's own folder, a record that is a symlink (to a genuine record of a running

@@ -9,7 +9,7 @@ pub fn run(a: RunArgs, v: Verbosity) -> i32 {
         let shown = crate::util::printable(n);
         if n.is_empty() || n.contains('/') || shown != n.as_str() {
             eprintln!(
-                "jail: error: --name {shown:?}: a sandbox name must not be empty nor hold '/' or control characters"
+                "jail: error: --name '{shown}': a sandbox name must not be empty nor hold '/' or control characters"
             );
             return crate::EXIT_JAIL;
         }

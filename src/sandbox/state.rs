@@ -200,7 +200,7 @@ pub fn open_dir(path: &Path) -> Result<Option<std::fs::File>, String> {
 
 fn refusal(path: &Path, why: &str) -> String {
     format!(
-        "{} is not a private folder of yours ({why}; it must be a 0700 folder you own): remove it, or set XDG_RUNTIME_DIR to a private folder of yours (such as /run/user/UID)",
+        "{} is not a private folder of yours ({why}; it must be a 0700 folder you own): set XDG_RUNTIME_DIR to a private folder of yours (such as /run/user/UID), or have it removed",
         path.display()
     )
 }
