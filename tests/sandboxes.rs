@@ -798,3 +798,44 @@ fn a_paste_into_a_raw_command_does_not_wedge_jail() {
         let _ = std::fs::remove_dir_all(&cwd);
     });
 }
+
+/// Without XDG_RUNTIME_DIR (as under `su`) the folder is `/tmp/jail-UID`, which anybody may
+/// make first: one that another uid made is refused with the remedy, not used. (Run as uid
+/// 65533, which has no account and so no folder of its own that other tests use.)
+#[test]
+fn tmp_fallback_made_by_another_uid_is_refused() {
+    if euid() != 0 {
+        assert!(!strict(), "needs root to act as two other uids");
+        eprintln!("SKIPPED: needs root to act as two other uids");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let who = User {
+        name: "uid65533".into(),
+        uid: 65533,
+        gid: 65533,
+        home: "/".into(),
+    };
+    let planted = std::path::PathBuf::from("/tmp/jail-65533");
+    let _ = std::fs::remove_dir_all(&planted);
+    std::fs::create_dir(&planted).unwrap();
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::chown(&planted, Some(65534), Some(65534)).unwrap();
+    let ps = output_within(Jail::new(&who).args(["ps"]), 20);
+    let stop = output_within(Jail::new(&who).args(["stop", "deadbeef"]), 20);
+    let _ = std::fs::remove_dir_all(&planted);
+    ps.expect_code(125);
+    assert!(
+        ps.stderr()
+            .starts_with("jail: error: /tmp/jail-65533 is not a private folder")
+            && ps.stderr().contains("XDG_RUNTIME_DIR"),
+        "{}",
+        ps.stderr()
+    );
+    stop.expect_code(125);
+    // Once it is gone, ps works (and lists nothing).
+    let ps = output_within(Jail::new(&who).args(["ps"]), 20);
+    let _ = std::fs::remove_dir_all(&planted);
+    ps.ok();
+    assert_eq!(ps.stdout().lines().count(), 1, "{}", ps.stdout());
+}
