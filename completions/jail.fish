@@ -55,7 +55,7 @@ complete -c jail -n "__fish_jail_using_subcommand run" -l shm-size -d 'Size of /
 complete -c jail -n "__fish_jail_using_subcommand run" -l hostname -d 'Host name inside' -r
 complete -c jail -n "__fish_jail_using_subcommand run" -l chdir -d 'Working directory inside' -r
 complete -c jail -n "__fish_jail_using_subcommand run" -l rootfs -d 'Use a directory (e.g. a container image) as the read-only root' -r
-complete -c jail -n "__fish_jail_using_subcommand run" -l name -d 'Name of the sandbox for `jail ps`, `stop` and `enter` (default: the profile name and a short id)' -r
+complete -c jail -n "__fish_jail_using_subcommand run" -l name -d 'Name of the sandbox for `jail ps`, `stop` and `enter` (default: the profile name and a short id; no control characters or `/`)' -r
 complete -c jail -n "__fish_jail_using_subcommand run" -l json-status-fd -d 'Write JSON status lines to this descriptor: one when the sandbox is up, one when it ends' -r
 complete -c jail -n "__fish_jail_using_subcommand run" -l format -d 'Output format of --dry-run' -r -f -a "text\t''
 json\t''"

@@ -124,7 +124,7 @@ pub struct RunArgs {
     /// Print the plan like `explain` and run nothing
     #[arg(long)]
     pub dry_run: bool,
-    /// Name of the sandbox for `jail ps`, `stop` and `enter` (default: the profile name and a short id)
+    /// Name of the sandbox for `jail ps`, `stop` and `enter` (default: the profile name and a short id; no control characters or `/`)
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
     /// Write JSON status lines to this descriptor: one when the sandbox is up, one when it ends

@@ -177,6 +177,22 @@ pub fn printable_json(s: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printable_escapes_what_a_terminal_acts_on() {
+        assert_eq!(printable("plain name-1 ü", false), "plain name-1 ü");
+        assert_eq!(
+            printable("evil\x1b[31mRED\n2nd\x07\x7f", false),
+            "evil\\x1b[31mRED\\x0a2nd\\x07\\x7f"
+        );
+        assert_eq!(printable("a\u{9b}b", false), "a\\u{9b}b");
+        assert_eq!(
+            printable("\u{202e}txt.exe\u{2066}", false),
+            "\\u{202e}txt.exe\\u{2066}"
+        );
+        assert!(matches!(printable("ok", false), std::borrow::Cow::Borrowed(_)));
+    }
+
     #[test]
     fn errno_names_round_trip() {
         assert_eq!(errno_from_name("EPERM"), Some(1));

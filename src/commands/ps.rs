@@ -4,7 +4,7 @@ use super::{build_plan, Verbosity};
 use crate::cli::{Cli, Command, EnterArgs, Format, FormatArg, StopArgs};
 use crate::host::Host;
 use crate::sandbox::state::{self, Record};
-use crate::util::human_bytes;
+use crate::util::{human_bytes, printable};
 use clap::Parser;
 use std::path::Path;
 
@@ -56,7 +56,13 @@ fn state_dir(host: &Host) -> std::path::PathBuf {
 
 pub fn ps(a: FormatArg) -> i32 {
     let host = Host::probe();
-    let recs = state::list(&state_dir(&host));
+    let recs = match state::list(&state_dir(&host)) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("jail: error: {e}");
+            return crate::EXIT_JAIL;
+        }
+    };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -98,16 +104,16 @@ pub fn ps(a: FormatArg) -> i32 {
                     .unwrap_or_else(|| "-".into());
                 println!(
                     "{:<8}  {:<20} {:<10} {:>7} {:>7} {:>7}s  {:<18} {:<10} {:>8}  {}",
-                    r.id,
-                    r.name,
-                    r.profile,
+                    printable(&r.id, false),
+                    printable(&r.name, false),
+                    printable(&r.profile, false),
                     r.supervisor_pid,
                     r.init_pid,
                     now.saturating_sub(r.started),
                     mem,
                     pids,
                     cpu,
-                    r.command.join(" ")
+                    printable(&r.command.join(" "), false)
                 );
             }
         }
@@ -145,7 +151,7 @@ pub fn stop(a: StopArgs) -> i32 {
         std::time::Instant::now() + std::time::Duration::from_secs_f64(a.timeout.max(0.0));
     while std::time::Instant::now() < deadline {
         if !state::alive(rec.init_pid, rec.init_start) {
-            println!("stopped {} ({})", rec.id, rec.name);
+            println!("stopped {} ({})", printable(&rec.id, false), printable(&rec.name, false));
             return 0;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -165,7 +171,12 @@ pub fn stop(a: StopArgs) -> i32 {
     }
     for _ in 0..250 {
         if !state::alive(rec.init_pid, rec.init_start) {
-            println!("killed {} ({}) after {}s", rec.id, rec.name, a.timeout);
+            println!(
+                "killed {} ({}) after {}s",
+                printable(&rec.id, false),
+                printable(&rec.name, false),
+                a.timeout
+            );
             return 0;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));

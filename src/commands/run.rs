@@ -5,6 +5,15 @@ use crate::cli::RunArgs;
 use crate::host::Host;
 
 pub fn run(a: RunArgs, v: Verbosity) -> i32 {
+    if let Some(n) = &a.name {
+        let shown = crate::util::printable(n, false);
+        if n.is_empty() || n.contains('/') || shown != n.as_str() {
+            eprintln!(
+                "jail: error: --name '{shown}': a sandbox name must not be empty nor hold '/' or control characters"
+            );
+            return crate::EXIT_JAIL;
+        }
+    }
     let host = Host::probe();
     let Some(plan) = build_plan(&a.opts, &a.command, &host, v) else {
         return crate::EXIT_JAIL;

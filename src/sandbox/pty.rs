@@ -79,6 +79,9 @@ impl Terminal {
 
 impl Drop for Terminal {
     fn drop(&mut self) {
+        // Input not yet read is dropped first: the terminal's answers to queries the sandbox
+        // sent (ESC[6n and the like) would otherwise be read by the next program on it.
+        let _ = termios::tcflush(stdfd(0), termios::FlushArg::TCIFLUSH);
         let _ = termios::tcsetattr(stdfd(0), SetArg::TCSADRAIN, &self.saved);
     }
 }

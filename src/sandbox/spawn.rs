@@ -531,6 +531,19 @@ pub(crate) fn wait_loop(
     let mut status: Option<i32> = None;
     let mut status_open = status_pipe.is_some();
     let mut buf = [0u8; 16384];
+    // The caller's input not yet taken by the pty. The master is non-blocking and written only
+    // when poll says it has room, so a COMMAND that does not read (raw mode, a paste of many
+    // KiB) never blocks jail: signals keep being handled. At most PENDING_MAX bytes wait here;
+    // meanwhile stdin is not read (the caller's terminal holds the rest).
+    const PENDING_MAX: usize = 64 * 1024;
+    let mut pending: Vec<u8> = Vec::new();
+    let mut eof_pending = false;
+    if let Some(p) = pty {
+        let _ = nix::fcntl::fcntl(
+            &p.master,
+            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+        );
+    }
     loop {
         if let Some(code) = status {
             if !master_open {
@@ -544,7 +557,7 @@ pub(crate) fn wait_loop(
             fds.push(PollFd::new(sp.as_fd(), PollFlags::POLLIN));
         }
         if let Some(p) = pty {
-            if stdin_open && status.is_none() {
+            if stdin_open && status.is_none() && pending.len() < PENDING_MAX {
                 // SAFETY: fd 0 stays open for the life of the process.
                 i_stdin = Some(fds.len());
                 fds.push(PollFd::new(
@@ -554,7 +567,11 @@ pub(crate) fn wait_loop(
             }
             if master_open {
                 i_master = Some(fds.len());
-                fds.push(PollFd::new(p.master(), PollFlags::POLLIN));
+                let mut ev = PollFlags::POLLIN;
+                if !pending.is_empty() && status.is_none() {
+                    ev |= PollFlags::POLLOUT;
+                }
+                fds.push(PollFd::new(p.master(), ev));
             }
         }
         // Once the child is gone, drain the pty without waiting for more.
@@ -576,7 +593,14 @@ pub(crate) fn wait_loop(
         };
         let sig_ready = fds[0].revents().map(|r| !r.is_empty()).unwrap_or(false);
         let stdin_ready = ready(i_stdin);
-        let master_ready = ready(i_master);
+        let master_ready = i_master
+            .and_then(|i| fds.get(i))
+            .and_then(|f| f.revents())
+            .is_some_and(|r| r.intersects(!PollFlags::POLLOUT));
+        let master_writable = i_master
+            .and_then(|i| fds.get(i))
+            .and_then(|f| f.revents())
+            .is_some_and(|r| r.contains(PollFlags::POLLOUT));
         let status_ready = ready(i_status);
         drop(fds);
         if let (true, Some(sp)) = (status_ready, status_pipe) {
@@ -616,17 +640,34 @@ pub(crate) fn wait_loop(
         }
         if let Some(p) = pty {
             if stdin_ready {
-                match nix::unistd::read(unsafe_stdin(), &mut buf) {
+                let room = PENDING_MAX.saturating_sub(pending.len()).min(buf.len());
+                match nix::unistd::read(unsafe_stdin(), &mut buf[..room]) {
+                    Err(Errno::EINTR) | Err(Errno::EAGAIN) => {}
                     Ok(0) | Err(_) => {
-                        // The caller's input ended: pass EOF on as the terminal would (^D).
+                        // The caller's input ended: pass EOF on as the terminal would (^D),
+                        // after what is still pending.
                         stdin_open = false;
-                        let _ = nix::unistd::write(p.master(), &[4]);
+                        eof_pending = true;
                     }
-                    Ok(n) => write_all(p.master(), &buf[..n]),
+                    Ok(n) => pending.extend_from_slice(&buf[..n]),
+                }
+            }
+            if eof_pending && pending.is_empty() {
+                eof_pending = false;
+                pending.push(4);
+            }
+            if !pending.is_empty() && (master_writable || stdin_ready) && master_open {
+                match nix::unistd::write(p.master(), &pending) {
+                    Ok(n) => {
+                        pending.drain(..n);
+                    }
+                    Err(Errno::EINTR) | Err(Errno::EAGAIN) => {}
+                    Err(_) => pending.clear(),
                 }
             }
             if master_ready {
                 match nix::unistd::read(&p.master, &mut buf) {
+                    Err(Errno::EINTR) | Err(Errno::EAGAIN) => {}
                     Ok(0) | Err(_) => master_open = false,
                     // SAFETY: fd 1 stays open for the life of the process.
                     Ok(n) => write_all(

@@ -7,6 +7,14 @@
 //! recycled pid is refused), that they belong to the caller, and — for `enter` — that the
 //! namespace inodes of the init match the record (a forged record is refused).
 //!
+//! Readers trust the folder no more than the writer does: it is opened without following a
+//! symlink and judged by `fstat` of that descriptor (a 0700 folder the caller owns, else
+//! refused with the remedy: `/tmp/jail-UID` may have been made by somebody else first), and
+//! records are read through it as regular files of the caller's, without blocking, at most
+//! 1 MiB. `ps` shows a record only when its processes are alive, the caller's, its jail process
+//! runs jail's program and init is that process's child; cgroup folders it names are kept only
+//! when they are jail's cgroups of the caller's, below the cgroup file system.
+//!
 //! What a launcher leaves in the folder is named after it (pid and start time), so that a
 //! launcher that was killed can be told from a live one without reading anything:
 //!
@@ -24,7 +32,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// Namespace files of /proc/PID/ns recorded at start.
@@ -153,27 +161,128 @@ pub fn alive(pid: i32, start: u64) -> bool {
         && f.nth(18).and_then(|v| v.parse::<u64>().ok()) == Some(start)
 }
 
+/// Opens the state folder without following a symlink and judges that descriptor: it must be a
+/// folder owned by the caller that nobody else may enter (0700). None when it does not exist.
+/// Everything jail reads from the folder is then read through this descriptor.
+pub fn open_dir(path: &Path) -> Result<Option<std::fs::File>, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(refusal(
+                path,
+                &format!("it cannot be opened as a folder ({e})"),
+            ))
+        }
+    };
+    let m = f
+        .metadata()
+        .map_err(|e| refusal(path, &format!("fstat: {e}")))?;
+    // SAFETY: geteuid never fails.
+    let me = unsafe { libc::geteuid() };
+    if !m.is_dir() || m.uid() != me || m.mode() & 0o077 != 0 {
+        return Err(refusal(
+            path,
+            &format!(
+                "it is owned by uid {} with mode {:04o}",
+                m.uid(),
+                m.mode() & 0o7777
+            ),
+        ));
+    }
+    Ok(Some(f))
+}
+
+fn refusal(path: &Path, why: &str) -> String {
+    format!(
+        "{} is not a private folder of yours ({why}; it must be a 0700 folder you own): set XDG_RUNTIME_DIR to a private folder of yours (such as /run/user/UID), or have it removed",
+        path.display()
+    )
+}
+
 /// The state folder, created 0700 if missing; refused if it is not a real folder of ours.
 pub fn dir(path: &Path) -> Result<PathBuf, String> {
-    match std::fs::symlink_metadata(path) {
-        Ok(m) => {
-            // SAFETY: geteuid never fails.
-            let me = unsafe { libc::geteuid() };
-            if !m.is_dir() || m.uid() != me || m.mode() & 0o022 != 0 {
-                return Err(format!(
-                    "{} is not a private folder of yours (it must be a 0700 folder you own)",
-                    path.display()
-                ));
-            }
+    if open_dir(path)?.is_none() {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
         }
-        Err(_) => {
-            std::fs::create_dir_all(path)
-                .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
-                .map_err(|e| format!("chmod {}: {e}", path.display()))?;
+        use std::os::unix::fs::DirBuilderExt;
+        match std::fs::DirBuilder::new().mode(0o700).create(path) {
+            Ok(()) => {}
+            // Made by somebody else meanwhile: judged below like any folder found.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(format!("cannot create {}: {e}", path.display())),
+        }
+        if open_dir(path)?.is_none() {
+            return Err(format!("{} vanished while it was made", path.display()));
         }
     }
     Ok(path.to_path_buf())
+}
+
+/// Largest record read: a real one is a few KiB.
+const MAX_RECORD: u64 = 1 << 20;
+
+/// Reads a file of the (checked) state folder: opened without following a symlink and without
+/// blocking (a FIFO cannot hang jail), accepted only as a regular file owned by the caller, and
+/// read no further than [`MAX_RECORD`].
+fn read_own(path: &Path) -> Option<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+        .open(path)
+        .ok()?;
+    let m = f.metadata().ok()?;
+    // SAFETY: geteuid never fails.
+    let me = unsafe { libc::geteuid() };
+    if !m.is_file() || m.uid() != me || m.len() > MAX_RECORD {
+        return None;
+    }
+    let mut s = String::new();
+    f.take(MAX_RECORD).read_to_string(&mut s).ok()?;
+    Some(s)
+}
+
+/// The parent pid of a process (field 4 of /proc/PID/stat).
+fn ppid(pid: i32) -> Option<i32> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &s[s.rfind(')')? + 2..];
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The program a process runs, as the kernel names it (" (deleted)" dropped: a jail upgraded
+/// while its sandbox runs is still jail).
+fn exe_of(pid: &str) -> Option<PathBuf> {
+    let p = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+    let s = p.to_string_lossy();
+    Some(PathBuf::from(s.strip_suffix(" (deleted)").unwrap_or(&s)))
+}
+
+/// A cgroup folder a record may name: a real folder (no symlink on the way) below the cgroup
+/// file system, made by jail (`jail-…` in its path) and owned by the caller.
+fn cgroup_ok(p: &Path) -> bool {
+    let plain = p.components().all(|c| {
+        matches!(
+            c,
+            std::path::Component::RootDir | std::path::Component::Normal(_)
+        )
+    });
+    // SAFETY: geteuid never fails.
+    let me = unsafe { libc::geteuid() };
+    plain
+        && p.is_absolute()
+        && p.starts_with("/sys/fs/cgroup")
+        && p.to_string_lossy().contains("jail-")
+        && std::fs::canonicalize(p).is_ok_and(|c| c == p)
+        && std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir() && m.uid() == me)
 }
 
 impl Record {
@@ -218,6 +327,30 @@ impl Record {
     /// The supervisor and init are still the processes recorded.
     pub fn is_live(&self) -> bool {
         alive(self.supervisor_pid, self.supervisor_start) && alive(self.init_pid, self.init_start)
+    }
+
+    /// What `ps`, `stop` and `enter` require of a record before they even show it: it is the
+    /// caller's, its jail process and init are alive as recorded and the caller's, that jail
+    /// process runs jail's own program and init is its child. Cgroup folders that are not jail's
+    /// and the caller's are dropped from it.
+    fn plausible(mut self) -> Option<Record> {
+        // SAFETY: getuid never fails.
+        let me = unsafe { libc::getuid() };
+        let ok = self.uid == me
+            && !self.id.is_empty()
+            && self.id.len() <= 64
+            && self.id.chars().all(|c| c.is_ascii_alphanumeric())
+            && self.is_live()
+            && proc_uid(self.supervisor_pid) == Some(me)
+            && proc_uid(self.init_pid) == Some(me)
+            && ppid(self.init_pid) == Some(self.supervisor_pid)
+            && exe_of(&self.supervisor_pid.to_string()).is_some()
+            && exe_of(&self.supervisor_pid.to_string()) == exe_of("self");
+        if !ok {
+            return None;
+        }
+        self.cgroups.retain(|p| cgroup_ok(p));
+        Some(self)
     }
 
     /// Everything `enter` and `stop` must be sure of before touching the sandbox. (The sandbox's
@@ -278,10 +411,11 @@ impl Mode0600 for std::fs::OpenOptions {
 
 /// Every live record in the folder, oldest first; what launchers that are gone left is removed
 /// on the way ([`sweep`]).
-pub fn list(dir: &Path) -> Vec<Record> {
-    let mut v = sweep_dir(dir, true);
+/// Refused (with the remedy) when the folder is not a private folder of the caller's.
+pub fn list(dir: &Path) -> Result<Vec<Record>, String> {
+    let mut v = sweep_dir(dir, true)?;
     v.sort_by_key(|r| r.started);
-    v
+    Ok(v)
 }
 
 /// Removes what launchers of this user that are gone left in the state folder: records,
@@ -290,7 +424,7 @@ pub fn list(dir: &Path) -> Vec<Record> {
 /// entry one look at `/proc/PID/stat` of the launcher its name gives; nothing of a live launcher
 /// is read. Only the caller's own files are touched.
 pub fn sweep(dir: &Path) {
-    sweep_dir(dir, false);
+    let _ = sweep_dir(dir, false);
 }
 
 /// `PID.START` of a file name.
@@ -344,9 +478,15 @@ const LEGACY_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 /// How long a claim whose cgroups could not be removed waits before the next try.
 const CLAIM_RETRY: std::time::Duration = std::time::Duration::from_secs(60);
 
-fn sweep_dir(dir: &Path, read_live: bool) -> Vec<Record> {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return vec![];
+fn sweep_dir(dir: &Path, read_live: bool) -> Result<Vec<Record>, String> {
+    let Some(fd) = open_dir(dir)? else {
+        return Ok(vec![]);
+    };
+    // Everything below goes through the descriptor just checked, never through `dir` again.
+    use std::os::fd::AsRawFd;
+    let base = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+    let Ok(rd) = std::fs::read_dir(&base) else {
+        return Ok(vec![]);
     };
     // SAFETY: geteuid never fails.
     let me = unsafe { libc::geteuid() };
@@ -369,12 +509,13 @@ fn sweep_dir(dir: &Path, read_live: bool) -> Vec<Record> {
             }
             Entry::Record(Some(owner)) if !read_live || gone(owner) => {}
             Entry::Record(_) => {
-                let rec: Option<Record> = std::fs::read_to_string(&p)
-                    .ok()
-                    .and_then(|t| serde_json::from_str(&t).ok());
-                match rec {
-                    Some(r) if r.is_live() => live.push(r),
-                    _ if ours => {
+                let rec: Option<Record> = read_own(&p).and_then(|t| serde_json::from_str(&t).ok());
+                match rec.map(|r| (r.is_live(), r.plausible())) {
+                    Some((_, Some(r))) => live.push(r),
+                    // A record of a live sandbox that is not plausible stays (it may be a
+                    // record being checked by the user); a dead one of ours goes.
+                    Some((true, None)) => {}
+                    _ if ours && meta.is_file() => {
                         let _ = std::fs::remove_file(&p);
                     }
                     _ => {}
@@ -402,7 +543,7 @@ fn sweep_dir(dir: &Path, read_live: bool) -> Vec<Record> {
                         .modified()
                         .is_ok_and(|m| m <= std::time::SystemTime::now()) =>
             {
-                let bases: Vec<PathBuf> = std::fs::read_to_string(&p)
+                let bases: Vec<PathBuf> = read_own(&p)
                     .unwrap_or_default()
                     .lines()
                     .map(PathBuf::from)
@@ -422,7 +563,8 @@ fn sweep_dir(dir: &Path, read_live: bool) -> Vec<Record> {
             _ => {}
         }
     }
-    live
+    drop(fd);
+    Ok(live)
 }
 
 /// Notes, before any cgroup is made, that this launcher may leave cgroups in `bases`: when it
@@ -464,7 +606,7 @@ pub fn me() -> Option<(i32, u64)> {
 
 /// The record with this id or name.
 pub fn find(dir: &Path, key: &str) -> Result<Record, String> {
-    let all = list(dir);
+    let all = list(dir)?;
     if let Some(r) = all.iter().find(|r| r.id == key) {
         return Ok(r.clone());
     }
