@@ -951,6 +951,7 @@ static ARG_TYPES: &[(&str, &str)] = &[
     ("bind", "ili"),
     ("bpf", "ili"),
     ("chmod", "li"),
+    ("chroot", "l"),
     ("chown", "lii"),
     ("clock_gettime", "il"),
     ("clone", "lllll"),
