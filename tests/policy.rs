@@ -347,6 +347,29 @@ fn nested_user_namespace_refused_unless_granted() {
     });
 }
 
+/// Ordinary permission changes in the writable working folder keep working; only the set-ID
+/// bits are refused (a copy made with `cp -p` of a setuid program keeps its plain bits).
+#[test]
+fn setid_bits_refused_plain_modes_work() {
+    let script = "cp /bin/true ./t && chmod 755 ./t && ./t && echo plain-ok
+chmod u+s ./t 2>/dev/null && echo setuid-ok || echo setuid-refused
+chmod g+s ./t 2>/dev/null && echo setgid-ok || echo setgid-refused
+ls -l ./t | cut -c1-10
+mkdir d && chmod 1777 d && echo sticky-ok
+rm -rf ./t d";
+    each_user(|u| {
+        let r = sh(u, &[], script);
+        r.ok();
+        assert_eq!(
+            r.stdout(),
+            "plain-ok\nsetuid-refused\nsetgid-refused\n-rwxr-xr-x\nsticky-ok\n",
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
+    });
+}
+
 #[test]
 fn mount_refused_and_clone3_enosys() {
     // In a user+mount namespace of its own, anyone may mount a tmpfs.

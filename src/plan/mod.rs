@@ -466,8 +466,21 @@ fn compile_seccomp(p: &profile::Profile, nested: u64) -> Result<seccomp::Seccomp
                 &r.arg.at,
             ));
         }
+        // Without `width`, the argument's C type decides (32 bits for int-sized arguments,
+        // which the kernel truncates); unknown types compare all 64 bits.
+        let known = seccomp::arg_width(&r.syscall.v, r.arg.v);
         let width = match r.width.as_ref().map(|w| w.v) {
-            None | Some(64) => ArgWidth::W64,
+            None => known.unwrap_or(ArgWidth::W64),
+            Some(64) if known == Some(ArgWidth::W32) => {
+                return Err(Located::at(
+                    format!(
+                        "width = 64 on arg{} of {}, a 32-bit argument: the kernel ignores the upper half, so garbage there would slip past the rule; drop width",
+                        r.arg.v, r.syscall.v
+                    ),
+                    &r.width.as_ref().unwrap().at,
+                ))
+            }
+            Some(64) => ArgWidth::W64,
             Some(32) => ArgWidth::W32,
             Some(_) => {
                 return Err(Located::at(

@@ -126,6 +126,28 @@ static int exe_is(int pid, const char *name) {
     return !strcmp(base, name) || (!strncmp(base, name, strlen(name)) && !strcmp(base + strlen(name), " (deleted)"));
 }
 
+/* Plants a copy of SRC at PATH (created 0755, no special bits). */
+static int plant(const char *src, const char *path) {
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0) return -1;
+    int out = syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+    if (out < 0) { close(in); return -1; }
+    char b[65536];
+    ssize_t n;
+    while ((n = read(in, b, sizeof b)) > 0) if (write(out, b, n) != n) break;
+    close(in);
+    return out;
+}
+
+/* Verdict of one set-id attempt: ok only if the call succeeded AND the file has the bit. */
+static void setid_report(const char *name, long r, const char *path) {
+    struct stat st;
+    if (r < 0) { report(name, r); return; }
+    if (stat(path, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID))) printf("%s ok\n", name);
+    else printf("%s err NOBIT\n", name);
+    fflush(stdout);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) { fprintf(stderr, "usage: attack WHAT [ARGS]\n"); return 2; }
     const char *w = argv[1];
@@ -151,6 +173,54 @@ int main(int argc, char **argv) {
         unsigned long req = TIOCLINUX | strtoul(argv[3], NULL, 0);
         char sub = 3;
         report("tioclinux", syscall(SYS_ioctl, fd, req, &sub));
+    } else if (!strcmp(w, "setid")) {
+        /* attack setid DIR SRC: every way to leave a set-user/group-ID copy of SRC in DIR */
+        const char *dir = argv[2], *src = argv[3];
+        char p[4096];
+        int fd;
+#define AT(n) (snprintf(p, sizeof p, "%s/%s", dir, n), p)
+        /* Files created with the mode stay empty: a write by a non-root owner would clear the
+         * bits again (the kernel's file_remove_privs), so the mode is what is tested. */
+#ifdef SYS_chmod
+        fd = plant(src, AT("chmod")); if (fd >= 0) close(fd);
+        setid_report("chmod", syscall(SYS_chmod, p, 04755), p);
+        fd = plant(src, AT("chmod-hi")); if (fd >= 0) close(fd);
+        setid_report("chmod-hi", syscall(SYS_chmod, p, 0x100000000UL | 04755), p);
+#endif
+        fd = plant(src, AT("fchmod"));
+        setid_report("fchmod", fd < 0 ? -1 : syscall(SYS_fchmod, fd, 02755), p);
+        if (fd >= 0) close(fd);
+        fd = plant(src, AT("fchmodat")); if (fd >= 0) close(fd);
+        setid_report("fchmodat", syscall(SYS_fchmodat, AT_FDCWD, p, 04755, 0), p);
+        fd = plant(src, AT("fchmodat2")); if (fd >= 0) close(fd);
+        setid_report("fchmodat2", syscall(452, AT_FDCWD, p, 06755, 0), p);
+#ifdef SYS_creat
+        fd = syscall(SYS_creat, AT("creat"), 04755);
+        if (fd >= 0) close(fd);
+        setid_report("creat", fd, p);
+#endif
+#ifdef SYS_open
+        fd = syscall(SYS_open, AT("open"), O_WRONLY | O_CREAT | O_EXCL, 04755);
+        if (fd >= 0) close(fd);
+        setid_report("open", fd, p);
+#endif
+        fd = syscall(SYS_openat, AT_FDCWD, AT("openat"), O_WRONLY | O_CREAT | O_EXCL, 02755);
+        if (fd >= 0) close(fd);
+        setid_report("openat", fd, p);
+        {
+            struct { unsigned long long flags, mode, resolve; } how = { O_WRONLY | O_CREAT | O_EXCL, 04755, 0 };
+            fd = syscall(437, AT_FDCWD, AT("openat2"), &how, sizeof how);
+            if (fd >= 0) close(fd);
+            setid_report("openat2", fd, p);
+        }
+#ifdef SYS_mknod
+        setid_report("mknod", syscall(SYS_mknod, AT("mknod"), S_IFREG | 04755, 0), p);
+#endif
+        setid_report("mknodat", syscall(SYS_mknodat, AT_FDCWD, AT("mknodat"), S_IFREG | 06755, 0), p);
+#undef AT
+    } else if (!strcmp(w, "socket-hi")) {
+        /* attack socket-hi: socket(0x100000002, SOCK_STREAM, 0), AF_INET with high garbage */
+        report("socket-hi", syscall(SYS_socket, 0x100000002UL, SOCK_STREAM, 0));
     } else if (!strcmp(w, "x32")) {
         long r = syscall(0x40000000 | 39); /* x32 getpid */
         report("x32-getpid", r);

@@ -25,6 +25,7 @@ mod privilege;
 mod procknobs;
 mod race;
 mod scope;
+mod setid;
 mod symlinks;
 mod terminal;
 mod uring;
