@@ -190,7 +190,10 @@ mod tests {
             printable("\u{202e}txt.exe\u{2066}", false),
             "\\u{202e}txt.exe\\u{2066}"
         );
-        assert!(matches!(printable("ok", false), std::borrow::Cow::Borrowed(_)));
+        assert!(matches!(
+            printable("ok", false),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]

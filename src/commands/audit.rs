@@ -937,7 +937,7 @@ rw = ["~"]
     #[test]
     fn scopes_opted_out_or_missing_are_exposures() {
         let at = |toml: &str, abi: Option<u32>| -> Report {
-            let (home, mut host) = setup();
+            let (home, mut host, _base) = setup();
             host.landlock_abi = abi;
             let dir = home.join(".profiles");
             std::fs::write(dir.join("t.toml"), toml).unwrap();

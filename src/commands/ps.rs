@@ -151,7 +151,11 @@ pub fn stop(a: StopArgs) -> i32 {
         std::time::Instant::now() + std::time::Duration::from_secs_f64(a.timeout.max(0.0));
     while std::time::Instant::now() < deadline {
         if !state::alive(rec.init_pid, rec.init_start) {
-            println!("stopped {} ({})", printable(&rec.id, false), printable(&rec.name, false));
+            println!(
+                "stopped {} ({})",
+                printable(&rec.id, false),
+                printable(&rec.name, false)
+            );
             return 0;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
