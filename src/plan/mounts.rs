@@ -822,7 +822,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
 
     // jail's policy folders and files stay read-only whatever the profile says (SPEC §2).
     let search = crate::profile::SearchPath::from_env(&host.config_home).dirs;
-    let mut protected: Vec<(PathBuf, bool)> = host
+    let protected: Vec<(PathBuf, bool)> = host
         .policy_dirs(&search)
         .into_iter()
         .map(|d| (d, true))
@@ -831,17 +831,26 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
     // A git repository at the top of a writable grant (the current folder of the default
     // profile): its config (core.fsmonitor, core.hooksPath …) and hooks run programs when
     // git runs there on the host; a `.git` file points git at another repository.
-    // The whole `.git` is read-only: its config, hooks, commondir, modules and worktrees all
-    // steer what git runs, and a renamed copy would carry no protection along.
-    for (source, _, _) in &writable {
+    let mut protections = vec![];
+    let mut protected_targets: HashSet<PathBuf> = HashSet::new();
+    // The whole `.git` of a repository at the top of a writable grant is read-only: its config,
+    // hooks, commondir, modules and worktrees all steer what git runs, and a renamed copy would
+    // carry no protection along. (Each grant's own: checking every grant against every other
+    // grant's repository would make big profiles quadratic.)
+    for (source, target, _) in &writable {
         let git = source.join(".git");
-        match host.fs.kind(&git) {
-            Some(Kind::Dir) => protected.push((git, true)),
-            Some(Kind::File) => protected.push((git, false)),
-            _ => {}
+        if matches!(host.fs.kind(&git), Some(Kind::Dir) | Some(Kind::File)) {
+            let step = MountStep::Bind {
+                source: git.clone(),
+                target: target.join(".git"),
+                access: Access::Ro,
+                why: "jail policy: never writable inside".into(),
+            };
+            if protected_targets.insert(step.target().to_path_buf()) {
+                protections.push(step);
+            }
         }
     }
-    let mut protections = vec![];
     for (pd, is_dir) in protected {
         for (source, target, _) in &writable {
             if !under(&pd, source) {
@@ -883,10 +892,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
                     }
                 }
             };
-            if !protections
-                .iter()
-                .any(|s: &MountStep| s.target() == step.target())
-            {
+            if protected_targets.insert(step.target().to_path_buf()) {
                 protections.push(step);
             }
         }
