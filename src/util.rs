@@ -38,7 +38,24 @@ pub fn human_bytes(n: u64) -> String {
 /// device such as `/dev/zero` is refused), and read no further than `max + 1` bytes, so a file
 /// swapped or grown after the check cannot exhaust memory. `nofollow` refuses a final symlink.
 pub fn read_regular(path: &std::path::Path, max: u64, nofollow: bool) -> std::io::Result<Vec<u8>> {
+    read_regular_of(path, max, nofollow, None)
+}
+
+/// [`read_regular`] of a file jail obeys (a profile): owned by `owner` or root and not
+/// writable by others, judged on the same descriptor — like git's "dubious ownership", a
+/// profile another user could have written (`sudo -E` keeps `XDG_CONFIG_HOME`) is refused.
+pub fn read_trusted(path: &std::path::Path, max: u64, owner: u32) -> std::io::Result<Vec<u8>> {
+    read_regular_of(path, max, false, Some(owner))
+}
+
+fn read_regular_of(
+    path: &std::path::Path,
+    max: u64,
+    nofollow: bool,
+    owner: Option<u32>,
+) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
     use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
     let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
     if nofollow {
@@ -61,6 +78,19 @@ pub fn read_regular(path: &std::path::Path, max: u64, nofollow: bool) -> std::io
             "not a regular file"
         };
         return Err(std::io::Error::other(format!("it is {what}")));
+    }
+    if let Some(uid) = owner {
+        if meta.uid() != uid && meta.uid() != 0 {
+            return Err(std::io::Error::other(format!(
+                "it belongs to uid {}, neither you nor root (jail obeys only profiles you or root wrote)",
+                meta.uid()
+            )));
+        }
+        if meta.mode() & 0o002 != 0 {
+            return Err(std::io::Error::other(
+                "anyone may write it (chmod o-w it: jail obeys only profiles you or root control)",
+            ));
+        }
     }
     let mut buf = Vec::with_capacity(meta.len().min(max) as usize);
     f.take(max + 1).read_to_end(&mut buf)?;

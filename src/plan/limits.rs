@@ -5,7 +5,7 @@ use crate::host::Host;
 use crate::profile::{self, Located, Rlimits};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LimitsPlan {
     pub memory: Option<u64>,
     pub swap: Option<u64>,
@@ -14,6 +14,8 @@ pub struct LimitsPlan {
     pub pids: Option<u64>,
     /// "required" or "best-effort".
     pub enforce: String,
+    /// Whether `memory` falls back to RLIMIT_AS when no cgroup can be had.
+    pub memory_fallback: bool,
     /// The cgroup back end that will apply the limits ("V1", "V2", "SystemdScope"), or None.
     pub backend: Option<String>,
     /// Why that back end (or none) was chosen.
@@ -27,6 +29,25 @@ pub struct LimitsPlan {
     /// `as` for memory, `nproc` for pids. Already part of the plan's `rlimits` when `fallback`
     /// is set; applied by `jail run` only if the chosen back end then fails to create the cgroup.
     pub fallback_rlimits: Vec<RlimitPlan>,
+}
+
+impl Default for LimitsPlan {
+    fn default() -> Self {
+        LimitsPlan {
+            memory: None,
+            swap: None,
+            cpus: None,
+            cpu_weight: None,
+            pids: None,
+            enforce: String::new(),
+            memory_fallback: true,
+            backend: None,
+            reasons: vec![],
+            writes: vec![],
+            fallback: None,
+            fallback_rlimits: vec![],
+        }
+    }
 }
 
 impl LimitsPlan {
@@ -66,7 +87,10 @@ fn rlimit_fallback(plan: &LimitsPlan, user_ns: bool) -> (Vec<RlimitPlan>, String
     let mut rl = vec![];
     let mut held = vec![];
     let mut not = vec![];
-    if let Some(m) = plan.memory {
+    if plan.memory.is_some() && !plan.memory_fallback {
+        not.push("memory (memory_fallback = false: RLIMIT_AS would break this program)");
+    }
+    if let Some(m) = plan.memory.filter(|_| plan.memory_fallback) {
         rl.push(RlimitPlan {
             resource: "as".into(),
             soft: Some(m),
@@ -186,6 +210,7 @@ pub fn compile(cx: &mut Ctx, l: &profile::Limits, user_ns: bool) -> Result<Limit
             profile::Enforce::Required => "required".into(),
             profile::Enforce::BestEffort => "best-effort".into(),
         },
+        memory_fallback: l.memory_fallback.as_ref().map(|x| x.v).unwrap_or(true),
         ..Default::default()
     };
     if plan.any() && !plan.required() {
@@ -291,6 +316,22 @@ mod tests {
                 rl("as", Some(1 << 20), Some(64 << 20)),
                 rl("nproc", Some(5), Some(5)),
             ]
+        );
+    }
+
+    #[test]
+    fn memory_fallback_false_keeps_rlimit_as_off() {
+        let plan = LimitsPlan {
+            memory: Some(64 << 20),
+            enforce: "best-effort".into(),
+            memory_fallback: false,
+            ..Default::default()
+        };
+        let (r, text) = rlimit_fallback(&plan, true);
+        assert!(r.is_empty(), "{r:?}");
+        assert!(
+            text.contains("not enforced: memory (memory_fallback = false"),
+            "{text}"
         );
     }
 

@@ -406,7 +406,7 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
         }
     }
 
-    let seccomp = compile_seccomp(p, nested_flags)?;
+    let seccomp = compile_seccomp(p, nested_flags, !ns.pid)?;
     let x11_host_net = !ns.net && desktop.gui.get("x11").copied().unwrap_or(false);
     let landlock = compile_landlock(&mut cx, p, &loaded.sources, &fs, x11_host_net)?;
 
@@ -435,7 +435,11 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
     })
 }
 
-fn compile_seccomp(p: &profile::Profile, nested: u64) -> Result<seccomp::SeccompPlan, Error> {
+fn compile_seccomp(
+    p: &profile::Profile,
+    nested: u64,
+    host_pid: bool,
+) -> Result<seccomp::SeccompPlan, Error> {
     use seccomp::*;
     let s = &p.seccomp;
     let conv = |a: profile::Action| match a {
@@ -514,6 +518,7 @@ fn compile_seccomp(p: &profile::Profile, nested: u64) -> Result<seccomp::Seccomp
         log: flag(&s.log, false),
         rules,
         nested,
+        host_pid,
     };
     let arch = Arch::native()
         .ok_or_else(|| Located::new("seccomp: jail supports x86_64 and aarch64 only", None))?;

@@ -126,6 +126,9 @@ pub struct SeccompSpec {
     pub rules: Vec<ArgRuleSpec>,
     /// CLONE_NEW* flags COMMAND may still use itself (clone/unshare/setns). 0 = none.
     pub nested: u64,
+    /// The sandbox shares the host's pid namespace (`namespaces.pid = false`): calls that act
+    /// on another process by pid without a signal or ptrace check are refused.
+    pub host_pid: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -1096,9 +1099,24 @@ pub fn arg_width(syscall: &str, arg: u8) -> Option<ArgWidth> {
     }
 }
 
+/// Calls that change another process by pid (argument index of the pid) with only a uid
+/// check — no signal, no ptrace access, so Landlock's scopes do not see them. In the host's
+/// pid namespace they would reach the user's (or root's) other processes: `prlimit64(pid,
+/// RLIMIT_CPU, 1)` kills one. Acting on oneself (pid 0) stays allowed.
+const PID_TARGETED: [(&str, u8); 7] = [
+    ("prlimit64", 0),
+    ("setpriority", 1),
+    ("ioprio_set", 1),
+    ("sched_setaffinity", 0),
+    ("sched_setscheduler", 0),
+    ("sched_setparam", 0),
+    ("sched_setattr", 0),
+];
+
 fn always_on_filter(
     arch: Arch,
     nested: u64,
+    host_pid: bool,
     lines: &mut Vec<String>,
 ) -> Result<BpfFilter, SeccompError> {
     let eperm = Target::Ret(RET_ERRNO | libc::EPERM as u32);
@@ -1166,6 +1184,20 @@ fn always_on_filter(
         "{} with S_ISUID or S_ISGID in the mode -> errno EPERM (low 32 bits compared, whatever the flags)",
         mode_calls.join(" ")
     ));
+    if host_pid {
+        let mut names = vec![];
+        for &(name, arg) in &PID_TARGETED {
+            if let Some(n) = arch.syscall_nr(name) {
+                asm.jump(BPF_JEQ_K, 0, allow, eperm);
+                per_nr.insert(n, asm.stmt(BPF_LD_W_ABS, off_arg_lo(arg)));
+                names.push(format!("{name}(pid in arg{arg})"));
+            }
+        }
+        lines.push(format!(
+            "{} on any process but the caller (pid 0) -> errno EPERM (the host's pid namespace is shared)",
+            names.join(" ")
+        ));
+    }
     if let Some(n) = arch.syscall_nr("openat2") {
         per_nr.insert(n, Target::Ret(RET_ERRNO | libc::ENOSYS as u32));
         lines.push("openat2 -> errno ENOSYS (its mode is in memory and cannot be checked; libc and programs fall back to openat)".into());
@@ -1488,7 +1520,7 @@ pub fn compile(spec: &SeccompSpec, arch: Arch) -> Result<SeccompPlan, SeccompErr
     let mut always_on = Vec::new();
     let mut filters = vec![
         guard_filter(arch, &mut always_on)?,
-        always_on_filter(arch, spec.nested, &mut always_on)?,
+        always_on_filter(arch, spec.nested, spec.host_pid, &mut always_on)?,
     ];
 
     let (listed_v, default_v) = match kind {

@@ -208,15 +208,16 @@ impl<'a> Loader<'a> {
                 }
                 // One descriptor, checked and read with a cap: a profile (or an include)
                 // that is a FIFO, a device or grows while read cannot hang jail or exhaust it.
-                let bytes = crate::util::read_regular(&p, MAX_FILE, false).map_err(|e| {
-                    Located::new(
-                        format!(
-                            "cannot read {}: {e} (profiles are regular files of at most 1 MiB)",
-                            p.display()
-                        ),
-                        None,
-                    )
-                })?;
+                let bytes = crate::util::read_trusted(&p, MAX_FILE, nix::unistd::getuid().as_raw())
+                    .map_err(|e| {
+                        Located::new(
+                            format!(
+                                "cannot read {}: {e} (a profile is a regular file of at most 1 MiB, yours or root's)",
+                                p.display()
+                            ),
+                            None,
+                        )
+                    })?;
                 let text = String::from_utf8(bytes).map_err(|e| {
                     Located::new(
                         format!(

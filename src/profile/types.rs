@@ -278,6 +278,10 @@ table! {
         pub cpu_weight: Option<L<u64>>,
         pub pids: Option<L<u64>>,
         pub enforce: Option<L<Enforce>>,
+        /// Without a cgroup (best-effort), hold `memory` by RLIMIT_AS (default true); false for
+        /// programs that reserve large address ranges (browsers, JIT runtimes), which
+        /// RLIMIT_AS would make crash.
+        pub memory_fallback: Option<L<bool>>,
     }
 }
 

@@ -136,3 +136,57 @@ fn daemons_of_a_sandbox_without_pid_namespace_end_with_it() {
         );
     });
 }
+
+/// Sharing the host's pid namespace, the sandbox cannot change a host process's limits or
+/// priority (`prlimit64(pid, RLIMIT_CPU, 1)` would kill it) — calls that Landlock's signal
+/// scope does not see. Its own stay changeable.
+#[test]
+fn host_process_limits_and_priority_out_of_reach_without_pid_namespace() {
+    assert!(need("python3"));
+    let toml = "include = [\"default\"]\n[namespaces]\npid = false\n";
+    each_user(|u| {
+        let mut victim = host_cmd(u, "/bin/sleep").arg("60").spawn().unwrap();
+        let pid = victim.id();
+        let script = format!(
+            "import resource, os\n\
+             for name, f in [('prlimit', lambda: resource.prlimit({pid}, resource.RLIMIT_NOFILE, (64, 64))),\n\
+                             ('nice', lambda: os.setpriority(os.PRIO_PROCESS, {pid}, 19))]:\n\
+             \x20   try:\n\
+             \x20       f(); print(name, 'ok')\n\
+             \x20   except OSError as e:\n\
+             \x20       print(name, 'err', e.errno)\n\
+             resource.prlimit(0, resource.RLIMIT_NOFILE, (64, 64)); print('self ok')\n"
+        );
+        // The proof: outside, the same user changes the victim's limits and priority.
+        let o = host_cmd(u, "python3")
+            .args(["-c", &script])
+            .output()
+            .unwrap();
+        works(&o, "prlimit");
+        works(&o, "nice");
+        let r = Jail::new(u)
+            .profile("nopid", toml)
+            .args([
+                "run",
+                "-q",
+                "--profile",
+                "nopid",
+                "--",
+                "python3",
+                "-c",
+                &script,
+            ])
+            .output();
+        let _ = victim.kill();
+        let _ = victim.wait();
+        refused(&r, "prlimit");
+        refused(&r, "nice");
+        assert!(
+            r.stdout().contains("self ok"),
+            "[{}] {}{}",
+            u.name,
+            r.stdout(),
+            r.stderr()
+        );
+    });
+}

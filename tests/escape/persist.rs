@@ -479,3 +479,50 @@ fn current_folder_in_a_system_folder_is_not_granted() {
         );
     });
 }
+
+/// A profile another user wrote is never obeyed (`sudo -E` keeps the caller's
+/// `XDG_CONFIG_HOME`): root would otherwise run with whatever that user's `default.toml` grants.
+#[test]
+fn profiles_of_other_users_are_not_obeyed() {
+    let (Some(other), true) = (unprivileged(), euid() == 0) else {
+        eprintln!("SKIPPED: needs root and JAIL_TEST_USER");
+        return;
+    };
+    let root = users().into_iter().find(|u| u.is_root()).unwrap();
+    let cfg = tempdir(&other);
+    write_file(
+        &other,
+        &cfg.join("jail/profiles"),
+        "default.toml",
+        "include = [\"base\"]\n[filesystem]\nrw = [\"/etc\"]\n",
+    );
+    // The proof: the profile is a valid one that would grant /etc writable.
+    let file = cfg
+        .join("jail/profiles/default.toml")
+        .to_string_lossy()
+        .into_owned();
+    let r = Jail::new(&other)
+        .env("XDG_CONFIG_HOME", &cfg)
+        .args(["explain", "--profile", &file, "--", "/bin/true"])
+        .output();
+    assert!(
+        r.stdout().contains("/etc: bind read-write"),
+        "proof failed: {}{}",
+        r.stdout(),
+        r.stderr()
+    );
+    let mut j = Jail::new(&root).env("XDG_CONFIG_HOME", &cfg);
+    j.cmd.env_remove("JAIL_PROFILE_PATH");
+    let r = j.args(["explain", "--", "/bin/true"]).output();
+    assert!(
+        !r.stdout().contains("/etc: bind read-write"),
+        "ESCAPE: root obeyed a profile of {}:\n{}",
+        other.name,
+        r.stdout()
+    );
+    assert!(
+        r.stderr().contains("neither you nor root"),
+        "{}",
+        r.stderr()
+    );
+}
