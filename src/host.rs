@@ -283,7 +283,7 @@ pub struct Host {
 use nix::sys::resource::Resource;
 
 /// Folders under `$XDG_CONFIG_HOME` whose contents host programs run or obey.
-pub const POLICY_CONFIG_DIRS: [&str; 24] = [
+pub const POLICY_CONFIG_DIRS: [&str; 38] = [
     "jail",
     "autostart",
     "systemd",
@@ -300,7 +300,7 @@ pub const POLICY_CONFIG_DIRS: [&str; 24] = [
     "git",
     "nvim",
     "emacs",
-    "xfce4/xfconf",
+    "xfce4",
     "dconf",
     "user-tmpfiles.d",
     "zsh",
@@ -308,10 +308,24 @@ pub const POLICY_CONFIG_DIRS: [&str; 24] = [
     "tmux",
     "kwinrc.d",
     "nautilus",
+    "gdb",
+    "pip",
+    "direnv",
+    "mpv",
+    "Thunar",
+    "autostart-scripts",
+    "awesome",
+    "bspwm",
+    "qtile",
+    "herbstluftwm",
+    "river",
+    "niri",
+    "waybar",
+    "sxhkd",
 ];
 
 /// Folders under `$XDG_DATA_HOME` whose contents host programs run or obey.
-pub const POLICY_DATA_DIRS: [&str; 12] = [
+pub const POLICY_DATA_DIRS: [&str; 15] = [
     "applications",
     "systemd",
     "dbus-1",
@@ -324,10 +338,13 @@ pub const POLICY_DATA_DIRS: [&str; 12] = [
     "plasma",
     "kwin",
     "nautilus",
+    "thumbnailers",
+    "kio",
+    "nemo",
 ];
 
 /// Folders directly in the home whose contents host programs run or obey.
-pub const POLICY_HOME_DIRS: [&str; 15] = [
+pub const POLICY_HOME_DIRS: [&str; 19] = [
     ".local/bin",
     ".ssh",
     ".vim",
@@ -343,11 +360,15 @@ pub const POLICY_HOME_DIRS: [&str; 15] = [
     ".sdkman",
     ".local/lib",
     ".npm-global",
+    ".ipython",
+    ".gradle",
+    ".kube",
+    ".aws",
 ];
 
 /// Files directly in the home that a login, a shell, an X session or another program runs or
 /// obeys (firejail's disable-common list is a catalogue of this class; this list is ours).
-pub const POLICY_HOME_FILES: [&str; 52] = [
+pub const POLICY_HOME_FILES: [&str; 61] = [
     ".gnupg/gpg.conf",
     ".gnupg/gpg-agent.conf",
     ".gnupg/dirmngr.conf",
@@ -400,11 +421,20 @@ pub const POLICY_HOME_FILES: [&str; 52] = [
     ".sbclrc",
     ".octaverc",
     ".xonshrc",
+    ".hgrc",
+    ".wgetrc",
+    ".lldbinit",
+    ".pdbrc",
+    ".xinputrc",
+    ".forward",
+    ".procmailrc",
+    ".gnupg/common.conf",
+    ".gnupg/gpgsm.conf",
 ];
 
 /// Files under `$XDG_CONFIG_HOME` that host programs obey (creating an empty one is harmless,
 /// so a missing one gets an empty placeholder).
-pub const POLICY_CONFIG_FILES: [&str; 2] = ["mimeapps.list", "user-dirs.dirs"];
+pub const POLICY_CONFIG_FILES: [&str; 3] = ["mimeapps.list", "user-dirs.dirs", "starship.toml"];
 
 /// Every rlimit a profile may set, by its `[rlimits]` key.
 pub const RLIMITS: [(&str, Resource); 16] = [
@@ -511,7 +541,7 @@ impl Host {
     /// The homes whose start-up files are protected: the one of `$HOME` and the account's
     /// real one from the password database (a caller who sets `HOME` elsewhere must not
     /// lower the protection of the home the next login uses).
-    fn homes(&self) -> Vec<(PathBuf, PathBuf, PathBuf)> {
+    pub fn homes(&self) -> Vec<(PathBuf, PathBuf, PathBuf)> {
         let mut v = vec![(
             self.home.clone(),
             self.config_home.clone(),
@@ -547,6 +577,27 @@ impl Host {
             }
             for d in POLICY_HOME_DIRS {
                 v.push(home.join(d));
+            }
+        }
+        // D-Bus and systemd also obey service files in the runtime folder.
+        if let Some(r) = &self.runtime_dir {
+            v.push(r.join("dbus-1"));
+            v.push(r.join("systemd"));
+        }
+        // Configuration and data folders the session names inside a home (autostart,
+        // applications and services are looked up there too).
+        for var in ["XDG_CONFIG_DIRS", "XDG_DATA_DIRS"] {
+            if let Some(list) = self.env.get(var) {
+                for d in std::env::split_paths(list) {
+                    if d.is_absolute()
+                        && self
+                            .homes()
+                            .iter()
+                            .any(|(h, _, _)| d.starts_with(h) && &d != h)
+                    {
+                        v.push(d);
+                    }
+                }
             }
         }
         if let Some(path) = self.env.get("PATH") {

@@ -622,11 +622,14 @@ fn landlock_default_scope_keeps_x11_working_on_the_host_network() {
                 && !std::path::Path::new(&format!("/tmp/.X{n}-lock")).exists()
         })
         .expect("a free display");
-    struct Reap(std::process::Child);
+    // A killed X server leaves its socket and lock file behind: removed with it.
+    struct Reap(std::process::Child, u32);
     impl Drop for Reap {
         fn drop(&mut self) {
             let _ = self.0.kill();
             let _ = self.0.wait();
+            let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{}", self.1));
+            let _ = std::fs::remove_file(format!("/tmp/.X{}-lock", self.1));
         }
     }
     let _x = Reap(
@@ -642,6 +645,7 @@ fn landlock_default_scope_keeps_x11_working_on_the_host_network() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
+        n,
     );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()

@@ -75,6 +75,13 @@ pub fn run(a: DesktopArgs) -> i32 {
                     return EXIT_FAIL;
                 }
             };
+            // Every menu launch will run this file outside any sandbox: a sandbox that can
+            // write it (a jail built in a project folder it is granted) would own them all.
+            let search_dirs = SearchPath::from_env(&host.config_home).dirs;
+            if !launcher_is_safe(&jail, &host.policy_dirs(&search_dirs)) {
+                error(format!("{} could be replaced by a sandbox (it lies in a folder you can write): wrappers would run whatever is put there; install jail where only root can change it (the package, /usr/local/bin) or into a $PATH folder of your home (cargo install), then run that one", jail.display()));
+                return EXIT_FAIL;
+            }
             let search = SearchPath::from_env(&host.config_home);
             let dirs = data_dirs(&host);
             let mut code = 0;
@@ -1060,4 +1067,28 @@ mod tests {
         assert!(!is_wrapper_text("[Other]\nX-Jail-Wrapper=true\n"));
         assert!(!is_wrapper_text("[Desktop Entry]\n#X-Jail-Wrapper=true\n"));
     }
+}
+
+/// Whether no sandbox can replace the launcher at `path`: the file and every folder above it
+/// are root's and not writable by others (a root-owned sticky folder such as /tmp counts: only
+/// root may rename what root owns in it), or it lies in a folder jail keeps read-only in every
+/// sandbox (a `$PATH` folder of the home such as ~/.cargo/bin).
+fn launcher_is_safe(path: &std::path::Path, policy_dirs: &[std::path::PathBuf]) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(real) = std::fs::canonicalize(path) else {
+        return false;
+    };
+    if real.parent().is_some_and(|d| {
+        policy_dirs
+            .iter()
+            .any(|p| std::fs::canonicalize(p).is_ok_and(|p| p == d))
+    }) {
+        return true;
+    }
+    let root_only = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| {
+            m.uid() == 0 && (m.mode() & 0o022 == 0 || (m.is_dir() && m.mode() & 0o1000 != 0))
+        })
+    };
+    real.ancestors().all(root_only)
 }

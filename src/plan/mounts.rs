@@ -564,6 +564,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
     steps.extend(grants.iter().map(|g| g.step.clone()));
 
     // 4. Explicit mounts in written order.
+    let explicit_from = steps.len();
     for m in &f.mount {
         let m = &m.v;
         let target = cx.path(&m.target)?;
@@ -828,11 +829,67 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
         .map(|d| (d, true))
         .chain(host.policy_files().into_iter().map(|f| (f, false)))
         .collect();
-    // A git repository at the top of a writable grant (the current folder of the default
-    // profile): its config (core.fsmonitor, core.hooksPath …) and hooks run programs when
-    // git runs there on the host; a `.git` file points git at another repository.
     let mut protections = vec![];
     let mut protected_targets: HashSet<PathBuf> = HashSet::new();
+    // A writable grant inside a policy folder (`~/.config/systemd/user`, `~/.ssh/config.d`,
+    // a repository's `.git/hooks`) is that folder's content: it is bound read-only as a whole.
+    for (source, target, _) in &writable {
+        let inside_policy = protected
+            .iter()
+            .any(|(pd, is_dir)| *is_dir && source != pd && under(source, pd))
+            || source.components().any(|c| c.as_os_str() == ".git");
+        if inside_policy && protected_targets.insert(target.clone()) {
+            protections.push(MountStep::Bind {
+                source: source.clone(),
+                target: target.clone(),
+                access: Access::Ro,
+                why: "jail policy: inside a folder whose files host programs obey".into(),
+            });
+        }
+    }
+    // An overlay whose upper layer is a home (or holds one, or lies in a policy folder) would
+    // copy files of its lower layers up there: `.bash_profile` from a skeleton lower.
+    for s in &steps[explicit_from..] {
+        if let MountStep::Overlay {
+            upper: Some(upper), ..
+        } = s
+        {
+            let holds = host.guarded_dirs().iter().any(|g| under(g, upper))
+                || protected
+                    .iter()
+                    .any(|(pd, _)| under(upper, pd) || under(pd, upper));
+            if holds {
+                return Err(Located::new(
+                    format!("overlay upper {} is (or holds, or lies in) a folder whose files host programs obey; use an upper folder of its own", upper.display()),
+                    None,
+                ));
+            }
+        }
+    }
+    // `[[filesystem.mount]]` files, folders and symlinks are made where they are mounted: inside
+    // a writable grant that is the host's folder, written by jail before any policy holds.
+    for s in &steps[explicit_from..] {
+        let mode = match s {
+            MountStep::Dir { mode, .. } | MountStep::File { mode, .. } => Some(*mode),
+            MountStep::Symlink { .. } => None,
+            _ => continue,
+        };
+        if mode.is_some_and(|m| m & 0o6000 != 0) {
+            return Err(Located::new(
+                format!("{}: mode {:o} has a set-user-ID or set-group-ID bit; jail never makes such files", s.target().display(), mode.unwrap_or(0)),
+                None,
+            ));
+        }
+        if let Some((_, t, _)) = writable
+            .iter()
+            .find(|(_, t, covered)| !*covered && under(s.target(), t))
+        {
+            return Err(Located::new(
+                format!("[[filesystem.mount]] at {} lies inside the writable grant {}: jail would create it in the host's folder; put it on a tmpfs (type = \"tmpfs\") or outside the grant", s.target().display(), t.display()),
+                None,
+            ));
+        }
+    }
     // The whole `.git` of a repository at the top of a writable grant is read-only: its config,
     // hooks, commondir, modules and worktrees all steer what git runs, and a renamed copy would
     // carry no protection along. (Each grant's own: checking every grant against every other
@@ -993,10 +1050,15 @@ const SYSTEM_DIRS: [&str; 14] = [
 fn pwd_refused(host: &crate::host::Host, item: &L<String>, path: &Path) -> bool {
     item.v.trim_start_matches('?').starts_with("${PWD}")
         && (path == Path::new("/")
-            || host.home.starts_with(path)
+            || host.homes().iter().any(|(h, _, _)| h.starts_with(path))
             || (SYSTEM_DIRS.iter().any(|d| under(path, Path::new(d)))
-                && !under(path, Path::new("/var/tmp"))))
+                && !under(path, Path::new("/var/tmp")))
+            || (host.uid == 0 && ROOT_SYSTEM_DIRS.iter().any(|d| under(path, Path::new(d)))))
 }
+
+/// More folders a sandbox started by root never gets as its current folder: software, data of
+/// services, mounts, and every user's home.
+const ROOT_SYSTEM_DIRS: [&str; 7] = ["/opt", "/srv", "/mnt", "/media", "/snap", "/nix", "/home"];
 
 fn split_optional(cx: &Ctx, item: &L<String>) -> Result<(bool, PathBuf), Error> {
     match item.v.strip_prefix('?') {

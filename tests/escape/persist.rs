@@ -526,3 +526,79 @@ fn profiles_of_other_users_are_not_obeyed() {
         r.stderr()
     );
 }
+
+/// A writable grant inside a policy folder is that folder's content; `[[filesystem.mount]]`
+/// files, folders and symlinks are never made in the host's folder; an overlay may not copy
+/// its lower layers up into a home.
+#[test]
+fn grants_inside_policy_folders_and_host_writing_mounts_are_refused() {
+    each_user(|u| {
+        let home = fresh_home(u);
+        let units = home.join(".config/systemd/user");
+        std::fs::create_dir_all(&units).unwrap();
+        let mut d = Some(units.as_path());
+        while let Some(p) = d.filter(|p| p.starts_with(&home)) {
+            if euid() == 0 {
+                std::os::unix::fs::chown(p, Some(u.uid), Some(u.gid)).unwrap();
+            }
+            d = p.parent();
+        }
+        // The proof: outside, the user writes a unit there (it runs at the next login).
+        let o = host_cmd(u, "/bin/sh")
+            .args([
+                "-c",
+                &format!("echo x > '{}/proof.service' && echo WROTE", units.display()),
+            ])
+            .output()
+            .unwrap();
+        assert!(text(&o).contains("WROTE"), "proof failed: {}", text(&o));
+        let _ = std::fs::remove_file(units.join("proof.service"));
+        let up = units.to_string_lossy().into_owned();
+        let r = Jail::new(u)
+            .env("HOME", &home)
+            .args([
+                "run",
+                "--chdir",
+                &up,
+                "--bind",
+                &up,
+                "--",
+                "/bin/sh",
+                "-c",
+                "echo '[Service]' > evil.service && echo PLANTED; true",
+            ])
+            .output();
+        assert!(
+            !r.stdout().contains("PLANTED") && !units.join("evil.service").exists(),
+            "[{}] ESCAPE: a unit was planted through a grant inside ~/.config/systemd: {}{}",
+            u.name,
+            r.stdout(),
+            r.stderr()
+        );
+        let h = home.display();
+        for (name, toml) in [
+            (
+                "file-mount",
+                format!("include = [\"default\"]\n[filesystem]\ntmpfs = [\"!~\"]\nrw = [\"~\"]\n[[filesystem.mount]]\ntype = \"file\"\ntarget = \"{h}/.bashrc\"\ncontent = \"evil\"\n"),
+            ),
+            (
+                "overlay-upper-home",
+                format!("include = [\"default\"]\n[[filesystem.mount]]\ntype = \"overlay\"\ntarget = \"/mnt\"\nlower = [\"/usr/share/doc\"]\nupper = \"{h}\"\nwork = \"/var/tmp\"\n"),
+            ),
+        ] {
+            let r = Jail::new(u)
+                .env("HOME", &home)
+                .profile("m", &toml)
+                .args(["run", "--profile", "m", "--", "/bin/true"])
+                .output();
+            r.expect_code(125);
+            assert_eq!(
+                std::fs::read_to_string(home.join(".bashrc")).unwrap(),
+                "# bashrc\n",
+                "[{}] ESCAPE ({name}): ~/.bashrc changed",
+                u.name
+            );
+        }
+        let _ = std::fs::remove_dir_all(&home);
+    });
+}

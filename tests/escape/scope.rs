@@ -102,11 +102,14 @@ fn x11_abstract_socket_refused_when_x11_is_off() {
                 && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
         })
         .expect("a free display");
-    struct Reap(std::process::Child);
+    // A killed X server leaves its socket and lock file behind: removed with it.
+    struct Reap(std::process::Child, u32);
     impl Drop for Reap {
         fn drop(&mut self) {
             let _ = self.0.kill();
             let _ = self.0.wait();
+            let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{}", self.1));
+            let _ = std::fs::remove_file(format!("/tmp/.X{}-lock", self.1));
         }
     }
     let _x = Reap(
@@ -117,6 +120,7 @@ fn x11_abstract_socket_refused_when_x11_is_off() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
+        n,
     );
     let name = format!("/tmp/.X11-unix/X{n}");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
