@@ -584,31 +584,16 @@ impl Host {
             v.push(r.join("dbus-1"));
             v.push(r.join("systemd"));
         }
-        // Configuration and data folders the session names inside a home (autostart,
-        // applications and services are looked up there too).
-        for var in ["XDG_CONFIG_DIRS", "XDG_DATA_DIRS"] {
+        // Every `$PATH` folder inside a home, and the configuration and data folders the
+        // session names there (autostart, applications and services are looked up there too).
+        let homes = self.homes();
+        for var in ["PATH", "XDG_CONFIG_DIRS", "XDG_DATA_DIRS"] {
             if let Some(list) = self.env.get(var) {
                 for d in std::env::split_paths(list) {
-                    if d.is_absolute()
-                        && self
-                            .homes()
-                            .iter()
-                            .any(|(h, _, _)| d.starts_with(h) && &d != h)
+                    if d.is_absolute() && homes.iter().any(|(h, _, _)| d.starts_with(h) && &d != h)
                     {
                         v.push(d);
                     }
-                }
-            }
-        }
-        if let Some(path) = self.env.get("PATH") {
-            for d in std::env::split_paths(path) {
-                if d.is_absolute()
-                    && self
-                        .homes()
-                        .iter()
-                        .any(|(h, _, _)| d.starts_with(h) && &d != h)
-                {
-                    v.push(d);
                 }
             }
         }

@@ -563,28 +563,7 @@ fn do_step(
         }
         MountStep::Hide { dir, .. } => {
             let t = walk(root, target, if *dir { Make::Dir } else { Make::File })?;
-            if *dir {
-                mount_fs(
-                    "tmpfs",
-                    &t,
-                    MsFlags::MS_RDONLY
-                        | MsFlags::MS_NOSUID
-                        | MsFlags::MS_NODEV
-                        | MsFlags::MS_NOEXEC,
-                    Some("mode=000,size=4k"),
-                    &shown,
-                )
-            } else {
-                bind(
-                    mask,
-                    &t,
-                    sys::MOUNT_ATTR_RDONLY
-                        | sys::MOUNT_ATTR_NOSUID
-                        | sys::MOUNT_ATTR_NODEV
-                        | sys::MOUNT_ATTR_NOEXEC,
-                    &shown,
-                )
-            }
+            mask_at(&t, *dir, mask, &shown)
         }
         MountStep::Symlink { to, .. } => {
             let parent = target.parent().unwrap_or(Path::new("/"));
@@ -752,26 +731,7 @@ fn harden_proc(root: &OwnedFd, target: &Path, writes: ProcWrites, mask: &OwnedFd
         }
         let p = target.join(name);
         let t = walk(root, &p, Make::File)?;
-        let shown = p.display().to_string();
-        if is_dir(&t) {
-            mount_fs(
-                "tmpfs",
-                &t,
-                MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-                Some("mode=000,size=4k"),
-                &shown,
-            )?;
-        } else {
-            bind(
-                mask,
-                &t,
-                sys::MOUNT_ATTR_RDONLY
-                    | sys::MOUNT_ATTR_NOSUID
-                    | sys::MOUNT_ATTR_NODEV
-                    | sys::MOUNT_ATTR_NOEXEC,
-                &shown,
-            )?;
-        }
+        mask_at(&t, is_dir(&t), mask, &p.display().to_string())?;
     }
     Ok(())
 }
@@ -810,29 +770,34 @@ fn mask_private(root: &OwnedFd, target: &Path, mask: &OwnedFd) -> Result<()> {
         }
     }
     for (p, dir) in found {
-        let shown = p.display().to_string();
         let t = walk(root, &p, if dir { Make::Dir } else { Make::File })?;
-        if dir {
-            mount_fs(
-                "tmpfs",
-                &t,
-                MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-                Some("mode=000,size=4k"),
-                &shown,
-            )?;
-        } else {
-            bind(
-                mask,
-                &t,
-                sys::MOUNT_ATTR_RDONLY
-                    | sys::MOUNT_ATTR_NOSUID
-                    | sys::MOUNT_ATTR_NODEV
-                    | sys::MOUNT_ATTR_NOEXEC,
-                &shown,
-            )?;
-        }
+        mask_at(&t, dir, mask, &p.display().to_string())?;
     }
     Ok(())
+}
+
+/// Masks what `t` is: a folder gets an empty read-only tmpfs nobody may enter, a file the
+/// unreadable mask (what `hide` and the /proc and /etc masks show).
+fn mask_at(t: &OwnedFd, dir: bool, mask: &OwnedFd, shown: &str) -> Result<()> {
+    if dir {
+        mount_fs(
+            "tmpfs",
+            t,
+            MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            Some("mode=000,size=4k"),
+            shown,
+        )
+    } else {
+        bind(
+            mask,
+            t,
+            sys::MOUNT_ATTR_RDONLY
+                | sys::MOUNT_ATTR_NOSUID
+                | sys::MOUNT_ATTR_NODEV
+                | sys::MOUNT_ATTR_NOEXEC,
+            shown,
+        )
+    }
 }
 
 /// An `O_PATH` descriptor cannot be written through; reopen it for fchmod.
