@@ -563,8 +563,9 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
     grants.sort_by(|a, b| a.target.cmp(&b.target).then(a.rank.cmp(&b.rank)));
     steps.extend(grants.iter().map(|g| g.step.clone()));
 
-    // 4. Explicit mounts in written order.
+    // 4. Explicit mounts in written order (with where each was written, for errors below).
     let explicit_from = steps.len();
+    let mut explicit_at: Vec<crate::profile::Origin> = vec![];
     for m in &f.mount {
         let m = &m.v;
         let target = cx.path(&m.target)?;
@@ -729,6 +730,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
                 &m.target.at,
             ));
         }
+        explicit_at.push(m.target.at.clone());
         steps.push(step);
     }
 
@@ -849,7 +851,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
     }
     // An overlay whose upper layer is a home (or holds one, or lies in a policy folder) would
     // copy files of its lower layers up there: `.bash_profile` from a skeleton lower.
-    for s in &steps[explicit_from..] {
+    for (s, at) in steps[explicit_from..].iter().zip(&explicit_at) {
         if let MountStep::Overlay {
             upper: Some(upper), ..
         } = s
@@ -859,34 +861,34 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
                     .iter()
                     .any(|(pd, _)| under(upper, pd) || under(pd, upper));
             if holds {
-                return Err(Located::new(
+                return Err(Located::at(
                     format!("overlay upper {} is (or holds, or lies in) a folder whose files host programs obey; use an upper folder of its own", upper.display()),
-                    None,
-                ));
+                at,
+            ));
             }
         }
     }
     // `[[filesystem.mount]]` files, folders and symlinks are made where they are mounted: inside
     // a writable grant that is the host's folder, written by jail before any policy holds.
-    for s in &steps[explicit_from..] {
+    for (s, at) in steps[explicit_from..].iter().zip(&explicit_at) {
         let mode = match s {
             MountStep::Dir { mode, .. } | MountStep::File { mode, .. } => Some(*mode),
             MountStep::Symlink { .. } => None,
             _ => continue,
         };
         if mode.is_some_and(|m| m & 0o6000 != 0) {
-            return Err(Located::new(
+            return Err(Located::at(
                 format!("{}: mode {:o} has a set-user-ID or set-group-ID bit; jail never makes such files", s.target().display(), mode.unwrap_or(0)),
-                None,
+                at,
             ));
         }
         if let Some((_, t, _)) = writable
             .iter()
             .find(|(_, t, covered)| !*covered && under(s.target(), t))
         {
-            return Err(Located::new(
+            return Err(Located::at(
                 format!("[[filesystem.mount]] at {} lies inside the writable grant {}: jail would create it in the host's folder; put it on a tmpfs (type = \"tmpfs\") or outside the grant", s.target().display(), t.display()),
-                None,
+                at,
             ));
         }
     }
