@@ -616,43 +616,8 @@ fn landlock_default_scope_keeps_x11_working_on_the_host_network() {
         return;
     }
     // A display nobody uses, without access control (only the connection matters here).
-    let n = (400..600)
-        .find(|n| {
-            !std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-                && !std::path::Path::new(&format!("/tmp/.X{n}-lock")).exists()
-        })
-        .expect("a free display");
-    // A killed X server leaves its socket and lock file behind: removed with it.
-    struct Reap(std::process::Child, u32);
-    impl Drop for Reap {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-            let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{}", self.1));
-            let _ = std::fs::remove_file(format!("/tmp/.X{}-lock", self.1));
-        }
-    }
-    let _x = Reap(
-        Command::new("Xvfb")
-            .args([
-                format!(":{n}"),
-                "-ac".into(),
-                "-nolisten".into(),
-                "tcp".into(),
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-        n,
-    );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-        && std::time::Instant::now() < deadline
-    {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let x = Xvfb::start(400..600, &["-ac"]);
+    let n = x.display;
     let x11 = format!("{BASE}[namespaces]\nnet = false\n[gui]\nx11 = true\n");
     let run = |u: &User, toml: &str| {
         Jail::new(u)

@@ -459,3 +459,56 @@ pub fn each_user(f: impl Fn(&User)) {
 pub fn owner(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap().uid()
 }
+
+/// A running Xvfb on the first free display of `displays` (no socket, no lock file), with
+/// `args` after the usual `-nolisten tcp`. Killed on drop, and the socket and lock file that a
+/// killed X server leaves behind go with it.
+pub struct Xvfb {
+    child: std::process::Child,
+    pub display: u32,
+}
+
+impl Xvfb {
+    pub fn start(displays: std::ops::Range<u32>, args: &[&str]) -> Xvfb {
+        let n = displays
+            .into_iter()
+            .find(|n| {
+                !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+                    && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+            })
+            .expect("a free X display number");
+        let child = Command::new("Xvfb")
+            .arg(format!(":{n}"))
+            .args(["-nolisten", "tcp"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start Xvfb");
+        let x = Xvfb { child, display: n };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !Path::new(&x.socket()).exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(
+            Path::new(&x.socket()).exists(),
+            "Xvfb did not start on :{n}"
+        );
+        x
+    }
+
+    /// `/tmp/.X11-unix/XN`.
+    pub fn socket(&self) -> String {
+        format!("/tmp/.X11-unix/X{}", self.display)
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(self.socket());
+        let _ = std::fs::remove_file(format!("/tmp/.X{}-lock", self.display));
+    }
+}

@@ -96,37 +96,8 @@ fn x11_abstract_socket_refused_when_x11_is_off() {
         return;
     }
     // A display nobody uses; Xvfb listens on @/tmp/.X11-unix/XN and the socket file.
-    let n = (200..400)
-        .find(|n| {
-            !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-                && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
-        })
-        .expect("a free display");
-    // A killed X server leaves its socket and lock file behind: removed with it.
-    struct Reap(std::process::Child, u32);
-    impl Drop for Reap {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-            let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{}", self.1));
-            let _ = std::fs::remove_file(format!("/tmp/.X{}-lock", self.1));
-        }
-    }
-    let _x = Reap(
-        Command::new("Xvfb")
-            .args([format!(":{n}"), "-nolisten".into(), "tcp".into()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-        n,
-    );
-    let name = format!("/tmp/.X11-unix/X{n}");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !Path::new(&name).exists() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let x = Xvfb::start(200..400, &[]);
+    let name = x.socket();
     each_user(|u| {
         let o = outside(u, &["abstract", &name]);
         works(&o, "connect");
