@@ -901,7 +901,13 @@ mod tests {
     }
 
     fn report_of(toml: &str) -> Report {
-        let (home, host, _base) = setup();
+        report_on(toml, |_| {})
+    }
+
+    /// The audit of `toml` on the test host as `adjust` changes it.
+    fn report_on(toml: &str, adjust: impl FnOnce(&mut Host)) -> Report {
+        let (home, mut host, _base) = setup();
+        adjust(&mut host);
         let dir = home.join(".profiles");
         std::fs::write(dir.join("t.toml"), toml).unwrap();
         let search = SearchPath {
@@ -936,23 +942,7 @@ rw = ["~"]
 
     #[test]
     fn scopes_opted_out_or_missing_are_exposures() {
-        let at = |toml: &str, abi: Option<u32>| -> Report {
-            let (home, mut host, _base) = setup();
-            host.landlock_abi = abi;
-            let dir = home.join(".profiles");
-            std::fs::write(dir.join("t.toml"), toml).unwrap();
-            let search = SearchPath {
-                dirs: vec![dir],
-                builtin: true,
-            };
-            let l = profile::load(&search, "t", &Overrides::default())
-                .map_err(|(e, _)| e.msg)
-                .unwrap();
-            let plan = plan::compile(&l, &["/bin/true".into()], &host)
-                .map_err(|e| e.msg)
-                .unwrap();
-            audit(&plan, &host)
-        };
+        let at = |toml: &str, abi: Option<u32>| report_on(toml, |h| h.landlock_abi = abi);
         let why = |r: &Report, id: &str| r.checks.iter().find(|c| c.id == id).unwrap().why.clone();
         let shared = "include = [\"base\"]\n[namespaces]\nnet = false\npid = false\n";
         // The defaults scope both: nothing exposed on a kernel with scopes.

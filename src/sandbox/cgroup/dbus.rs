@@ -1206,6 +1206,33 @@ mod tests {
     }
 
     /// Issue 12 item 8: an empty struct consumes no bytes; an array of them looped forever.
+    /// A signal whose body signature is "a()" and whose body is an 8-byte array of empty
+    /// structs: the message that used to make the reader loop for ever.
+    fn empty_struct_message() -> Vec<u8> {
+        let mut w = Writer::default();
+        for v in [
+            Value::Byte(b'l'),
+            Value::Byte(SIGNAL),
+            Value::Byte(0),
+            Value::Byte(1),
+            Value::U32(16),
+            Value::U32(1),
+            Value::Array(
+                "(yv)".into(),
+                vec![Value::Struct(vec![
+                    Value::Byte(8),
+                    Value::Variant(Box::new(Value::Sig("a()".into()))),
+                ])],
+            ),
+        ] {
+            w.put(&v);
+        }
+        w.pad(8);
+        w.buf.extend_from_slice(&le(8));
+        w.buf.extend_from_slice(&[0; 12]);
+        w.buf
+    }
+
     #[test]
     fn empty_struct_array_is_refused_at_once() {
         let mut b = le(8).to_vec();
@@ -1222,29 +1249,7 @@ mod tests {
         v.extend_from_slice(&[0; 12]);
         assert!(Reader::new(&v, false).read("v").is_err());
         // A message whose body signature is "a()", its body an 8-byte array of nothing.
-        let body_sig = Value::Sig("a()".into());
-        let mut w = Writer::default();
-        for v in [
-            Value::Byte(b'l'),
-            Value::Byte(SIGNAL),
-            Value::Byte(0),
-            Value::Byte(1),
-            Value::U32(16),
-            Value::U32(1),
-            Value::Array(
-                "(yv)".into(),
-                vec![Value::Struct(vec![
-                    Value::Byte(8),
-                    Value::Variant(Box::new(body_sig)),
-                ])],
-            ),
-        ] {
-            w.put(&v);
-        }
-        w.pad(8);
-        w.buf.extend_from_slice(&le(8));
-        w.buf.extend_from_slice(&[0; 12]);
-        let e = Message::decode(&w.buf).unwrap_err();
+        let e = Message::decode(&empty_struct_message()).unwrap_err();
         assert!(e.contains("empty struct"), "{e}");
     }
 
@@ -1457,28 +1462,7 @@ mod tests {
 
         // The hostile a() message itself, over the socket: an error, not a hang.
         let (mut c, mut peer) = pair();
-        let mut w = Writer::default();
-        for v in [
-            Value::Byte(b'l'),
-            Value::Byte(SIGNAL),
-            Value::Byte(0),
-            Value::Byte(1),
-            Value::U32(16),
-            Value::U32(1),
-            Value::Array(
-                "(yv)".into(),
-                vec![Value::Struct(vec![
-                    Value::Byte(8),
-                    Value::Variant(Box::new(Value::Sig("a()".into()))),
-                ])],
-            ),
-        ] {
-            w.put(&v);
-        }
-        w.pad(8);
-        w.buf.extend_from_slice(&le(8));
-        w.buf.extend_from_slice(&[0; 12]);
-        peer.write_all(&w.buf).unwrap();
+        peer.write_all(&empty_struct_message()).unwrap();
         let e = c
             .read_message(Instant::now() + Duration::from_secs(30))
             .unwrap_err();
