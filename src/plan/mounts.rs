@@ -769,9 +769,11 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
     // (see PathClass::Guarded) and every existing sub-folder keeps full rights.
     let mut guarded: Vec<PathBuf> = vec![];
     let mut ll_guarded: Vec<PathBuf> = vec![];
-    for home in host.guarded_dirs() {
+    // Computed once: it is consulted for every entry of every guarded folder below.
+    let guarded_dirs = host.guarded_dirs();
+    for home in &guarded_dirs {
         for (source, target, covered) in &writable {
-            if !under(&home, source) || *covered {
+            if !under(home, source) || *covered {
                 continue;
             }
             let inside = |p: &Path| rebase(p, source, target);
@@ -802,7 +804,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
                 };
                 for (name, kind) in entries {
                     let child = dir.join(&name);
-                    if kind == Kind::Dir && !host.guarded_dirs().iter().any(|g| under(g, &child)) {
+                    if kind == Kind::Dir && !guarded_dirs.iter().any(|g| under(g, &child)) {
                         ll_rw.push(inside(&child));
                     }
                 }
@@ -856,7 +858,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
             upper: Some(upper), ..
         } = s
         {
-            let holds = host.guarded_dirs().iter().any(|g| under(g, upper))
+            let holds = guarded_dirs.iter().any(|g| under(g, upper))
                 || protected
                     .iter()
                     .any(|(pd, _)| under(upper, pd) || under(pd, upper));
