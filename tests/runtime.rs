@@ -804,18 +804,9 @@ fn working_folder() {
     });
 }
 
-/// Starts jail with `file` open at descriptor 9 (not close-on-exec).
+/// Runs `cmd` with `file` open at descriptor 9 (not close-on-exec).
 fn with_fd9(mut cmd: Command, file: &std::fs::File) -> Run {
-    let fd = file.as_raw_fd();
-    // SAFETY: only dup2 (async-signal-safe) runs between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::dup2(fd, 9) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    pass_fd(&mut cmd, file, 9);
     Run {
         out: cmd.output().unwrap(),
         user: String::new(),

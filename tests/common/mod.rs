@@ -456,6 +456,30 @@ pub fn each_user(f: impl Fn(&User)) {
 }
 
 /// The owner uid of a path.
+/// Makes `cmd` start with `file` open at descriptor `target`, not close-on-exec. When the file
+/// already sits at `target`, `dup2` would do nothing and leave close-on-exec set, so the flag is
+/// cleared instead.
+#[allow(dead_code)]
+pub fn pass_fd(cmd: &mut Command, file: &std::fs::File, target: i32) {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    // SAFETY: only dup2 and fcntl (both async-signal-safe) run between fork and exec; the caller
+    // keeps `file` open until the command has been spawned.
+    unsafe {
+        cmd.pre_exec(move || {
+            let r = if fd == target {
+                libc::fcntl(target, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(fd, target)
+            };
+            if r < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 pub fn owner(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap().uid()
 }

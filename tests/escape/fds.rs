@@ -1,19 +1,9 @@
 //! Class 6: a descriptor the caller opened must not be reachable inside.
 use super::*;
-use std::os::fd::AsRawFd;
 
 fn with_fd9(mut c: Command, file: &Path) -> Output {
     let f = std::fs::File::open(file).unwrap();
-    let raw = f.as_raw_fd();
-    // SAFETY: dup2 is async-signal-safe; the file stays open until the child has exec'd.
-    unsafe {
-        c.pre_exec(move || {
-            if libc::dup2(raw, 9) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    pass_fd(&mut c, &f, 9);
     let o = c.output().unwrap();
     drop(f);
     o
