@@ -2,6 +2,15 @@
 
 use nix::errno::Errno;
 
+/// How much jail prints about itself (`--quiet`, default, `--verbose`); shared by the commands
+/// and the executor, so it lives below both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verbosity {
+    Quiet,
+    Normal,
+    Verbose,
+}
+
 /// `EPERM` → 1. Names are the kernel's (`nix`'s `Errno` Debug names).
 pub fn errno_from_name(name: &str) -> Option<i32> {
     (1..200).find(|&n| errno_name(n) == name)

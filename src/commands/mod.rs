@@ -15,13 +15,7 @@ use crate::plan::{self, Plan};
 use crate::profile::{self, Located, Overrides, SearchPath, SourceMap};
 use crate::util::printable;
 
-/// How much jail prints about itself.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verbosity {
-    Quiet,
-    Normal,
-    Verbose,
-}
+pub use crate::util::Verbosity;
 
 pub fn dispatch(cli: Cli) -> i32 {
     let v = if cli.quiet {
