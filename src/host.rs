@@ -3,6 +3,8 @@
 //! The compiler never calls the kernel itself: it asks a [`Host`], so tests can hand it a fake
 //! one (ids, home, a pretend file system) and compile plans without privileges or real files.
 
+// The one way up into the sandbox layer: asking the kernel what it can do.
+use crate::sandbox::probe;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -270,17 +272,17 @@ pub struct Host {
     /// Landlock ABI version, None when the kernel has no Landlock (or it is disabled).
     pub landlock_abi: Option<u32>,
     /// Hard rlimits of the caller, by resource name (`nofile` …); None = unlimited.
-    pub hard_rlimits: BTreeMap<&'static str, Option<u64>>,
+    pub hard_rlimits: BTreeMap<RlimitResource, Option<u64>>,
     pub fs: Box<dyn HostFs>,
     /// Which cgroup back end can apply these limits, and why (probed only when asked: a plan
     /// without limits never touches cgroupfs).
-    pub cgroup: fn(&crate::sandbox::cgroup::Limits) -> crate::sandbox::cgroup::Detection,
+    pub cgroup: fn(&crate::plan::cgroup::Limits) -> crate::plan::cgroup::Detection,
     /// Treat every `[gui]` switch as optional: `check` and `audit` judge a profile, not this
     /// session, so a missing Wayland or PulseAudio socket is a note there, not an error.
     pub session_optional: bool,
 }
 
-use nix::sys::resource::Resource;
+use crate::profile::RlimitResource;
 
 /// Folders under `$XDG_CONFIG_HOME` whose contents host programs run or obey.
 pub const POLICY_CONFIG_DIRS: [&str; 38] = [
@@ -436,25 +438,6 @@ pub const POLICY_HOME_FILES: [&str; 61] = [
 /// so a missing one gets an empty placeholder).
 pub const POLICY_CONFIG_FILES: [&str; 3] = ["mimeapps.list", "user-dirs.dirs", "starship.toml"];
 
-/// Every rlimit a profile may set, by its `[rlimits]` key.
-pub const RLIMITS: [(&str, Resource); 16] = [
-    ("as", Resource::RLIMIT_AS),
-    ("core", Resource::RLIMIT_CORE),
-    ("cpu", Resource::RLIMIT_CPU),
-    ("data", Resource::RLIMIT_DATA),
-    ("fsize", Resource::RLIMIT_FSIZE),
-    ("locks", Resource::RLIMIT_LOCKS),
-    ("memlock", Resource::RLIMIT_MEMLOCK),
-    ("msgqueue", Resource::RLIMIT_MSGQUEUE),
-    ("nice", Resource::RLIMIT_NICE),
-    ("nofile", Resource::RLIMIT_NOFILE),
-    ("nproc", Resource::RLIMIT_NPROC),
-    ("rss", Resource::RLIMIT_RSS),
-    ("rtprio", Resource::RLIMIT_RTPRIO),
-    ("rttime", Resource::RLIMIT_RTTIME),
-    ("sigpending", Resource::RLIMIT_SIGPENDING),
-    ("stack", Resource::RLIMIT_STACK),
-];
 
 impl Host {
     /// Probes the real host: ids, the session's folders, Landlock, rlimits.
@@ -500,11 +483,11 @@ impl Host {
             .map(PathBuf::from);
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
         let real_home = real_home(uid);
-        let hard_rlimits = RLIMITS
+        let hard_rlimits = RlimitResource::ALL
             .iter()
-            .map(|(n, r)| {
-                let hard = nix::sys::resource::getrlimit(*r).ok().map(|(_, h)| h);
-                (*n, hard.filter(|&h| h != libc::RLIM_INFINITY))
+            .map(|r| {
+                let hard = nix::sys::resource::getrlimit(r.kernel()).ok().map(|(_, h)| h);
+                (*r, hard.filter(|&h| h != libc::RLIM_INFINITY))
             })
             .collect();
         Host {
@@ -530,10 +513,10 @@ impl Host {
             data_home,
             downloads,
             env,
-            landlock_abi: crate::sandbox::landlock::probe_abi(),
+            landlock_abi: probe::landlock_abi(),
             hard_rlimits,
             fs: Box::new(RealFs),
-            cgroup: crate::sandbox::cgroup::detect,
+            cgroup: probe::cgroup,
             session_optional: false,
         }
     }

@@ -627,7 +627,7 @@ mod tests {
             landlock_abi: None,
             hard_rlimits: Default::default(),
             fs: Box::new(FakeFs(fs)),
-            cgroup: crate::sandbox::cgroup::detect,
+            cgroup: crate::plan::cgroup::no_backend,
             session_optional: false,
         }
     }

@@ -2,7 +2,8 @@
 
 use super::{Ctx, Error};
 use crate::host::Host;
-use crate::profile::{self, Located, Rlimits};
+use super::cgroup::BackendKind;
+use crate::profile::{self, Enforce, Located, RlimitResource, Rlimits};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -12,12 +13,11 @@ pub struct LimitsPlan {
     pub cpus: Option<f64>,
     pub cpu_weight: Option<u64>,
     pub pids: Option<u64>,
-    /// "required" or "best-effort".
-    pub enforce: String,
+    pub enforce: Enforce,
     /// Whether `memory` falls back to RLIMIT_AS when no cgroup can be had.
     pub memory_fallback: bool,
-    /// The cgroup back end that will apply the limits ("V1", "V2", "SystemdScope"), or None.
-    pub backend: Option<String>,
+    /// The cgroup back end that will apply the limits, or None.
+    pub backend: Option<BackendKind>,
     /// Why that back end (or none) was chosen.
     pub reasons: Vec<String>,
     /// Exactly what will be written: cgroup files (v1, v2) or unit properties (systemd).
@@ -39,7 +39,7 @@ impl Default for LimitsPlan {
             cpus: None,
             cpu_weight: None,
             pids: None,
-            enforce: String::new(),
+            enforce: Enforce::Required,
             memory_fallback: true,
             backend: None,
             reasons: vec![],
@@ -59,7 +59,7 @@ impl LimitsPlan {
             || self.pids.is_some()
     }
     pub fn required(&self) -> bool {
-        self.enforce == "required"
+        self.enforce == Enforce::Required
     }
 }
 
@@ -68,8 +68,8 @@ const MIN_MEMORY: u64 = 1 << 20;
 
 impl LimitsPlan {
     /// The cgroup layer's view of these limits.
-    pub fn cgroup_limits(&self) -> crate::sandbox::cgroup::Limits {
-        crate::sandbox::cgroup::Limits {
+    pub fn cgroup_limits(&self) -> super::cgroup::Limits {
+        super::cgroup::Limits {
             memory: self.memory,
             swap: self.swap,
             cpus: self.cpus,
@@ -92,7 +92,7 @@ fn rlimit_fallback(plan: &LimitsPlan, user_ns: bool) -> (Vec<RlimitPlan>, String
     }
     if let Some(m) = plan.memory.filter(|_| plan.memory_fallback) {
         rl.push(RlimitPlan {
-            resource: "as".into(),
+            resource: RlimitResource::As,
             soft: Some(m),
             hard: Some(m),
         });
@@ -104,7 +104,7 @@ fn rlimit_fallback(plan: &LimitsPlan, user_ns: bool) -> (Vec<RlimitPlan>, String
     if let Some(n) = plan.pids {
         if user_ns {
             rl.push(RlimitPlan {
-                resource: "nproc".into(),
+                resource: RlimitResource::Nproc,
                 soft: Some(n),
                 hard: Some(n),
             });
@@ -206,10 +206,7 @@ pub fn compile(cx: &mut Ctx, l: &profile::Limits, user_ns: bool) -> Result<Limit
         cpus: l.cpus.as_ref().map(|x| x.v),
         cpu_weight: l.cpu_weight.as_ref().map(|x| x.v),
         pids: l.pids.as_ref().map(|x| x.v),
-        enforce: match l.enforce.as_ref().map(|x| x.v).unwrap_or_default() {
-            profile::Enforce::Required => "required".into(),
-            profile::Enforce::BestEffort => "best-effort".into(),
-        },
+        enforce: l.enforce.as_ref().map(|x| x.v).unwrap_or_default(),
         memory_fallback: l.memory_fallback.as_ref().map(|x| x.v).unwrap_or(true),
         ..Default::default()
     };
@@ -221,8 +218,8 @@ pub fn compile(cx: &mut Ctx, l: &profile::Limits, user_ns: bool) -> Result<Limit
         plan.reasons = det.reasons;
         match det.chosen {
             Some(kind) => {
-                plan.backend = Some(kind.name().into());
-                plan.writes = crate::sandbox::cgroup::planned_writes(kind, &plan.cgroup_limits());
+                plan.backend = Some(kind);
+                plan.writes = det.writes;
             }
             None if plan.required() => {
                 // Refused at run time with the remedy (explain still shows the plan).
@@ -242,7 +239,7 @@ pub fn compile(cx: &mut Ctx, l: &profile::Limits, user_ns: bool) -> Result<Limit
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RlimitPlan {
-    pub resource: String,
+    pub resource: RlimitResource,
     /// None = unlimited.
     pub soft: Option<u64>,
     pub hard: Option<u64>,
@@ -263,7 +260,7 @@ pub fn compile_rlimits(r: &Rlimits, host: &Host) -> Result<Vec<RlimitPlan>, Erro
                 &v.at,
             ));
         }
-        let caller_hard = host.hard_rlimits.get(name).copied().flatten();
+        let caller_hard = host.hard_rlimits.get(&name).copied().flatten();
         if host.uid != 0 && !le(hard, caller_hard) {
             let shown = caller_hard
                 .map(|h| h.to_string())
@@ -276,7 +273,7 @@ pub fn compile_rlimits(r: &Rlimits, host: &Host) -> Result<Vec<RlimitPlan>, Erro
             ));
         }
         out.push(RlimitPlan {
-            resource: name.to_string(),
+            resource: name,
             soft,
             hard,
         });
@@ -290,7 +287,10 @@ mod tests {
 
     fn rl(resource: &str, soft: Option<u64>, hard: Option<u64>) -> RlimitPlan {
         RlimitPlan {
-            resource: resource.into(),
+            resource: *RlimitResource::ALL
+                .iter()
+                .find(|r| r.name() == resource)
+                .unwrap(),
             soft,
             hard,
         }
@@ -323,7 +323,7 @@ mod tests {
     fn memory_fallback_false_keeps_rlimit_as_off() {
         let plan = LimitsPlan {
             memory: Some(64 << 20),
-            enforce: "best-effort".into(),
+            enforce: Enforce::BestEffort,
             memory_fallback: false,
             ..Default::default()
         };
@@ -342,7 +342,7 @@ mod tests {
             pids: Some(7),
             cpus: Some(0.5),
             swap: Some(0),
-            enforce: "best-effort".into(),
+            enforce: Enforce::BestEffort,
             ..Default::default()
         };
         let (r, text) = rlimit_fallback(&plan, true);

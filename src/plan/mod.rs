@@ -3,6 +3,7 @@
 //! question about the machine), so plans are printed by `explain`, audited and unit-tested
 //! without privileges.
 
+pub mod cgroup;
 pub mod env;
 pub mod gui;
 pub mod landlock;
@@ -663,7 +664,7 @@ mod tests {
             landlock_abi: None,
             hard_rlimits: Default::default(),
             fs: Box::new(NoFs),
-            cgroup: crate::sandbox::cgroup::detect,
+            cgroup: crate::plan::cgroup::no_backend,
             session_optional: false,
         }
     }

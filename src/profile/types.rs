@@ -293,6 +293,15 @@ pub enum Enforce {
     BestEffort,
 }
 
+impl std::fmt::Display for Enforce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Enforce::Required => "required",
+            Enforce::BestEffort => "best-effort",
+        })
+    }
+}
+
 table! {
     /// `[rlimits]`: each key is a `RLIMIT_*` resource in lower case.
     pub struct Rlimits {
@@ -316,26 +325,123 @@ table! {
     }
 }
 
+/// A `RLIMIT_*` resource, named as in `[rlimits]` (lower case, without `RLIMIT_`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RlimitResource {
+    #[serde(rename = "as")]
+    As,
+    Core,
+    Cpu,
+    Data,
+    Fsize,
+    Locks,
+    Memlock,
+    Msgqueue,
+    Nice,
+    Nofile,
+    Nproc,
+    Rss,
+    Rtprio,
+    Rttime,
+    Sigpending,
+    Stack,
+}
+
+impl RlimitResource {
+    /// Every resource, in the order `[rlimits]` documents them.
+    pub const ALL: [RlimitResource; 16] = [
+        RlimitResource::As,
+        RlimitResource::Core,
+        RlimitResource::Cpu,
+        RlimitResource::Data,
+        RlimitResource::Fsize,
+        RlimitResource::Locks,
+        RlimitResource::Memlock,
+        RlimitResource::Msgqueue,
+        RlimitResource::Nice,
+        RlimitResource::Nofile,
+        RlimitResource::Nproc,
+        RlimitResource::Rss,
+        RlimitResource::Rtprio,
+        RlimitResource::Rttime,
+        RlimitResource::Sigpending,
+        RlimitResource::Stack,
+    ];
+
+    /// The `[rlimits]` key.
+    pub fn name(self) -> &'static str {
+        match self {
+            RlimitResource::As => "as",
+            RlimitResource::Core => "core",
+            RlimitResource::Cpu => "cpu",
+            RlimitResource::Data => "data",
+            RlimitResource::Fsize => "fsize",
+            RlimitResource::Locks => "locks",
+            RlimitResource::Memlock => "memlock",
+            RlimitResource::Msgqueue => "msgqueue",
+            RlimitResource::Nice => "nice",
+            RlimitResource::Nofile => "nofile",
+            RlimitResource::Nproc => "nproc",
+            RlimitResource::Rss => "rss",
+            RlimitResource::Rtprio => "rtprio",
+            RlimitResource::Rttime => "rttime",
+            RlimitResource::Sigpending => "sigpending",
+            RlimitResource::Stack => "stack",
+        }
+    }
+
+    /// The kernel's resource number.
+    pub fn kernel(self) -> nix::sys::resource::Resource {
+        use nix::sys::resource::Resource as R;
+        match self {
+            RlimitResource::As => R::RLIMIT_AS,
+            RlimitResource::Core => R::RLIMIT_CORE,
+            RlimitResource::Cpu => R::RLIMIT_CPU,
+            RlimitResource::Data => R::RLIMIT_DATA,
+            RlimitResource::Fsize => R::RLIMIT_FSIZE,
+            RlimitResource::Locks => R::RLIMIT_LOCKS,
+            RlimitResource::Memlock => R::RLIMIT_MEMLOCK,
+            RlimitResource::Msgqueue => R::RLIMIT_MSGQUEUE,
+            RlimitResource::Nice => R::RLIMIT_NICE,
+            RlimitResource::Nofile => R::RLIMIT_NOFILE,
+            RlimitResource::Nproc => R::RLIMIT_NPROC,
+            RlimitResource::Rss => R::RLIMIT_RSS,
+            RlimitResource::Rtprio => R::RLIMIT_RTPRIO,
+            RlimitResource::Rttime => R::RLIMIT_RTTIME,
+            RlimitResource::Sigpending => R::RLIMIT_SIGPENDING,
+            RlimitResource::Stack => R::RLIMIT_STACK,
+        }
+    }
+}
+
+impl fmt::Display for RlimitResource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl Rlimits {
-    /// `(name, value)` of every set key, in a fixed order.
-    pub fn entries(&self) -> Vec<(&'static str, &L<Rlimit>)> {
-        let all: [(&'static str, &Option<L<Rlimit>>); 16] = [
-            ("as", &self.as_),
-            ("core", &self.core),
-            ("cpu", &self.cpu),
-            ("data", &self.data),
-            ("fsize", &self.fsize),
-            ("locks", &self.locks),
-            ("memlock", &self.memlock),
-            ("msgqueue", &self.msgqueue),
-            ("nice", &self.nice),
-            ("nofile", &self.nofile),
-            ("nproc", &self.nproc),
-            ("rss", &self.rss),
-            ("rtprio", &self.rtprio),
-            ("rttime", &self.rttime),
-            ("sigpending", &self.sigpending),
-            ("stack", &self.stack),
+    /// `(resource, value)` of every set key, in a fixed order.
+    pub fn entries(&self) -> Vec<(RlimitResource, &L<Rlimit>)> {
+        use RlimitResource as R;
+        let all: [(RlimitResource, &Option<L<Rlimit>>); 16] = [
+            (R::As, &self.as_),
+            (R::Core, &self.core),
+            (R::Cpu, &self.cpu),
+            (R::Data, &self.data),
+            (R::Fsize, &self.fsize),
+            (R::Locks, &self.locks),
+            (R::Memlock, &self.memlock),
+            (R::Msgqueue, &self.msgqueue),
+            (R::Nice, &self.nice),
+            (R::Nofile, &self.nofile),
+            (R::Nproc, &self.nproc),
+            (R::Rss, &self.rss),
+            (R::Rtprio, &self.rtprio),
+            (R::Rttime, &self.rttime),
+            (R::Sigpending, &self.sigpending),
+            (R::Stack, &self.stack),
         ];
         all.into_iter()
             .filter_map(|(n, v)| v.as_ref().map(|v| (n, v)))

@@ -325,20 +325,17 @@ fn command(
         )));
     }
     for r in &plan.rlimits {
-        let res = crate::host::RLIMITS
-            .iter()
-            .find(|(n, _)| *n == r.resource)
-            .map(|(_, res)| *res);
-        if let Some(res) = res {
-            let v = |x: Option<u64>| x.unwrap_or(libc::RLIM_INFINITY);
-            nix::sys::resource::setrlimit(res, v(r.soft), v(r.hard))
-                .step(|| format!("set rlimit {}", r.resource))
-                .map_err(jail)?;
-        }
+        let v = |x: Option<u64>| x.unwrap_or(libc::RLIM_INFINITY);
+        nix::sys::resource::setrlimit(r.resource.kernel(), v(r.soft), v(r.hard))
+            .step(|| format!("set rlimit {}", r.resource))
+            .map_err(jail)?;
     }
     // jail raised its own soft descriptor limit; COMMAND starts with the one jail was given.
     if let Some(soft) = nofile_soft {
-        if !plan.rlimits.iter().any(|r| r.resource == "nofile") {
+        if !plan
+            .rlimits
+            .iter()
+            .any(|r| r.resource == crate::profile::RlimitResource::Nofile) {
             use nix::sys::resource::{getrlimit, setrlimit, Resource};
             let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE)
                 .step(|| "get rlimit nofile".into())

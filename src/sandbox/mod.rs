@@ -13,6 +13,7 @@ pub mod error;
 pub mod fs;
 pub mod init;
 pub mod landlock;
+pub mod probe;
 pub mod pty;
 pub mod seccomp;
 pub mod spawn;

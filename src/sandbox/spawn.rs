@@ -106,7 +106,7 @@ fn make_cgroup(plan: &Plan, v: Verbosity) -> Result<Option<Cgroup>, ()> {
                         .limits
                         .fallback_rlimits
                         .iter()
-                        .map(|r| format!("RLIMIT_{}", r.resource.to_uppercase()))
+                        .map(|r| format!("RLIMIT_{}", r.resource.name().to_uppercase()))
                         .collect::<Vec<_>>()
                         .join(", "),
                 };
