@@ -175,7 +175,7 @@ fn invalid_limits_rejected() {
         },
     ] {
         assert!(
-            matches!(l.validate(), Err(_)),
+            l.validate().is_err(),
             "{l:?}"
         );
         assert!(Cgroup::create(BackendKind::V1, "x", &l).is_err());
