@@ -1075,7 +1075,7 @@ fn normalize_json(s: &str) -> String {
     v["landlock"] = serde_json::json!({"compat": ll["compat"], "path_rules": rules, "note": "ABI-dependent fields left out"});
     // Which cgroup back end would apply the limits, and its file writes, depend on the machine.
     if let Some(l) = v["limits"].as_object_mut() {
-        for k in ["backend", "reasons", "writes", "fallback"] {
+        for k in ["backend", "reasons", "remedy", "writes", "fallback"] {
             if l.remove(k).is_some() {
                 l.insert(k.to_string(), Value::String("(host-dependent)".into()));
             }

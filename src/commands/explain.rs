@@ -126,6 +126,26 @@ pub fn to_text(p: &Plan) -> String {
             (Some(b), _) => {
                 let w: Vec<String> = l.writes.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 step(&mut o, format!("  back end {b}: writes {}", w.join(", ")));
+                if !l.fallback_rlimits.is_empty() {
+                    let r: Vec<String> = l
+                        .fallback_rlimits
+                        .iter()
+                        .map(|r| {
+                            format!(
+                                "RLIMIT_{}={}",
+                                r.resource.name().to_uppercase(),
+                                r.hard.map(|h| h.to_string()).unwrap_or("unlimited".into())
+                            )
+                        })
+                        .collect();
+                    step(
+                        &mut o,
+                        format!(
+                            "  if {b} cannot create the cgroup (enforce = \"best-effort\"): {} holds instead",
+                            r.join(", ")
+                        ),
+                    );
+                }
             }
             (None, Some(f)) => step(&mut o, format!("  no cgroup back end here: {f}")),
             (None, None) => step(

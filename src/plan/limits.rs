@@ -20,6 +20,9 @@ pub struct LimitsPlan {
     pub backend: Option<BackendKind>,
     /// Why that back end (or none) was chosen.
     pub reasons: Vec<String>,
+    /// When none can be had: what the user can do about it (`jail run` refuses with it when
+    /// enforce is required).
+    pub remedy: Option<String>,
     /// Exactly what will be written: cgroup files (v1, v2) or unit properties (systemd).
     pub writes: Vec<(String, String)>,
     /// When no back end can apply them here and enforce is best-effort: exactly which limits
@@ -43,6 +46,7 @@ impl Default for LimitsPlan {
             memory_fallback: true,
             backend: None,
             reasons: vec![],
+            remedy: None,
             writes: vec![],
             fallback: None,
             fallback_rlimits: vec![],
@@ -216,6 +220,7 @@ pub fn compile(cx: &mut Ctx, l: &profile::Limits, user_ns: bool) -> Result<Limit
     if plan.any() {
         let det = (cx.host.cgroup)(&plan.cgroup_limits());
         plan.reasons = det.reasons;
+        plan.remedy = det.remedy.clone();
         match det.chosen {
             Some(kind) => {
                 plan.backend = Some(kind);

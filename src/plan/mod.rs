@@ -66,12 +66,16 @@ pub struct Namespaces {
 }
 
 impl Plan {
-    /// The plan with the limits' rlimit fallback in force: what `jail run` carries out when the
-    /// plan's cgroup back end fails to create the cgroup and enforce is best-effort.
-    pub fn with_limit_fallback(&self) -> Plan {
-        let mut p = self.clone();
-        limits::merge_rlimits(&mut p.rlimits, &self.limits.fallback_rlimits);
-        p
+    /// The rlimits COMMAND gets. `cgroup_made`: whether the sandbox got its cgroup. When the
+    /// plan's back end then failed to create it (enforce = best-effort), the limits' rlimit
+    /// fallback (`limits.fallback_rlimits`, shown by `jail explain`) holds in its place; with
+    /// no back end at all the plan's `rlimits` already hold it.
+    pub fn rlimits_to_apply(&self, cgroup_made: bool) -> Vec<limits::RlimitPlan> {
+        let mut r = self.rlimits.clone();
+        if !cgroup_made && self.limits.backend.is_some() {
+            limits::merge_rlimits(&mut r, &self.limits.fallback_rlimits);
+        }
+        r
     }
 }
 

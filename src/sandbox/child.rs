@@ -39,6 +39,8 @@ pub struct ChildFds {
     /// The soft `RLIMIT_NOFILE` jail was started with, when jail raised its own: COMMAND gets
     /// it back unless the profile's `[rlimits] nofile` says otherwise.
     pub nofile_soft: Option<u64>,
+    /// The rlimits to set: [`Plan::rlimits_to_apply`] for whether the sandbox got its cgroup.
+    pub rlimits: Vec<crate::plan::limits::RlimitPlan>,
 }
 
 /// Never returns: execs COMMAND, becomes init, or exits with the error reported.
@@ -160,7 +162,14 @@ fn setup(
             }
         }
     }
-    command(plan, fds.pty_sock, fds.tty_std, fds.nofile_soft, verbose)
+    command(
+        plan,
+        fds.pty_sock,
+        fds.tty_std,
+        fds.nofile_soft,
+        &fds.rlimits,
+        verbose,
+    )
 }
 
 /// True when no writer is left on the pipe `fd` (and nothing is left to read in it).
@@ -296,6 +305,7 @@ fn command(
     pty_sock: Option<OwnedFd>,
     tty_std: [bool; 3],
     nofile_soft: Option<u64>,
+    rlimits: &[crate::plan::limits::RlimitPlan],
     verbose: bool,
 ) -> std::result::Result<Never, (StepError, i32)> {
     let jail = |e: StepError| (e, crate::EXIT_JAIL);
@@ -324,7 +334,7 @@ fn command(
             "working folder",
         )));
     }
-    for r in &plan.rlimits {
+    for r in rlimits {
         let v = |x: Option<u64>| x.unwrap_or(libc::RLIM_INFINITY);
         nix::sys::resource::setrlimit(r.resource.kernel(), v(r.soft), v(r.hard))
             .step(|| format!("set rlimit {}", r.resource))
@@ -332,8 +342,7 @@ fn command(
     }
     // jail raised its own soft descriptor limit; COMMAND starts with the one jail was given.
     if let Some(soft) = nofile_soft {
-        if !plan
-            .rlimits
+        if !rlimits
             .iter()
             .any(|r| r.resource == crate::profile::RlimitResource::Nofile) {
             use nix::sys::resource::{getrlimit, setrlimit, Resource};

@@ -69,27 +69,15 @@ fn write_id_maps(pid: libc::pid_t, plan: &Plan) -> Result<(), StepError> {
     )
 }
 
-fn limits_of(plan: &Plan) -> cgroup::Limits {
-    let l = &plan.limits;
-    cgroup::Limits {
-        memory: l.memory,
-        swap: l.swap,
-        cpus: l.cpus,
-        cpu_weight: l.cpu_weight,
-        pids: l.pids,
-    }
-}
-
-/// Creates the sandbox's cgroup when limits are asked for; None when none are, or when they
-/// cannot be applied and the profile said best-effort.
+/// Creates the sandbox's cgroup with the back end the plan chose, when limits are asked for;
+/// None when none are, or when they cannot be applied and the profile said best-effort.
 fn make_cgroup(plan: &Plan, v: Verbosity) -> Result<Option<Cgroup>, ()> {
     if !plan.limits.any() {
         return Ok(None);
     }
-    let limits = limits_of(plan);
+    let limits = plan.limits.cgroup_limits();
     // Cgroups left by jail runs that were SIGKILLed (their supervisor is provably gone).
     cgroup::reap_orphans();
-    let det = cgroup::detect(&limits);
     let fail = |msg: String, remedy: Option<String>| {
         if plan.limits.required() {
             eprintln!("jail: error: cannot enforce [limits]: {msg}");
@@ -115,8 +103,8 @@ fn make_cgroup(plan: &Plan, v: Verbosity) -> Result<Option<Cgroup>, ()> {
             Ok(None)
         }
     };
-    let Some(kind) = det.chosen else {
-        return fail(det.reasons.join("; "), det.remedy);
+    let Some(kind) = plan.limits.backend else {
+        return fail(plan.limits.reasons.join("; "), plan.limits.remedy.clone());
     };
     match Cgroup::create(kind, &plan.profile, &limits) {
         Ok(cg) => Ok(Some(cg)),
@@ -202,13 +190,6 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> i32 {
     if cg.is_none() {
         unclaim(&claim);
     }
-    // The plan's back end could not create the cgroup (best-effort): the plan's rlimit
-    // fallback holds instead. (With no back end at all, the plan's rlimits already hold it.)
-    let plan_owned;
-    if cg.is_none() && plan.limits.backend.is_some() && !plan.limits.fallback_rlimits.is_empty() {
-        plan_owned = plan.with_limit_fallback();
-        plan = &plan_owned;
-    }
     let r = supervise(plan, opts, verbose, cg.as_mut(), nofile_soft);
     let code = match r {
         Ok(code) => code,
@@ -248,6 +229,7 @@ fn supervise(
     nofile_soft: Option<u64>,
 ) -> Result<i32, StepError> {
     let cgroup_paths: Vec<std::path::PathBuf> = cg.as_ref().map(|c| c.paths()).unwrap_or_default();
+    let cgroup_made = cg.is_some();
     let (sync_r, sync_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
     // init reports COMMAND's exit status here as soon as the sandbox is emptied, before the
@@ -321,6 +303,7 @@ fn supervise(
                 pty_sock: pty_pair.map(|(_, c)| c),
                 tty_std,
                 nofile_soft,
+                rlimits: plan.rlimits_to_apply(cgroup_made),
             };
             std::mem::forget(term); // the supervisor restores the terminal, not the child
             child::main(plan, fds, verbose)
