@@ -438,7 +438,6 @@ pub const POLICY_HOME_FILES: [&str; 61] = [
 /// so a missing one gets an empty placeholder).
 pub const POLICY_CONFIG_FILES: [&str; 3] = ["mimeapps.list", "user-dirs.dirs", "starship.toml"];
 
-
 impl Host {
     /// Probes the real host: ids, the session's folders, Landlock, rlimits.
     pub fn probe() -> Host {
@@ -486,7 +485,9 @@ impl Host {
         let hard_rlimits = RlimitResource::ALL
             .iter()
             .map(|r| {
-                let hard = nix::sys::resource::getrlimit(r.kernel()).ok().map(|(_, h)| h);
+                let hard = nix::sys::resource::getrlimit(r.kernel())
+                    .ok()
+                    .map(|(_, h)| h);
                 (*r, hard.filter(|&h| h != libc::RLIM_INFINITY))
             })
             .collect();

@@ -32,28 +32,20 @@ impl Limits {
     pub fn validate(&self) -> Result<(), String> {
         if let Some(m) = self.memory {
             if m < 4096 {
-                return Err(format!(
-                    "memory = {m} bytes is below one page"
-                ));
+                return Err(format!("memory = {m} bytes is below one page"));
             }
         }
         if self.swap.is_some() && self.memory.is_none() {
-            return Err(
-                "swap is set but memory is not: swap is a budget on top of memory".into(),
-            );
+            return Err("swap is set but memory is not: swap is a budget on top of memory".into());
         }
         if let Some(c) = self.cpus {
             if !c.is_finite() || !(0.01..=65536.0).contains(&c) {
-                return Err(format!(
-                    "cpus = {c}: must be between 0.01 and 65536"
-                ));
+                return Err(format!("cpus = {c}: must be between 0.01 and 65536"));
             }
         }
         if let Some(w) = self.cpu_weight {
             if !(1..=10000).contains(&w) {
-                return Err(format!(
-                    "cpu_weight = {w}: must be 1..=10000"
-                ));
+                return Err(format!("cpu_weight = {w}: must be 1..=10000"));
             }
         }
         if let Some(p) = self.pids {
@@ -115,7 +107,6 @@ pub struct Detection {
     /// What the user can do when nothing is usable.
     pub remedy: Option<String>,
 }
-
 
 /// The probe answer of a machine where no back end can apply limits: for hosts that must not
 /// depend on the machine they run on (the compiler's unit tests).

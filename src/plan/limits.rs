@@ -1,8 +1,8 @@
 //! `[limits]` (cgroup limits of the whole sandbox) and `[rlimits]` (per process).
 
+use super::cgroup::BackendKind;
 use super::{Ctx, Error};
 use crate::host::Host;
-use super::cgroup::BackendKind;
 use crate::profile::{self, Enforce, Located, RlimitResource, Rlimits};
 use serde::Serialize;
 

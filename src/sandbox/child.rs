@@ -344,7 +344,8 @@ fn command(
     if let Some(soft) = nofile_soft {
         if !rlimits
             .iter()
-            .any(|r| r.resource == crate::profile::RlimitResource::Nofile) {
+            .any(|r| r.resource == crate::profile::RlimitResource::Nofile)
+        {
             use nix::sys::resource::{getrlimit, setrlimit, Resource};
             let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE)
                 .step(|| "get rlimit nofile".into())

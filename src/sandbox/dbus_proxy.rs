@@ -135,14 +135,6 @@ pub fn start(plan: &Plan) -> Result<Option<ProxyGuard>, StepError> {
     Ok(Some(g))
 }
 
-fn io_err(step: &str, e: std::io::Error, detail: impl Into<String>) -> StepError {
-    StepError::detail(
-        step,
-        Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-        detail,
-    )
-}
-
 /// jail's state folder (as `Host::state_dir`: `/run/jail` for root, `$XDG_RUNTIME_DIR/jail`,
 /// else `/tmp/jail-UID`), then a fresh `session-PID` folder in it. Both 0700 and ours: a folder
 /// another user made first (in /tmp) or a symlink is refused.
@@ -165,10 +157,10 @@ fn private_dir(env: &BTreeMap<String, String>) -> Result<PathBuf, StepError> {
         match std::fs::DirBuilder::new().mode(0o700).create(d) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && d == &base => {}
-            Err(e) => return Err(io_err(step, e, d.display().to_string())),
+            Err(e) => return Err(StepError::io(step, &e, d.display().to_string())),
         }
-        let m =
-            std::fs::symlink_metadata(d).map_err(|e| io_err(step, e, d.display().to_string()))?;
+        let m = std::fs::symlink_metadata(d)
+            .map_err(|e| StepError::io(step, &e, d.display().to_string()))?;
         if !m.is_dir() || m.uid() != uid {
             return Err(StepError::detail(
                 step,
@@ -181,7 +173,7 @@ fn private_dir(env: &BTreeMap<String, String>) -> Result<PathBuf, StepError> {
         }
         if m.mode() & 0o077 != 0 {
             std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700))
-                .map_err(|e| io_err(step, e, d.display().to_string()))?;
+                .map_err(|e| StepError::io(step, &e, d.display().to_string()))?;
         }
     }
     Ok(base.join(format!("session-{}", std::process::id())))
@@ -202,7 +194,7 @@ fn xauthority(
     // A regular file of at most 1 MiB, through one descriptor: a sandbox that could write the
     // home might have swapped it for a FIFO or `/dev/zero`.
     let data = crate::util::read_regular(&host_file, 1 << 20, false)
-        .map_err(|e| io_err(step, e, host_file.display().to_string()))?;
+        .map_err(|e| StepError::io(step, &e, host_file.display().to_string()))?;
     let display = plan.env.get("DISPLAY").cloned().unwrap_or_default();
     let n = gui::x11_display(&display).map_err(|e| StepError::detail(step, Errno::EINVAL, e))?;
     let hostname = nix::unistd::gethostname()
@@ -215,9 +207,9 @@ fn xauthority(
         .create_new(true)
         .mode(0o600)
         .open(&out)
-        .map_err(|e| io_err(step, e, out.display().to_string()))?;
+        .map_err(|e| StepError::io(step, &e, out.display().to_string()))?;
     std::io::Write::write_all(&mut f, &filtered)
-        .map_err(|e| io_err(step, e, out.display().to_string()))?;
+        .map_err(|e| StepError::io(step, &e, out.display().to_string()))?;
     g.mounts.push(MountStep::Bind {
         source: out,
         target: XAUTHORITY_INSIDE.into(),
@@ -301,7 +293,7 @@ fn proxy(plan: &Plan, env: &BTreeMap<String, String>, g: &mut ProxyGuard) -> Res
         .create_new(true)
         .mode(0o600)
         .open(&log_path)
-        .map_err(|e| io_err(step, e, log_path.display().to_string()))?;
+        .map_err(|e| StepError::io(step, &e, log_path.display().to_string()))?;
     let wfd = w.as_raw_fd();
     let mut cmd = Command::new(&bin);
     cmd.args(&args)
@@ -339,7 +331,7 @@ fn proxy(plan: &Plan, env: &BTreeMap<String, String>, g: &mut ProxyGuard) -> Res
     }
     let child = cmd
         .spawn()
-        .map_err(|e| io_err(step, e, bin.display().to_string()))?;
+        .map_err(|e| StepError::io(step, &e, bin.display().to_string()))?;
     drop(w);
     g.proxy = Some(child);
 

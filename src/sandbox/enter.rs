@@ -103,9 +103,9 @@ pub fn enter(
     for cg in &rec.cgroups {
         let procs = cg.join("cgroup.procs");
         std::fs::write(&procs, std::process::id().to_string()).map_err(|e| {
-            StepError::detail(
+            StepError::io(
                 format!("join cgroup {}", cg.display()),
-                Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+                &e,
                 "the sandbox's limits must cover what runs in it",
             )
         })?;

@@ -28,6 +28,11 @@ impl StepError {
         }
     }
 
+    /// A failed `std::io` call: its errno (EIO when it has none).
+    pub fn io(step: impl Into<String>, e: &std::io::Error, detail: impl Into<String>) -> Self {
+        StepError::detail(step, io_errno(e), detail)
+    }
+
     /// One record: `step \x1f errno \x1f detail`.
     pub fn encode(&self) -> Vec<u8> {
         format!("{}\x1f{}\x1f{}", self.step, self.errno, self.detail).into_bytes()
@@ -107,6 +112,11 @@ impl fmt::Display for StepError {
 
 pub type Result<T> = std::result::Result<T, StepError>;
 
+/// The errno of an `std::io::Error` (EIO when it carries none).
+pub fn io_errno(e: &std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
 /// Adds a step name to an `Errno` result.
 pub trait Step<T> {
     fn step(self, step: impl FnOnce() -> String) -> Result<T>;
@@ -115,5 +125,11 @@ pub trait Step<T> {
 impl<T> Step<T> for std::result::Result<T, Errno> {
     fn step(self, step: impl FnOnce() -> String) -> Result<T> {
         self.map_err(|e| StepError::new(step(), e))
+    }
+}
+
+impl<T> Step<T> for std::io::Result<T> {
+    fn step(self, step: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| StepError::new(step(), io_errno(&e)))
     }
 }

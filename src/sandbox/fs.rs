@@ -299,20 +299,10 @@ pub fn build(plan: &Plan, verbose: bool) -> Result<()> {
         Some(scratch.as_str()),
     )
     .step(|| "mount scratch tmpfs".into())?;
-    std::fs::create_dir(NEW_ROOT).map_err(|e| {
-        StepError::new(
-            "create new root",
-            Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-        )
-    })?;
+    std::fs::create_dir(NEW_ROOT).step(|| "create new root".into())?;
     // The mask put over hidden files: an empty file nobody may read.
     let mask = format!("{SCRATCH}/mask");
-    std::fs::File::create(&mask).map_err(|e| {
-        StepError::new(
-            "create mask file",
-            Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-        )
-    })?;
+    std::fs::File::create(&mask).step(|| "create mask file".into())?;
     nix::sys::stat::fchmodat(
         nix::fcntl::AT_FDCWD,
         mask.as_str(),
@@ -323,12 +313,7 @@ pub fn build(plan: &Plan, verbose: bool) -> Result<()> {
     let mask_fd = open_host(Path::new(&mask), "mask")?;
     // What placeholders show: an empty file anyone may read, nobody may write.
     let empty = format!("{SCRATCH}/empty");
-    std::fs::File::create(&empty).map_err(|e| {
-        StepError::new(
-            "create placeholder file",
-            Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-        )
-    })?;
+    std::fs::File::create(&empty).step(|| "create placeholder file".into())?;
     nix::sys::stat::fchmodat(
         nix::fcntl::AT_FDCWD,
         empty.as_str(),
@@ -363,12 +348,8 @@ pub fn build(plan: &Plan, verbose: bool) -> Result<()> {
             MountStep::RootImage { source } => {
                 // Writes go to a throwaway upper layer in scratch; the image is never modified.
                 for d in ["upper", "work"] {
-                    std::fs::create_dir(format!("{SCRATCH}/{d}")).map_err(|e| {
-                        StepError::new(
-                            "create overlay folders",
-                            Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-                        )
-                    })?;
+                    std::fs::create_dir(format!("{SCRATCH}/{d}"))
+                        .step(|| "create overlay folders".into())?;
                 }
                 let lower = fd_path(&srcs[0]);
                 let opts = format!(
@@ -614,12 +595,8 @@ fn do_step(
             )
             .step(|| format!("create file {shown}"))?;
             let mut f = std::fs::File::from(fd);
-            std::io::Write::write_all(&mut f, content.as_bytes()).map_err(|e| {
-                StepError::new(
-                    format!("write file {shown}"),
-                    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-                )
-            })?;
+            std::io::Write::write_all(&mut f, content.as_bytes())
+                .step(|| format!("write file {shown}"))?;
             nix::sys::stat::fchmod(&f, nix::sys::stat::Mode::from_bits_truncate(*mode))
                 .step(|| format!("chmod {shown}"))
         }
@@ -648,12 +625,7 @@ fn do_step(
                 let n = t.as_raw_fd();
                 let (u, w) = (format!("{SCRATCH}/ovl{n}u"), format!("{SCRATCH}/ovl{n}w"));
                 for d in [&u, &w] {
-                    std::fs::create_dir(d).map_err(|e| {
-                        StepError::new(
-                            "create overlay folders",
-                            Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-                        )
-                    })?;
+                    std::fs::create_dir(d).step(|| "create overlay folders".into())?;
                 }
                 format!(
                     "lowerdir={},upperdir={u},workdir={w},userxattr",
@@ -686,12 +658,7 @@ fn harden_proc(root: &OwnedFd, target: &Path, writes: ProcWrites, mask: &OwnedFd
     let shown = target.display().to_string();
     let proc_fd = walk(root, target, Make::Dir)?;
     let names: Vec<String> = std::fs::read_dir(fd_path(&proc_fd))
-        .map_err(|e| {
-            StepError::new(
-                format!("list {shown}"),
-                Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-            )
-        })?
+        .step(|| format!("list {shown}"))?
         .filter_map(|e| e.ok())
         .filter(|e| !e.file_type().map(|t| t.is_symlink()).unwrap_or(true))
         .filter_map(|e| e.file_name().into_string().ok())

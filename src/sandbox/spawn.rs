@@ -21,12 +21,12 @@
 
 use super::cgroup::{self, Cgroup};
 use super::child::{self, ChildFds};
-use super::error::StepError;
+use super::error::{Step, StepError};
 use super::init::{blocked_set, status_code};
 use super::pty::{Pty, Terminal};
 use super::sys;
-use crate::util::{human_bytes, Verbosity};
 use crate::plan::Plan;
+use crate::util::{human_bytes, Verbosity};
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{self, Signal};
@@ -50,12 +50,8 @@ pub(crate) fn print_step_error(e: &StepError) {
 fn write_id_maps(pid: libc::pid_t, plan: &Plan) -> Result<(), StepError> {
     let ids = &plan.ids;
     let w = |file: &str, text: String| {
-        std::fs::write(format!("/proc/{pid}/{file}"), text).map_err(|e| {
-            StepError::new(
-                format!("write {file} (user namespace id map)"),
-                Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-            )
-        })
+        std::fs::write(format!("/proc/{pid}/{file}"), text)
+            .step(|| format!("write {file} (user namespace id map)"))
     };
     // An unprivileged process must deny setgroups before it may write a gid map.
     w("setgroups", "deny".into())?;

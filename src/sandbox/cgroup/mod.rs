@@ -497,7 +497,9 @@ pub fn detect_with(limits: &Limits, opts: &Options) -> Detection {
         )
     };
     Detection {
-        writes: chosen.map(|k| planned_writes(k, limits)).unwrap_or_default(),
+        writes: chosen
+            .map(|k| planned_writes(k, limits))
+            .unwrap_or_default(),
         chosen,
         reasons,
         remedy,

@@ -174,10 +174,7 @@ fn invalid_limits_rejected() {
             ..Default::default()
         },
     ] {
-        assert!(
-            l.validate().is_err(),
-            "{l:?}"
-        );
+        assert!(l.validate().is_err(), "{l:?}");
         assert!(Cgroup::create(BackendKind::V1, "x", &l).is_err());
     }
 }
