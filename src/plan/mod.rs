@@ -271,6 +271,13 @@ fn flag(v: &Option<L<bool>>, default: bool) -> bool {
 /// Compiles a loaded profile for `command` on `host`.
 pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan, Error> {
     let p = &loaded.profile;
+    // The kernel would cut an argument at a NUL byte: COMMAND would get another one than shown.
+    if let Some(i) = command.iter().position(|a| a.contains('\0')) {
+        return Err(Located::new(
+            format!("argument {i} of COMMAND contains a NUL byte"),
+            None,
+        ));
+    }
     let mut cx = Ctx {
         host,
         warnings: vec![],
@@ -780,6 +787,20 @@ mod tests {
         let plan = compile(&loaded, &["/bin/true".into()], &h).unwrap();
         assert!(plan.mounts.len() > n, "{} steps", plan.mounts.len());
         work_done() - start
+    }
+
+    #[test]
+    fn an_argument_with_a_nul_byte_is_refused() {
+        let loaded = Loaded {
+            name: "nul".into(),
+            ..Default::default()
+        };
+        let e = compile(&loaded, &["/bin/echo".into(), "a\0b".into()], &host(None)).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("argument 1 of COMMAND contains a NUL byte"),
+            "{e}"
+        );
     }
 
     #[test]

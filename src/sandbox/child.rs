@@ -362,7 +362,7 @@ fn command(
         .map_err(jail)?;
 
     // Resolve COMMAND before the filters: the search only reads.
-    let exec = Exec::new(&plan.command, &plan.env);
+    let exec = Exec::new(&plan.command, &plan.env).map_err(jail)?;
     lock_down(plan, verbose).map_err(jail)?;
     Err(exec.run())
 }
@@ -440,33 +440,48 @@ pub struct Exec {
 }
 
 impl Exec {
-    pub fn new(command: &[String], env: &std::collections::BTreeMap<String, String>) -> Exec {
+    /// Refuses (EINVAL) an argument or variable holding a NUL byte: the kernel would cut it
+    /// there, so COMMAND would get another argument than the plan shows.
+    pub fn new(
+        command: &[String],
+        env: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Exec> {
+        let c = |s: String, what: &str| {
+            CString::new(s).map_err(|_| {
+                StepError::detail(
+                    "prepare COMMAND",
+                    Errno::EINVAL,
+                    format!("{what} contains a NUL byte"),
+                )
+            })
+        };
         let name = command.first().cloned().unwrap_or_default();
         let path = env
             .get("PATH")
             .cloned()
             .unwrap_or_else(|| crate::plan::env::DEFAULT_PATH.into());
         let candidates = if name.contains('/') {
-            vec![CString::new(name.as_bytes()).unwrap_or_default()]
+            vec![c(name.clone(), "COMMAND")?]
         } else {
             path.split(':')
                 .map(|d| if d.is_empty() { "." } else { d })
                 .filter_map(|d| CString::new(format!("{d}/{name}")).ok())
                 .collect()
         };
-        Exec {
+        Ok(Exec {
             argv: command
                 .iter()
-                .map(|a| CString::new(a.as_bytes()).unwrap_or_default())
-                .collect(),
+                .enumerate()
+                .map(|(i, a)| c(a.clone(), &format!("argument {i} of COMMAND")))
+                .collect::<Result<_>>()?,
             envp: env
                 .iter()
-                .map(|(k, v)| CString::new(format!("{k}={v}")).unwrap_or_default())
-                .collect(),
+                .map(|(k, v)| c(format!("{k}={v}"), &format!("environment variable {k}")))
+                .collect::<Result<_>>()?,
             name,
             path,
             candidates,
-        }
+        })
     }
 
     /// execve along the candidates like execvp; returns only on failure, with the error to

@@ -238,7 +238,7 @@ fn child(
     sys::cloexec_from(3)
         .step(|| "close inherited descriptors".into())
         .map_err(jail)?;
-    let exec = super::child::Exec::new(command, &plan.env);
+    let exec = super::child::Exec::new(command, &plan.env).map_err(jail)?;
     // The same restrictions, in the same order, as the sandbox's own COMMAND.
     super::child::lock_down(plan, verbose).map_err(jail)?;
     Err(exec.run())
