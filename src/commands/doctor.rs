@@ -27,7 +27,7 @@ pub fn run(a: FormatArg) -> i32 {
     let mut checks = vec![];
 
     // User namespaces: try one for real, in a throwaway child.
-    let userns = probe_userns();
+    let userns = crate::sandbox::probe::namespaces();
     let apparmor = read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
         .map(|s| s == "1")
         .unwrap_or(false);
@@ -155,25 +155,3 @@ pub fn run(a: FormatArg) -> i32 {
     i32::from(!ok)
 }
 
-/// Creates (and throws away) the namespaces a default sandbox needs.
-fn probe_userns() -> Result<(), String> {
-    let flags = (libc::CLONE_NEWUSER
-        | libc::CLONE_NEWNS
-        | libc::CLONE_NEWPID
-        | libc::CLONE_NEWNET
-        | libc::CLONE_NEWIPC
-        | libc::CLONE_NEWUTS
-        | libc::CLONE_NEWCGROUP) as u64;
-    // SAFETY: single-threaded; the child exits at once.
-    match unsafe { crate::sandbox::sys::clone_fork(flags) } {
-        Ok(0) => crate::sandbox::sys::exit_now(0),
-        Ok(pid) => {
-            let st = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
-            match st {
-                Ok(nix::sys::wait::WaitStatus::Exited(_, 0)) => Ok(()),
-                other => Err(format!("{other:?}")),
-            }
-        }
-        Err(e) => Err(crate::util::errno_name(e as i32)),
-    }
-}

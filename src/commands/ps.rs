@@ -163,16 +163,7 @@ pub fn stop(a: StopArgs) -> i32 {
     // What is left gets SIGKILL: the sandbox's first process (the kernel then kills its whole
     // pid namespace) and everything in its cgroups.
     state::pidfd_kill(rec.init_pid, rec.init_start, libc::SIGKILL);
-    for d in &rec.cgroups {
-        if d.join("cgroup.kill").exists() {
-            let _ = std::fs::write(d.join("cgroup.kill"), "1");
-        } else if let Ok(procs) = std::fs::read_to_string(d.join("cgroup.procs")) {
-            for p in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
-                // SAFETY: plain kill of processes inside the sandbox's own cgroup.
-                unsafe { libc::kill(p, libc::SIGKILL) };
-            }
-        }
-    }
+    state::kill_cgroups(&rec.cgroups);
     for _ in 0..250 {
         if !state::alive(rec.init_pid, rec.init_start) {
             println!(

@@ -13,3 +13,27 @@ pub fn cgroup(limits: &Limits) -> Detection {
 pub fn landlock_abi() -> Option<u32> {
     super::landlock::probe_abi()
 }
+
+/// Creates (and throws away) the namespaces a default sandbox needs; the error names what the
+/// kernel said.
+pub fn namespaces() -> Result<(), String> {
+    let flags = (libc::CLONE_NEWUSER
+        | libc::CLONE_NEWNS
+        | libc::CLONE_NEWPID
+        | libc::CLONE_NEWNET
+        | libc::CLONE_NEWIPC
+        | libc::CLONE_NEWUTS
+        | libc::CLONE_NEWCGROUP) as u64;
+    // SAFETY: jail is single-threaded when it probes (`jail doctor`); the child exits at once.
+    match unsafe { super::sys::clone_fork(flags) } {
+        Ok(0) => super::sys::exit_now(0),
+        Ok(pid) => {
+            let st = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+            match st {
+                Ok(nix::sys::wait::WaitStatus::Exited(_, 0)) => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        }
+        Err(e) => Err(crate::util::errno_name(e as i32)),
+    }
+}

@@ -86,6 +86,24 @@ pub fn policy_hash(plan: &crate::plan::Plan) -> u64 {
     h.finish()
 }
 
+/// SIGKILLs everything in a sandbox's cgroups (`cgroup.kill` where the kernel has it).
+pub fn kill_cgroups(cgroups: &[PathBuf]) {
+    for d in cgroups {
+        if d.join("cgroup.kill").exists() {
+            let _ = std::fs::write(d.join("cgroup.kill"), "1");
+        } else if let Ok(procs) = std::fs::read_to_string(d.join("cgroup.procs")) {
+            let pids = procs.lines().filter_map(|l| l.trim().parse::<i32>().ok());
+            // Never 0 or below: kill(2) would read that as a process group.
+            for p in pids.filter(|&p| p > 0) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(p),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+    }
+}
+
 /// Sends `sig` through a pidfd opened while `pid` is verifiably the recorded process, so a
 /// recycled pid is never signalled.
 pub fn pidfd_kill(pid: i32, start: u64, sig: i32) -> bool {
