@@ -154,4 +154,3 @@ pub fn run(a: FormatArg) -> i32 {
     }
     i32::from(!ok)
 }
-

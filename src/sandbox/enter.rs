@@ -225,8 +225,8 @@ fn child(
     verbose: bool,
 ) -> Result<Never, (StepError, i32)> {
     let jail = |e: StepError| (e, crate::EXIT_JAIL);
-    super::child::reset_signals();
-    super::child::take_terminal(
+    super::lockdown::reset_signals();
+    super::lockdown::take_terminal(
         plan.process.new_session,
         tty.as_ref(),
         super::pty::tty_std(),
@@ -238,8 +238,8 @@ fn child(
     sys::cloexec_from(3)
         .step(|| "close inherited descriptors".into())
         .map_err(jail)?;
-    let exec = super::child::Exec::new(command, &plan.env).map_err(jail)?;
+    let exec = super::lockdown::Exec::new(command, &plan.env).map_err(jail)?;
     // The same restrictions, in the same order, as the sandbox's own COMMAND.
-    super::child::lock_down(plan, verbose).map_err(jail)?;
+    super::lockdown::lock_down(plan, verbose).map_err(jail)?;
     Err(exec.run())
 }

@@ -58,7 +58,7 @@ pub fn run(command: libc::pid_t, plan: &Plan, status: Option<OwnedFd>) -> ! {
         }
     }
     let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0, 0);
-    let _ = super::child::drop_caps(&[]);
+    let _ = super::lockdown::drop_caps(&[]);
     let _ = sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0);
     let _ = plan;
     let set = blocked_set();

@@ -13,6 +13,7 @@ pub mod error;
 pub mod fs;
 pub mod init;
 pub mod landlock;
+pub mod lockdown;
 pub mod probe;
 pub mod pty;
 pub mod seccomp;

@@ -1,0 +1,253 @@
+//! The lock-down every process that runs COMMAND goes through, in one place: the sandbox's own
+//! COMMAND ([`super::child`]), its init ([`super::init`], which keeps nothing) and a command
+//! started by `jail enter` ([`super::enter`]). Signals back at their defaults, the caller's
+//! terminal replaced, capabilities down to `keep` in all five sets, `no_new_privs`, Landlock,
+//! seccomp (last), then `execve` of a command prepared before the filters went on.
+
+use super::error::{Result, Step, StepError};
+use super::sys;
+use crate::plan::Plan;
+use nix::errno::Errno;
+use nix::sys::signal::{self, SigHandler, SigSet, Signal};
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+/// Signals jail blocks or ignores that COMMAND must get back at their defaults.
+pub fn reset_signals() {
+    let _ = signal::sigprocmask(
+        signal::SigmaskHow::SIG_SETMASK,
+        Some(&SigSet::empty()),
+        None,
+    );
+    for s in Signal::iterator() {
+        if s != Signal::SIGKILL && s != Signal::SIGSTOP {
+            // SAFETY: restoring the default disposition is always sound.
+            let _ = unsafe { signal::signal(s, SigHandler::SigDfl) };
+        }
+    }
+}
+
+/// The bounding set, from /proc/self/status (one read instead of a prctl per capability).
+fn bounding_mask() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let hex = s.lines().find_map(|l| l.strip_prefix("CapBnd:"))?.trim();
+    u64::from_str_radix(hex, 16).ok()
+}
+
+/// Empties the bounding set but for `keep`. Done once in the setup process before it forks, so
+/// init and COMMAND inherit it; [`drop_caps`] only repeats it where it was not done.
+pub fn drop_bounding(keep: &[u8]) -> Result<()> {
+    let last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(63);
+    for cap in 0..=last {
+        if !keep.contains(&(cap as u8)) {
+            match sys::prctl(libc::PR_CAPBSET_DROP, cap, 0) {
+                Ok(_) | Err(Errno::EINVAL) => {}
+                Err(e) => {
+                    return Err(StepError::new(
+                        format!("drop capability {cap} from the bounding set"),
+                        e,
+                    ))
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Drops every capability but `keep` from the bounding, inheritable, permitted, effective and
+/// ambient sets, and locks root's special treatment away (securebits), so that neither exec nor
+/// a uid 0 inside can bring any back.
+pub fn drop_caps(keep: &[u8]) -> Result<()> {
+    use caps::{CapSet, CapsHashSet};
+    let keep_set: CapsHashSet = caps::all()
+        .into_iter()
+        .filter(|c| keep.contains(&c.index()))
+        .collect();
+    let keep_mask: u64 = keep.iter().fold(0, |m, c| m | 1u64 << c);
+    if bounding_mask() != Some(keep_mask) {
+        drop_bounding(keep)?;
+    }
+    // SECBIT_NOROOT | SECBIT_NO_SETUID_FIXUP | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED,
+    // and ambient capabilities allowed only for what we raise below.
+    let bits = 0x1 | 0x2 | 0x4 | 0x8;
+    sys::prctl(libc::PR_SET_SECUREBITS, bits, 0).step(|| "set securebits".into())?;
+    let fail = |what: &str| {
+        let what = what.to_string();
+        move |e: caps::errors::CapsError| {
+            StepError::detail(
+                format!("drop capabilities: {what}"),
+                Errno::EPERM,
+                e.to_string(),
+            )
+        }
+    };
+    caps::set(None, CapSet::Inheritable, &keep_set).map_err(fail("inheritable"))?;
+    caps::set(None, CapSet::Effective, &keep_set).map_err(fail("effective"))?;
+    caps::set(None, CapSet::Permitted, &keep_set).map_err(fail("permitted"))?;
+    caps::clear(None, CapSet::Ambient).map_err(fail("ambient"))?;
+    for c in &keep_set {
+        caps::raise(None, CapSet::Ambient, *c).map_err(fail("raise ambient"))?;
+    }
+    Ok(())
+}
+
+/// The terminal: a new session, with the private pty (when there is one) as controlling
+/// terminal on whichever of 0, 1, 2 were the caller's terminal. TIOCSTI then can only reach the
+/// sandbox's own terminal.
+pub fn take_terminal(new_session: bool, tty: Option<&OwnedFd>, tty_std: [bool; 3]) -> Result<()> {
+    if new_session {
+        nix::unistd::setsid().step(|| "new session".into())?;
+    }
+    if let Some(tty) = tty {
+        // SAFETY: TIOCSCTTY takes an int argument; `tty` is an open pty slave.
+        if unsafe { libc::ioctl(tty.as_raw_fd(), libc::TIOCSCTTY, 0) } < 0 {
+            return Err(StepError::new(
+                "make the pty the controlling terminal",
+                Errno::last(),
+            ));
+        }
+        for (i, is_tty) in tty_std.iter().enumerate() {
+            if *is_tty {
+                // SAFETY: dup2 onto 0-2 replaces the caller's terminal with the pty.
+                if unsafe { libc::dup2(tty.as_raw_fd(), i as i32) } < 0 {
+                    return Err(StepError::new("attach the pty", Errno::last()));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The last steps before exec, in this order and for every process jail starts inside (COMMAND,
+/// and what `jail enter` runs): capabilities down to `keep` in all five sets, `no_new_privs`,
+/// Landlock, and seccomp last (from then on every syscall is filtered).
+pub fn lock_down(plan: &Plan, verbose: bool) -> Result<()> {
+    drop_caps(&plan.capabilities.numbers)?;
+    sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0).step(|| "set no_new_privs".into())?;
+    let ll = super::landlock::apply(&plan.landlock).map_err(|e| {
+        StepError::detail(
+            "landlock",
+            Errno::from_raw(e.errno().unwrap_or(libc::EPERM)),
+            e.to_string(),
+        )
+    })?;
+    if verbose {
+        // What the kernel actually took, not what was asked for.
+        eprintln!(
+            "jail: landlock: {:?} by the kernel (ABI {}), profile {:?}, {} path and {} port rules",
+            ll.ruleset,
+            ll.kernel_abi
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "none".into()),
+            ll.plan_outcome,
+            ll.path_rules,
+            ll.net_rules
+        );
+        let insns: usize = plan.seccomp.filters.iter().map(|f| f.program.len()).sum();
+        eprintln!(
+            "jail: seccomp: installing {} filters ({insns} instructions), then exec",
+            plan.seccomp.filters.len()
+        );
+    }
+    super::seccomp::install(&plan.seccomp)
+        .map_err(|e| StepError::detail("seccomp", Errno::EINVAL, e.to_string()))
+}
+
+/// A command ready to exec: its arguments, environment and the paths to try, prepared before
+/// the filters go on.
+pub struct Exec {
+    name: String,
+    path: String,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+    candidates: Vec<CString>,
+}
+
+impl Exec {
+    /// Refuses (EINVAL) an argument or variable holding a NUL byte: the kernel would cut it
+    /// there, so COMMAND would get another argument than the plan shows.
+    pub fn new(
+        command: &[String],
+        env: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Exec> {
+        let c = |s: String, what: &str| {
+            CString::new(s).map_err(|_| {
+                StepError::detail(
+                    "prepare COMMAND",
+                    Errno::EINVAL,
+                    format!("{what} contains a NUL byte"),
+                )
+            })
+        };
+        let name = command.first().cloned().unwrap_or_default();
+        let path = env
+            .get("PATH")
+            .cloned()
+            .unwrap_or_else(|| crate::plan::env::DEFAULT_PATH.into());
+        let candidates = if name.contains('/') {
+            vec![c(name.clone(), "COMMAND")?]
+        } else {
+            path.split(':')
+                .map(|d| if d.is_empty() { "." } else { d })
+                .filter_map(|d| CString::new(format!("{d}/{name}")).ok())
+                .collect()
+        };
+        Ok(Exec {
+            argv: command
+                .iter()
+                .enumerate()
+                .map(|(i, a)| c(a.clone(), &format!("argument {i} of COMMAND")))
+                .collect::<Result<_>>()?,
+            envp: env
+                .iter()
+                .map(|(k, v)| c(format!("{k}={v}"), &format!("environment variable {k}")))
+                .collect::<Result<_>>()?,
+            name,
+            path,
+            candidates,
+        })
+    }
+
+    /// execve along the candidates like execvp; returns only on failure, with the error to
+    /// report and the exit status (127 not found, 126 not executable, 125 otherwise).
+    pub fn run(&self) -> (StepError, i32) {
+        let mut last = Errno::ENOENT;
+        for c in &self.candidates {
+            let e = nix::unistd::execve(c, &self.argv, &self.envp).unwrap_err();
+            // Keep the most telling error, as execvp does: EACCES beats ENOENT.
+            if e != Errno::ENOENT && e != Errno::ENOTDIR || last == Errno::ENOENT {
+                last = if e == Errno::ENOTDIR {
+                    Errno::ENOENT
+                } else {
+                    e
+                };
+            }
+            if !matches!(e, Errno::ENOENT | Errno::ENOTDIR | Errno::EACCES) {
+                break;
+            }
+        }
+        let name = &self.name;
+        let (code, msg) = match last {
+            Errno::ENOENT if name.contains('/') => (
+                crate::EXIT_NOTFOUND,
+                format!("{name}: not found inside the sandbox (is its folder granted?)"),
+            ),
+            Errno::ENOENT => (
+                crate::EXIT_NOTFOUND,
+                format!(
+                    "{name}: not found in PATH inside the sandbox ({})",
+                    self.path
+                ),
+            ),
+            Errno::EACCES | Errno::ENOEXEC | Errno::EPERM => (
+                crate::EXIT_NOEXEC,
+                format!("{name}: found but not executable here"),
+            ),
+            _ => (crate::EXIT_JAIL, format!("{name}: cannot execute")),
+        };
+        (StepError::detail("execute COMMAND", last, msg), code)
+    }
+}
