@@ -1,12 +1,51 @@
 //! Classic-BPF interpreter for the subset the assembler emits (tests only): runs a program on
 //! a `seccomp_data`, evaluates a whole filter stack like the kernel, and mirrors the kernel's
-//! action-cache check.
+//! action-cache check. The opcode semantics are written once, in [`step`].
 
 use super::bpf::{
     BPF_ALU_AND_K, BPF_JA, BPF_JEQ_K, BPF_JGE_K, BPF_JGT_K, BPF_JSET_K, BPF_LD_W_ABS, BPF_RET_K,
     OFF_ARCH, OFF_NR,
 };
 use super::{SeccompPlan, SockFilter, RET_ALLOW};
+
+/// What one instruction did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Continue at this instruction.
+    Next(usize),
+    /// The program returned this value.
+    Ret(u32),
+    /// A load of this `seccomp_data` offset that the caller's `load` could not answer.
+    NoLoad(u32),
+    /// An opcode the assembler never emits.
+    Unknown(u16),
+}
+
+/// Executes instruction `i` at `pc` with accumulator `a`. `load(k)` is the 32-bit word at
+/// offset `k` of `seccomp_data`, or None if the caller cannot (or will not) provide it.
+pub fn step(i: SockFilter, pc: usize, a: &mut u32, load: impl Fn(u32) -> Option<u32>) -> Step {
+    let cond = |c: bool| Step::Next(pc + 1 + if c { i.jt as usize } else { i.jf as usize });
+    match i.code {
+        BPF_LD_W_ABS => match load(i.k) {
+            Some(v) => {
+                *a = v;
+                Step::Next(pc + 1)
+            }
+            None => Step::NoLoad(i.k),
+        },
+        BPF_ALU_AND_K => {
+            *a &= i.k;
+            Step::Next(pc + 1)
+        }
+        BPF_JA => Step::Next(pc + 1 + i.k as usize),
+        BPF_JEQ_K => cond(*a == i.k),
+        BPF_JGT_K => cond(*a > i.k),
+        BPF_JGE_K => cond(*a >= i.k),
+        BPF_JSET_K => cond(*a & i.k != 0),
+        BPF_RET_K => Step::Ret(i.k),
+        c => Step::Unknown(c),
+    }
+}
 
 /// Runs `prog` on a seccomp_data; returns (return value, instructions executed).
 pub fn run(prog: &[SockFilter], nr: u32, arch: u32, args: [u64; 6]) -> (u32, usize) {
@@ -16,28 +55,18 @@ pub fn run(prog: &[SockFilter], nr: u32, arch: u32, args: [u64; 6]) -> (u32, usi
     for (i, a) in args.iter().enumerate() {
         data[16 + 8 * i..24 + 8 * i].copy_from_slice(&a.to_le_bytes());
     }
+    let load = |k: u32| {
+        let k = k as usize;
+        Some(u32::from_le_bytes(data.get(k..k + 4)?.try_into().ok()?))
+    };
     let (mut pc, mut a, mut steps) = (0usize, 0u32, 0usize);
     loop {
-        let i = prog[pc];
         steps += 1;
-        let cond = |c: bool| pc + 1 + if c { i.jt as usize } else { i.jf as usize };
-        pc = match i.code {
-            BPF_LD_W_ABS => {
-                let k = i.k as usize;
-                a = u32::from_le_bytes(data[k..k + 4].try_into().unwrap());
-                pc + 1
-            }
-            BPF_ALU_AND_K => {
-                a &= i.k;
-                pc + 1
-            }
-            BPF_JA => pc + 1 + i.k as usize,
-            BPF_JEQ_K => cond(a == i.k),
-            BPF_JGT_K => cond(a > i.k),
-            BPF_JGE_K => cond(a >= i.k),
-            BPF_JSET_K => cond(a & i.k != 0),
-            BPF_RET_K => return (i.k, steps),
-            c => panic!("unexpected opcode {c:#x}"),
+        pc = match step(prog[pc], pc, &mut a, load) {
+            Step::Next(next) => next,
+            Step::Ret(v) => return (v, steps),
+            Step::NoLoad(k) => panic!("load beyond seccomp_data at offset {k}"),
+            Step::Unknown(c) => panic!("unexpected opcode {c:#x}"),
         };
     }
 }
@@ -67,31 +96,18 @@ pub fn eval(plan: &SeccompPlan, name: &str, args: [u64; 6]) -> u32 {
 /// Mirrors the kernel's seccomp_is_const_allow(): can the action cache skip this filter
 /// for `nr` (verdict ALLOW without looking at arguments)?
 pub fn is_const_allow(prog: &[SockFilter], nr: u32, arch: u32) -> bool {
+    // Only `nr` and `arch` are known: a load of an argument means "depends on arguments".
+    let load = |k: u32| match k {
+        OFF_NR => Some(nr),
+        OFF_ARCH => Some(arch),
+        _ => None,
+    };
     let (mut pc, mut a) = (0usize, 0u32);
     loop {
-        let i = prog[pc];
-        let cond = |c: bool| pc + 1 + if c { i.jt as usize } else { i.jf as usize };
-        pc = match i.code {
-            BPF_LD_W_ABS if i.k == OFF_NR => {
-                a = nr;
-                pc + 1
-            }
-            BPF_LD_W_ABS if i.k == OFF_ARCH => {
-                a = arch;
-                pc + 1
-            }
-            BPF_LD_W_ABS => return false,
-            BPF_ALU_AND_K => {
-                a &= i.k;
-                pc + 1
-            }
-            BPF_JA => pc + 1 + i.k as usize,
-            BPF_JEQ_K => cond(a == i.k),
-            BPF_JGT_K => cond(a > i.k),
-            BPF_JGE_K => cond(a >= i.k),
-            BPF_JSET_K => cond(a & i.k != 0),
-            BPF_RET_K => return i.k == RET_ALLOW,
-            _ => return false,
+        pc = match step(prog[pc], pc, &mut a, load) {
+            Step::Next(next) => next,
+            Step::Ret(v) => return v == RET_ALLOW,
+            Step::NoLoad(_) | Step::Unknown(_) => return false,
         };
     }
 }
