@@ -267,15 +267,21 @@ fn refuses(a: SeccompAction) -> bool {
     !matches!(a, SeccompAction::Allow | SeccompAction::Log)
 }
 
+/// The name of `e` (from [`crate::util::errno_name`]'s table) for these errnos, `errno N` for
+/// any other.
 fn errno_name(e: i32) -> String {
-    match e {
-        libc::EPERM => "EPERM".into(),
-        libc::ENOSYS => "ENOSYS".into(),
-        libc::EACCES => "EACCES".into(),
-        libc::EINVAL => "EINVAL".into(),
-        libc::ENOENT => "ENOENT".into(),
-        libc::EOPNOTSUPP => "EOPNOTSUPP".into(),
-        e => format!("errno {e}"),
+    const NAMED: [i32; 6] = [
+        libc::EPERM,
+        libc::ENOSYS,
+        libc::EACCES,
+        libc::EINVAL,
+        libc::ENOENT,
+        libc::EOPNOTSUPP,
+    ];
+    if NAMED.contains(&e) {
+        crate::util::errno_name(e)
+    } else {
+        format!("errno {e}")
     }
 }
 
