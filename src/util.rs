@@ -1,6 +1,9 @@
 //! Small helpers shared by every layer.
 
-use nix::errno::Errno;
+/// `(libc::EPERM, "EPERM")` … for each name.
+macro_rules! errno_table {
+    [$($name:ident),* $(,)?] => { &[$((libc::$name, stringify!($name))),*] };
+}
 
 /// How much jail prints about itself (`--quiet`, default, `--verbose`); shared by the commands
 /// and the executor, so it lives below both.
@@ -11,18 +14,44 @@ pub enum Verbosity {
     Verbose,
 }
 
-/// `EPERM` → 1. Names are the kernel's (`nix`'s `Errno` Debug names).
+/// Every errno Linux defines with its kernel name: the crate's one errno-name table (the
+/// profile parser, error messages, the seccomp compiler and installer and the cgroup errors all
+/// read it through [`errno_str`]). Where two names share a number (EWOULDBLOCK = EAGAIN,
+/// EDEADLOCK = EDEADLK, ENOTSUP = EOPNOTSUPP) only the first is listed, as `nix`'s `Errno`
+/// prints it; a unit test keeps the two in step.
+#[rustfmt::skip]
+static ERRNOS: &[(i32, &str)] = errno_table![
+    EPERM, ENOENT, ESRCH, EINTR, EIO, ENXIO, E2BIG, ENOEXEC, EBADF, ECHILD, EAGAIN, ENOMEM, EACCES,
+    EFAULT, ENOTBLK, EBUSY, EEXIST, EXDEV, ENODEV, ENOTDIR, EISDIR, EINVAL, ENFILE, EMFILE, ENOTTY,
+    ETXTBSY, EFBIG, ENOSPC, ESPIPE, EROFS, EMLINK, EPIPE, EDOM, ERANGE, EDEADLK, ENAMETOOLONG,
+    ENOLCK, ENOSYS, ENOTEMPTY, ELOOP, ENOMSG, EIDRM, ECHRNG, EL2NSYNC, EL3HLT, EL3RST, ELNRNG,
+    EUNATCH, ENOCSI, EL2HLT, EBADE, EBADR, EXFULL, ENOANO, EBADRQC, EBADSLT, EBFONT, ENOSTR,
+    ENODATA, ETIME, ENOSR, ENONET, ENOPKG, EREMOTE, ENOLINK, EADV, ESRMNT, ECOMM, EPROTO, EMULTIHOP,
+    EDOTDOT, EBADMSG, EOVERFLOW, ENOTUNIQ, EBADFD, EREMCHG, ELIBACC, ELIBBAD, ELIBSCN, ELIBMAX,
+    ELIBEXEC, EILSEQ, ERESTART, ESTRPIPE, EUSERS, ENOTSOCK, EDESTADDRREQ, EMSGSIZE, EPROTOTYPE,
+    ENOPROTOOPT, EPROTONOSUPPORT, ESOCKTNOSUPPORT, EOPNOTSUPP, EPFNOSUPPORT, EAFNOSUPPORT,
+    EADDRINUSE, EADDRNOTAVAIL, ENETDOWN, ENETUNREACH, ENETRESET, ECONNABORTED, ECONNRESET, ENOBUFS,
+    EISCONN, ENOTCONN, ESHUTDOWN, ETOOMANYREFS, ETIMEDOUT, ECONNREFUSED, EHOSTDOWN, EHOSTUNREACH,
+    EALREADY, EINPROGRESS, ESTALE, EUCLEAN, ENOTNAM, ENAVAIL, EISNAM, EREMOTEIO, EDQUOT, ENOMEDIUM,
+    EMEDIUMTYPE, ECANCELED, ENOKEY, EKEYEXPIRED, EKEYREVOKED, EKEYREJECTED, EOWNERDEAD,
+    ENOTRECOVERABLE, ERFKILL, EHWPOISON,
+];
+
+/// 1 → `Some("EPERM")`; None for a number Linux does not define. Does not allocate.
+pub fn errno_str(n: i32) -> Option<&'static str> {
+    ERRNOS.iter().find(|&&(v, _)| v == n).map(|&(_, name)| name)
+}
+
+/// `EPERM` → 1. Names are the kernel's (those of [`errno_name`]).
 pub fn errno_from_name(name: &str) -> Option<i32> {
     (1..200).find(|&n| errno_name(n) == name)
 }
 
 /// 1 → `EPERM`; unknown numbers print as `errno N`.
 pub fn errno_name(n: i32) -> String {
-    let e = Errno::from_raw(n);
-    if e == Errno::UnknownErrno {
-        format!("errno {n}")
-    } else {
-        format!("{e:?}")
+    match errno_str(n) {
+        Some(name) => name.to_string(),
+        None => format!("errno {n}"),
     }
 }
 
@@ -233,6 +262,16 @@ mod tests {
             printable("ok", false),
             std::borrow::Cow::Borrowed(_)
         ));
+    }
+
+    #[test]
+    fn errno_table_names_what_nix_names() {
+        use nix::errno::Errno;
+        for n in -1..=4096 {
+            let e = Errno::from_raw(n);
+            let nix_name = (e != Errno::UnknownErrno).then(|| format!("{e:?}"));
+            assert_eq!(errno_str(n).map(str::to_string), nix_name, "errno {n}");
+        }
     }
 
     #[test]

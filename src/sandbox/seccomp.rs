@@ -42,21 +42,25 @@ fn hint(errno: i32) -> &'static str {
     }
 }
 
-/// Symbolic name of an errno value (no allocation).
+/// Symbolic name of an errno value (no allocation), from [`crate::util::errno_str`]'s table.
+/// Only these errnos are named; any other reads "unknown errno".
 pub fn errno_name(errno: i32) -> &'static str {
-    match errno {
-        libc::EPERM => "EPERM",
-        libc::ENOENT => "ENOENT",
-        libc::ESRCH => "ESRCH",
-        libc::EINTR => "EINTR",
-        libc::EFAULT => "EFAULT",
-        libc::EBUSY => "EBUSY",
-        libc::EINVAL => "EINVAL",
-        libc::EACCES => "EACCES",
-        libc::ENOMEM => "ENOMEM",
-        libc::E2BIG => "E2BIG",
-        libc::ENOSYS => "ENOSYS",
-        libc::EOPNOTSUPP => "EOPNOTSUPP",
+    const NAMED: [i32; 12] = [
+        libc::EPERM,
+        libc::ENOENT,
+        libc::ESRCH,
+        libc::EINTR,
+        libc::EFAULT,
+        libc::EBUSY,
+        libc::EINVAL,
+        libc::EACCES,
+        libc::ENOMEM,
+        libc::E2BIG,
+        libc::ENOSYS,
+        libc::EOPNOTSUPP,
+    ];
+    match crate::util::errno_str(errno) {
+        Some(name) if NAMED.contains(&errno) => name,
         _ => "unknown errno",
     }
 }

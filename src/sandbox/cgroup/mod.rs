@@ -132,7 +132,9 @@ impl CgroupError {
 
 pub(crate) fn errno_name(e: &io::Error) -> String {
     match e.raw_os_error() {
-        Some(n) => format!("{:?}", nix::errno::Errno::from_raw(n)),
+        Some(n) => crate::util::errno_str(n)
+            .unwrap_or("UnknownErrno")
+            .to_string(),
         None => format!("{:?}", e.kind()),
     }
 }
