@@ -26,7 +26,7 @@
 use super::error::{Step, StepError};
 use super::init::blocked_set;
 use super::pty::Pty;
-use super::spawn::wait_loop;
+use super::relay::wait_loop;
 use super::state::Record;
 use super::sys;
 use crate::plan::{Plan, NS_FLAGS};

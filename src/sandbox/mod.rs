@@ -16,6 +16,7 @@ pub mod landlock;
 pub mod lockdown;
 pub mod probe;
 pub mod pty;
+pub mod relay;
 pub mod seccomp;
 pub mod spawn;
 pub mod state;
