@@ -11,6 +11,7 @@
 //! for it, never silently skipped.
 
 use super::{Ctx, Dbus, Error};
+use crate::dbus_address::{self, UnixSocket};
 use crate::host::Kind;
 use crate::profile::{self, Located, Origin, Profile, Switch, L};
 use std::collections::BTreeMap;
@@ -332,16 +333,14 @@ fn gpu(cx: &Ctx, d: &mut Desktop, at: &Option<Origin>) -> Result<(), Error> {
 }
 
 /// The first `unix:path=…` of a D-Bus address (`unix:path=/run/user/1000/bus,guid=…;…`), with
-/// its `%xx` escapes decoded. Abstract and TCP addresses are refused: jail binds a socket file.
+/// its `%xx` escapes decoded (as [`dbus_address::unix_sockets`] reads them: a malformed escape
+/// anywhere refuses the address). Abstract and TCP addresses are refused: jail binds a socket
+/// file.
 pub fn bus_path(address: &str) -> Result<PathBuf, String> {
-    for part in address.split(';').filter(|s| !s.is_empty()) {
-        let Some(params) = part.strip_prefix("unix:") else {
-            continue;
-        };
-        for kv in params.split(',') {
-            if let Some(v) = kv.strip_prefix("path=") {
-                return unescape(v).map(PathBuf::from);
-            }
+    let sockets = dbus_address::unix_sockets(address).map_err(|e| e.to_string())?;
+    for s in sockets {
+        if let UnixSocket::Path(p) = s {
+            return Ok(PathBuf::from(p));
         }
     }
     Err(format!(
@@ -349,37 +348,8 @@ pub fn bus_path(address: &str) -> Result<PathBuf, String> {
     ))
 }
 
-fn unescape(v: &str) -> Result<String, String> {
-    let b = v.as_bytes();
-    let mut out = vec![];
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = v
-                .get(i + 1..i + 3)
-                .ok_or("bad %-escape in a D-Bus address")?;
-            out.push(u8::from_str_radix(hex, 16).map_err(|_| "bad %-escape in a D-Bus address")?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| "a D-Bus address that is not UTF-8".to_string())
-}
-
 /// `unix:path=…` with the characters D-Bus requires escaped.
-pub fn bus_address(path: &Path) -> String {
-    let mut s = String::from("unix:path=");
-    for b in path.to_string_lossy().bytes() {
-        if b.is_ascii_alphanumeric() || b"-_/.\\*".contains(&b) {
-            s.push(b as char);
-        } else {
-            s.push_str(&format!("%{b:02x}"));
-        }
-    }
-    s
-}
+pub use dbus_address::unix_path_address as bus_address;
 
 /// The session bus socket of the host: `$DBUS_SESSION_BUS_ADDRESS`, else
 /// `$XDG_RUNTIME_DIR/bus` (where libdbus and GDBus look when the variable is unset).

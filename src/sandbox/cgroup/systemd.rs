@@ -11,6 +11,7 @@
 //! user manager, so a limit that is not in effect is `CgroupError::NotEnforced`.
 
 use super::*;
+use crate::dbus_address::unix_path_address;
 use crate::sandbox::dbus::{Connection, DbusError, Message, Value};
 
 const DEST: &str = "org.freedesktop.systemd1";
@@ -59,10 +60,8 @@ pub fn user_bus_address() -> Result<(String, String), String> {
     for d in dirs {
         let p = d.join("bus");
         if p.exists() {
-            return Ok((
-                format!("unix:path={}", p.display()),
-                p.display().to_string(),
-            ));
+            // Escaped: $XDG_RUNTIME_DIR is the session's, and may hold `%`, `,` or `;`.
+            return Ok((unix_path_address(&p), p.display().to_string()));
         }
         tried.push(p.display().to_string());
     }

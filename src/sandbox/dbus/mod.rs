@@ -5,6 +5,7 @@
 //! [`wire`] holds the message format; this module the connection. Errors are [`DbusError`]s,
 //! which callers turn into their own at their boundary.
 
+use crate::dbus_address::{unix_sockets, UnixSocket};
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -65,49 +66,6 @@ pub fn sasl_external_line(uid: u32) -> String {
     format!("AUTH EXTERNAL {hex}\r\n")
 }
 
-fn unescape_address(v: &str) -> String {
-    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let b = v.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push(h * 16 + l);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum SocketTarget {
-    Path(String),
-    Abstract(String),
-}
-
-/// Parse a D-Bus address list (`unix:path=…;unix:abstract=…,guid=…`) into unix socket targets.
-pub fn parse_address(addr: &str) -> Vec<SocketTarget> {
-    let mut v = Vec::new();
-    for entry in addr.split(';') {
-        let Some(kvs) = entry.strip_prefix("unix:") else {
-            continue;
-        };
-        for kv in kvs.split(',') {
-            match kv.split_once('=') {
-                Some(("path", p)) => v.push(SocketTarget::Path(unescape_address(p))),
-                Some(("abstract", p)) => v.push(SocketTarget::Abstract(unescape_address(p))),
-                _ => {}
-            }
-        }
-    }
-    v
-}
-
 fn dbus_err(step: &str, detail: impl std::fmt::Display) -> DbusError {
     DbusError::Protocol {
         step: step.into(),
@@ -117,12 +75,12 @@ fn dbus_err(step: &str, detail: impl std::fmt::Display) -> DbusError {
 
 /// Connects to a unix socket before `deadline`: non-blocking, so a listener whose backlog is
 /// full (connect would block forever) costs at most the time left.
-fn connect_unix(t: &SocketTarget, deadline: Instant) -> io::Result<UnixStream> {
+fn connect_unix(t: &UnixSocket, deadline: Instant) -> io::Result<UnixStream> {
     use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixAddr};
     use std::os::fd::AsRawFd;
     let addr = match t {
-        SocketTarget::Path(p) => UnixAddr::new(p.as_str()),
-        SocketTarget::Abstract(n) => UnixAddr::new_abstract(n.as_bytes()),
+        UnixSocket::Path(p) => UnixAddr::new(p.as_str()),
+        UnixSocket::Abstract(n) => UnixAddr::new_abstract(n.as_bytes()),
     }
     .map_err(io::Error::from)?;
     let fd = socket(
@@ -178,7 +136,8 @@ impl Connection {
         let mut last = None;
         let mut stream = None;
         let deadline = Instant::now() + timeout;
-        for t in parse_address(address) {
+        let targets = unix_sockets(address).map_err(|e| dbus_err(&step, e))?;
+        for t in targets {
             match connect_unix(&t, deadline) {
                 Ok(s) => {
                     stream = Some(s);

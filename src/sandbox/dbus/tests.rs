@@ -8,21 +8,6 @@ fn sasl_line_format() {
 }
 
 #[test]
-fn address_parsing() {
-    assert_eq!(
-        parse_address("unix:path=/run/user/1000/bus"),
-        vec![SocketTarget::Path("/run/user/1000/bus".into())]
-    );
-    assert_eq!(
-        parse_address("tcp:host=x;unix:abstract=/tmp/dbus-abc,guid=123;unix:path=/a%20b"),
-        vec![
-            SocketTarget::Abstract("/tmp/dbus-abc".into()),
-            SocketTarget::Path("/a b".into())
-        ]
-    );
-}
-
-#[test]
 fn marshal_byte_then_u64_pads_to_8() {
     let b = marshal(&[Value::Byte(1), Value::U64(2)]);
     assert_eq!(b, [1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0]);
