@@ -2,7 +2,7 @@
 //! signals, and marshalling of the few types systemd's Manager API needs (the systemd scope
 //! cgroup back end, `sandbox::cgroup::systemd`, is its user).
 //!
-//! [`wire`] holds the message format; this module the connection. Errors are [`DbusError`]s,
+//! `wire` holds the message format; this module the connection. Errors are [`DbusError`]s,
 //! which callers turn into their own at their boundary.
 
 use crate::dbus_address::{unix_sockets, UnixSocket};
