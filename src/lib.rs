@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod dbus_address;
 pub mod host;
 pub mod plan;
 pub mod profile;

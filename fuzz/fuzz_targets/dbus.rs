@@ -3,8 +3,8 @@
 //! runaway allocation (`-rss_limit_mb`) is a bug: bad input must end in an error.
 #![no_main]
 
-use jail::sandbox::cgroup::dbus::Value;
-use jail::sandbox::cgroup::dbus::{Message, Reader};
+use jail::sandbox::dbus::Value;
+use jail::sandbox::dbus::{Message, Reader};
 use libfuzzer_sys::fuzz_target;
 
 /// Whether `v` holds a value read from a type it does not marshal back to.

@@ -10,13 +10,34 @@
 //! limits from the cgroup files: systemd silently skips controllers that are not delegated to the
 //! user manager, so a limit that is not in effect is `CgroupError::NotEnforced`.
 
-use super::dbus::{Connection, Message, Value};
 use super::*;
+use crate::dbus_address::unix_path_address;
+use crate::sandbox::dbus::{Connection, DbusError, Message, Value};
 
 const DEST: &str = "org.freedesktop.systemd1";
 const PATH: &str = "/org/freedesktop/systemd1";
 const MANAGER: &str = "org.freedesktop.systemd1.Manager";
 const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A bus failure as the cgroup layer reports it (the same text as the D-Bus error's).
+impl From<DbusError> for CgroupError {
+    fn from(e: DbusError) -> Self {
+        match e {
+            DbusError::Io { step, source } => CgroupError::io(step, &source, None),
+            DbusError::Protocol { step, detail } => CgroupError::Dbus {
+                step,
+                detail,
+                remedy: None,
+            },
+            DbusError::Reply { step, name, text } => CgroupError::Dbus {
+                step,
+                detail: format!("{name}: {text}"),
+                remedy: None,
+            },
+            DbusError::Timeout { step, waited_ms } => CgroupError::Timeout { step, waited_ms },
+        }
+    }
+}
 
 fn uid() -> u32 {
     // SAFETY: geteuid has no preconditions.
@@ -39,10 +60,8 @@ pub fn user_bus_address() -> Result<(String, String), String> {
     for d in dirs {
         let p = d.join("bus");
         if p.exists() {
-            return Ok((
-                format!("unix:path={}", p.display()),
-                p.display().to_string(),
-            ));
+            // Escaped: $XDG_RUNTIME_DIR is the session's, and may hold `%`, `,` or `;`.
+            return Ok((unix_path_address(&p), p.display().to_string()));
         }
         tried.push(p.display().to_string());
     }
@@ -249,7 +268,7 @@ impl Scope {
     }
 
     fn connect(&self) -> Result<Connection, CgroupError> {
-        Connection::connect(&self.address, TIMEOUT)
+        Ok(Connection::connect(&self.address, TIMEOUT)?)
     }
 
     pub(crate) fn attach(&mut self, pid: i32) -> Result<(), CgroupError> {
@@ -281,6 +300,7 @@ impl Scope {
                     Value::Array("(sa(sv))".into(), vec![]),
                 ],
             ))
+            .map_err(CgroupError::from)
         };
         let reply = match start(&mut conn, true) {
             // systemd < 253 does not know OOMPolicy for scopes; it only affects what happens to
@@ -369,17 +389,20 @@ impl Scope {
             return Ok(());
         };
         let mut conn = self.connect()?;
-        match conn.call(Message::method_call(
-            DEST,
-            PATH,
-            MANAGER,
-            "KillUnit",
-            vec![
-                Value::Str(unit.clone()),
-                Value::Str("all".into()),
-                Value::I32(libc::SIGKILL),
-            ],
-        )) {
+        match conn
+            .call(Message::method_call(
+                DEST,
+                PATH,
+                MANAGER,
+                "KillUnit",
+                vec![
+                    Value::Str(unit.clone()),
+                    Value::Str("all".into()),
+                    Value::I32(libc::SIGKILL),
+                ],
+            ))
+            .map_err(CgroupError::from)
+        {
             Err(CgroupError::Dbus { detail, .. }) if detail.contains("NoSuchUnit") => Ok(()),
             r => r.map(|_| ()),
         }
@@ -396,6 +419,7 @@ impl Scope {
                 "StopUnit",
                 vec![Value::Str(unit.clone()), Value::Str("replace".into())],
             ))
+            .map_err(CgroupError::from)
         });
         match stop {
             // An emptied scope stops and is garbage-collected by itself.

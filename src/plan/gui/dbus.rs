@@ -1,0 +1,203 @@
+//! `[dbus]`: the session and system bus sockets of the host, where they appear inside, the
+//! variables pointing there, and the checks of the filtering rules (`talk`, `own`, `call`,
+//! `see`) that xdg-dbus-proxy is given.
+
+use super::{err, grant, need_socket, origin, Ctx, Dbus, Desktop, Error};
+use crate::dbus_address::{self, UnixSocket};
+use crate::profile::{self, Located, L};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Where the system bus socket appears inside, in `host` and `filtered` mode: the path libdbus,
+/// GDBus and sd-bus use when `DBUS_SYSTEM_BUS_ADDRESS` is unset.
+pub const SYSTEM_BUS_INSIDE: &str = "/run/dbus/system_bus_socket";
+/// The system bus socket on the host when `DBUS_SYSTEM_BUS_ADDRESS` does not name one.
+pub const SYSTEM_BUS_HOST: &str = "/run/dbus/system_bus_socket";
+
+/// The first `unix:path=…` of a D-Bus address (`unix:path=/run/user/1000/bus,guid=…;…`), with
+/// its `%xx` escapes decoded (as [`dbus_address::unix_sockets`] reads them: a malformed escape
+/// anywhere refuses the address). Abstract and TCP addresses are refused: jail binds a socket
+/// file.
+pub fn bus_path(address: &str) -> Result<PathBuf, String> {
+    let sockets = dbus_address::unix_sockets(address).map_err(|e| e.to_string())?;
+    for s in sockets {
+        if let UnixSocket::Path(p) = s {
+            return Ok(PathBuf::from(p));
+        }
+    }
+    Err(format!(
+        "{address:?} has no unix:path= socket (abstract and TCP bus addresses cannot be bound into a sandbox)"
+    ))
+}
+
+/// `unix:path=…` with the characters D-Bus requires escaped.
+pub use dbus_address::unix_path_address as bus_address;
+
+/// The session bus socket of the host: `$DBUS_SESSION_BUS_ADDRESS`, else
+/// `$XDG_RUNTIME_DIR/bus` (where libdbus and GDBus look when the variable is unset).
+pub fn session_bus_host(
+    env: &BTreeMap<String, String>,
+    runtime_dir: Option<&Path>,
+) -> Result<PathBuf, String> {
+    match env
+        .get("DBUS_SESSION_BUS_ADDRESS")
+        .filter(|s| !s.is_empty())
+    {
+        Some(a) => bus_path(a).map_err(|e| format!("$DBUS_SESSION_BUS_ADDRESS={e}")),
+        None => runtime_dir.map(|r| r.join("bus")).ok_or_else(|| {
+            "no session bus ($DBUS_SESSION_BUS_ADDRESS and $XDG_RUNTIME_DIR are unset)".to_string()
+        }),
+    }
+}
+
+/// The system bus socket of the host: `$DBUS_SYSTEM_BUS_ADDRESS`, else the standard path.
+pub fn system_bus_host(env: &BTreeMap<String, String>) -> Result<PathBuf, String> {
+    match env.get("DBUS_SYSTEM_BUS_ADDRESS").filter(|s| !s.is_empty()) {
+        Some(a) => bus_path(a).map_err(|e| format!("$DBUS_SYSTEM_BUS_ADDRESS={e}")),
+        None => Ok(PathBuf::from(SYSTEM_BUS_HOST)),
+    }
+}
+
+/// Where the session bus appears inside: `$XDG_RUNTIME_DIR/bus` as on the host, or
+/// `/run/jail/bus` when the session has no runtime folder.
+pub fn session_bus_inside(runtime_dir: Option<&Path>) -> PathBuf {
+    runtime_dir
+        .map(|r| r.join("bus"))
+        .unwrap_or_else(|| PathBuf::from("/run/jail/bus"))
+}
+
+/// A well-known bus name, optionally ending in `.*` (that name and everything under it), as
+/// xdg-dbus-proxy takes it.
+pub fn valid_bus_name(n: &str) -> bool {
+    let n = n.strip_suffix(".*").unwrap_or(n);
+    let parts: Vec<&str> = n.split('.').collect();
+    n.len() <= 255
+        && parts.len() >= 2
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && !p.starts_with(|c: char| c.is_ascii_digit())
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        })
+}
+
+/// A `call` rule: `NAME=RULE`, RULE being `[METHOD][@PATH]` as xdg-dbus-proxy(1) describes
+/// (`org.freedesktop.portal.*=*`, `org.foo=org.foo.Iface.Method@/org/foo/*`).
+fn valid_call(s: &str) -> bool {
+    let Some((name, rule)) = s.split_once('=') else {
+        return false;
+    };
+    let (method, path) = match rule.split_once('@') {
+        Some((m, p)) => (m, Some(p)),
+        None => (rule, None),
+    };
+    valid_bus_name(name)
+        && !rule.is_empty()
+        && method
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-*".contains(c))
+        && path.is_none_or(|p| {
+            p.starts_with('/')
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/_*".contains(c))
+        })
+}
+
+/// The `[dbus]` section: its rules checked, the buses found, their grants and variables.
+pub(super) fn compile(cx: &mut Ctx, d: &mut Desktop, p: &profile::Dbus) -> Result<Dbus, Error> {
+    let mode_name = |m: profile::DbusMode| match m {
+        profile::DbusMode::None => "none",
+        profile::DbusMode::Filtered => "filtered",
+        profile::DbusMode::Host => "host",
+    };
+    let session = p.session.as_ref().map(|x| x.v).unwrap_or_default();
+    let system = p.system.as_ref().map(|x| x.v).unwrap_or_default();
+    for (list, key) in [(&p.talk, "talk"), (&p.own, "own"), (&p.see, "see")] {
+        for n in list {
+            if !valid_bus_name(&n.v) {
+                return Err(Located::at(
+                    format!("dbus.{key}: {:?} is not a bus name (like org.freedesktop.Notifications, or org.mozilla.firefox.* for a name and those under it)", n.v),
+                    &n.at,
+                ));
+            }
+        }
+    }
+    for c in &p.call {
+        if !valid_call(&c.v) {
+            return Err(Located::at(
+                format!("dbus.call: {:?} is not NAME=RULE (like \"org.freedesktop.portal.*=*\" or \"org.foo.Bar=org.foo.Bar.Method@/org/foo/*\")", c.v),
+                &c.at,
+            ));
+        }
+    }
+    let filtered = session == profile::DbusMode::Filtered || system == profile::DbusMode::Filtered;
+    let has_rules =
+        !(p.talk.is_empty() && p.own.is_empty() && p.call.is_empty() && p.see.is_empty());
+    if has_rules && !filtered {
+        cx.warnings.push(
+            "dbus.talk/own/call/see have no effect: neither dbus.session nor dbus.system is \"filtered\"".into(),
+        );
+    }
+
+    let host = cx.host;
+    // Session bus.
+    let at = origin(&p.session);
+    if session != profile::DbusMode::None {
+        let key = format!("dbus.session = \"{}\"", mode_name(session));
+        let outside = session_bus_host(&host.env, host.runtime_dir.as_deref())
+            .map_err(|e| err(format!("{key}: {e}"), &at))?;
+        need_socket(
+            cx,
+            &outside,
+            &key,
+            "session bus socket",
+            " (is a session bus running?)",
+            &at,
+        )?;
+        let inside = match session {
+            // The socket itself, at the same place, read-only.
+            profile::DbusMode::Host => {
+                d.ro.push(grant(&outside, &at));
+                outside
+            }
+            // The proxy's socket, bound there by the supervisor.
+            _ => session_bus_inside(host.runtime_dir.as_deref()),
+        };
+        d.env
+            .insert("DBUS_SESSION_BUS_ADDRESS".into(), bus_address(&inside));
+    }
+    // System bus.
+    let at = origin(&p.system);
+    if system != profile::DbusMode::None {
+        let key = format!("dbus.system = \"{}\"", mode_name(system));
+        let outside = system_bus_host(&host.env).map_err(|e| err(format!("{key}: {e}"), &at))?;
+        need_socket(
+            cx,
+            &outside,
+            &key,
+            "system bus socket",
+            " (is dbus-daemon running?)",
+            &at,
+        )?;
+        if system == profile::DbusMode::Host {
+            d.ro.push(grant(&outside, &at));
+            // Also at the standard place, where clients look without the variable.
+            d.env
+                .insert("DBUS_SYSTEM_BUS_ADDRESS".into(), bus_address(&outside));
+        } else {
+            d.env.insert(
+                "DBUS_SYSTEM_BUS_ADDRESS".into(),
+                bus_address(Path::new(SYSTEM_BUS_INSIDE)),
+            );
+        }
+    }
+    let strings = |v: &Vec<L<String>>| v.iter().map(|x| x.v.clone()).collect::<Vec<_>>();
+    Ok(Dbus {
+        session: mode_name(session).into(),
+        system: mode_name(system).into(),
+        talk: strings(&p.talk),
+        own: strings(&p.own),
+        call: strings(&p.call),
+        see: strings(&p.see),
+    })
+}

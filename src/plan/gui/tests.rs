@@ -1,0 +1,201 @@
+use super::*;
+use crate::host::{Host, HostFs};
+use crate::profile::Profile;
+
+struct FakeFs(Vec<(&'static str, Kind)>);
+impl HostFs for FakeFs {
+    fn kind(&self, p: &Path) -> Option<Kind> {
+        self.0
+            .iter()
+            .find(|(q, _)| Path::new(q) == p)
+            .map(|(_, k)| k.clone())
+    }
+    fn canonicalize(&self, p: &Path) -> Option<PathBuf> {
+        self.kind(p).map(|_| p.to_path_buf())
+    }
+}
+
+fn host(env: &[(&str, &str)], fs: Vec<(&'static str, Kind)>) -> Host {
+    Host {
+        uid: 1000,
+        gid: 1000,
+        user: "u".into(),
+        home: "/home/u".into(),
+        real_home: "/home/u".into(),
+        canonical_homes: vec![],
+        cwd: "/home/u".into(),
+        runtime_dir: Some("/run/user/1000".into()),
+        config_home: "/home/u/.config".into(),
+        data_home: "/home/u/.local/share".into(),
+        downloads: "/home/u/Downloads".into(),
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        landlock_abi: None,
+        hard_rlimits: Default::default(),
+        fs: Box::new(FakeFs(fs)),
+        cgroup: crate::plan::cgroup::no_backend,
+        session_optional: false,
+    }
+}
+
+fn compile_str(h: &Host, toml: &str) -> Result<Desktop, Error> {
+    let p: Profile = toml::from_str(toml).unwrap();
+    let mut cx = Ctx {
+        host: h,
+        warnings: vec![],
+    };
+    compile(&mut cx, &p)
+}
+
+#[test]
+fn wayland_found_or_a_clear_error() {
+    let h = host(
+        &[("WAYLAND_DISPLAY", "wayland-1")],
+        vec![("/run/user/1000/wayland-1", Kind::Special)],
+    );
+    let d = compile_str(&h, "[gui]\nwayland = true\n").unwrap();
+    assert_eq!(d.ro[0].v, "/run/user/1000/wayland-1");
+    assert_eq!(d.env["WAYLAND_DISPLAY"], "wayland-1");
+    assert_eq!(d.env["XDG_RUNTIME_DIR"], "/run/user/1000");
+    let h = host(&[], vec![]);
+    let e = compile_str(&h, "[gui]\nwayland = true\n").unwrap_err();
+    assert!(
+        e.msg
+            .contains("gui.wayland: no Wayland socket ($WAYLAND_DISPLAY is unset"),
+        "{}",
+        e.msg
+    );
+    assert!(e.at.is_some());
+    let h = host(&[("WAYLAND_DISPLAY", "wayland-0")], vec![]);
+    let e = compile_str(&h, "[gui]\nwayland = true\n").unwrap_err();
+    assert!(
+        e.msg
+            .contains("no Wayland socket at /run/user/1000/wayland-0"),
+        "{}",
+        e.msg
+    );
+    // Off means nothing is looked at.
+    assert!(compile_str(&h, "[gui]\nwayland = false\n")
+        .unwrap()
+        .ro
+        .is_empty());
+}
+
+#[test]
+fn x11_socket_and_display() {
+    assert_eq!(x11_display(":0"), Ok(0));
+    assert_eq!(x11_display(":12.1"), Ok(12));
+    assert_eq!(x11_display("unix:3"), Ok(3));
+    assert!(x11_display("localhost:10.0")
+        .unwrap_err()
+        .contains("network display"));
+    assert!(x11_display("nonsense").is_err());
+    let h = host(
+        &[("DISPLAY", ":7"), ("XAUTHORITY", "/home/u/.Xauth")],
+        vec![
+            ("/tmp/.X11-unix/X7", Kind::Special),
+            ("/home/u/.Xauth", Kind::File),
+        ],
+    );
+    let d = compile_str(&h, "[gui]\nx11 = true\n").unwrap();
+    assert_eq!(d.ro[0].v, "/tmp/.X11-unix/X7");
+    assert_eq!(d.env["DISPLAY"], ":7");
+    assert_eq!(d.env["XAUTHORITY"], XAUTHORITY_INSIDE);
+    let h = host(
+        &[("DISPLAY", ":8")],
+        vec![("/tmp/.X11-unix/X8", Kind::File)],
+    );
+    assert!(compile_str(&h, "[gui]\nx11 = true\n")
+        .unwrap_err()
+        .msg
+        .contains("is not a socket"));
+}
+
+#[test]
+fn gpu_needs_a_device() {
+    let h = host(
+        &[],
+        vec![("/dev/dri", Kind::Dir), ("/dev/nvidiactl", Kind::Device)],
+    );
+    let d = compile_str(&h, "[gui]\ngpu = true\n").unwrap();
+    let dev: Vec<_> = d.dev.iter().map(|x| x.v.as_str()).collect();
+    assert_eq!(dev, ["/dev/dri", "/dev/nvidiactl"]);
+    let h = host(&[], vec![]);
+    assert!(compile_str(&h, "[gui]\ngpu = true\n")
+        .unwrap_err()
+        .msg
+        .contains("gui.gpu"));
+}
+
+#[test]
+fn dbus_modes() {
+    let h = host(
+        &[(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/run/user/1000/bus,guid=abc",
+        )],
+        vec![
+            ("/run/user/1000/bus", Kind::Special),
+            ("/run/dbus/system_bus_socket", Kind::Special),
+        ],
+    );
+    let d = compile_str(&h, "[dbus]\nsession = \"host\"\nsystem = \"host\"\n").unwrap();
+    let ro: Vec<_> = d.ro.iter().map(|x| x.v.as_str()).collect();
+    assert_eq!(ro, ["/run/user/1000/bus", "/run/dbus/system_bus_socket"]);
+    let d = compile_str(&h, "[dbus]\nsession = \"filtered\"\ntalk = [\"org.a.B\"]\n").unwrap();
+    assert!(
+        d.ro.is_empty(),
+        "the proxy socket is bound by the supervisor"
+    );
+    assert_eq!(
+        d.env["DBUS_SESSION_BUS_ADDRESS"],
+        "unix:path=/run/user/1000/bus"
+    );
+    assert_eq!(d.dbus.talk, ["org.a.B"]);
+    let e = compile_str(&h, "[dbus]\nsession = \"filtered\"\ntalk = [\"nodots\"]\n").unwrap_err();
+    assert!(e.msg.contains("is not a bus name"), "{}", e.msg);
+    assert!(compile_str(&h, "[dbus]\ncall = [\"org.a.B=org.a.B.M@/x/*\"]\n").is_ok());
+    assert!(compile_str(&h, "[dbus]\ncall = [\"org.a.B\"]\n").is_err());
+    let h = host(
+        &[("DBUS_SESSION_BUS_ADDRESS", "unix:abstract=/tmp/dbus-x")],
+        vec![],
+    );
+    let e = compile_str(&h, "[dbus]\nsession = \"filtered\"\n").unwrap_err();
+    assert!(e.msg.contains("abstract"), "{}", e.msg);
+    assert_eq!(
+        bus_path("unix:path=/a%20b,guid=1").unwrap(),
+        PathBuf::from("/a b")
+    );
+    assert_eq!(bus_address(Path::new("/a b")), "unix:path=/a%20b");
+}
+
+#[test]
+fn xauthority_keeps_only_this_display_of_this_machine() {
+    fn entry(family: u16, addr: &str, num: &str, cookie: &[u8]) -> Vec<u8> {
+        let mut v = family.to_be_bytes().to_vec();
+        for f in [
+            addr.as_bytes(),
+            num.as_bytes(),
+            b"MIT-MAGIC-COOKIE-1".as_slice(),
+            cookie,
+        ] {
+            v.extend_from_slice(&(f.len() as u16).to_be_bytes());
+            v.extend_from_slice(f);
+        }
+        v
+    }
+    let mut file = entry(256, "box", "0", b"cookie-zero-here");
+    file.extend(entry(256, "box", "1", b"cookie-one-here!"));
+    file.extend(entry(256, "otherhost", "0", b"not-for-us-at-al"));
+    file.extend(entry(0, "\x7f\0\0\x01", "0", b"tcp-entry-droppd"));
+    let out = filter_xauthority(&file, 0, "box");
+    assert_eq!(out, entry(65535, "box", "0", b"cookie-zero-here"));
+    assert!(filter_xauthority(&file, 5, "box").is_empty());
+    // Truncated input keeps the whole entries before the cut.
+    assert_eq!(
+        filter_xauthority(&file[..file.len() - 3], 1, "box"),
+        entry(65535, "box", "1", b"cookie-one-here!")
+    );
+}
