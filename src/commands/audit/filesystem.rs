@@ -1,44 +1,33 @@
 //! The filesystem checks: the host's root, the home (read, secrets, write), writable folders
 //! outside it, the runtime folder.
 
-use super::checks::Finding;
+use super::checks::{flag, Finding};
 use super::facts::{is_system, Facts, SECRETS};
 use crate::plan::mounts::Access;
 use std::path::{Path, PathBuf};
 
 pub fn host_root(f: &Facts) -> Finding {
-    let root_bound =
-        f.resolve(Path::new("/")).is_some() || f.binds().any(|(t, _)| t == Path::new("/"));
-    (
-        root_bound,
-        if root_bound {
-            "the host's whole / is bound: every file the user can read is visible".into()
-        } else {
-            "the root is an empty tmpfs or an image".into()
-        },
+    flag(
+        f.resolve(Path::new("/")).is_some() || f.binds().any(|(t, _)| t == Path::new("/")),
+        "the host's whole / is bound: every file the user can read is visible",
+        "the root is an empty tmpfs or an image",
     )
 }
 
 pub fn home_read(f: &Facts) -> Finding {
     let home_binds = f.home_binds();
-    (
+    flag(
         !home_binds.is_empty(),
-        if home_binds.is_empty() {
-            "nothing of the real home is bound".into()
-        } else {
-            format!("readable: {}", f.list(&home_binds))
-        },
+        format!("readable: {}", f.list(&home_binds)),
+        "nothing of the real home is bound",
     )
 }
 
 pub fn home_whole_read(f: &Facts) -> Finding {
-    let whole = f.whole_home();
-    (
-        whole.is_some(),
-        match whole {
-            Some(_) => "the whole home is bound; only what is hidden stays private".into(),
-            None => "the home itself is not bound (empty, a tmpfs or absent)".into(),
-        },
+    flag(
+        f.whole_home().is_some(),
+        "the whole home is bound; only what is hidden stays private",
+        "the home itself is not bound (empty, a tmpfs or absent)",
     )
 }
 
@@ -48,49 +37,36 @@ pub fn home_secrets(f: &Facts) -> Finding {
         .map(|s| f.home.join(s))
         .filter(|p| f.host.fs.kind(p).is_some() && f.resolve(p).is_some())
         .collect();
-    (
+    flag(
         !secrets.is_empty(),
-        if secrets.is_empty() {
-            "~/.ssh, ~/.gnupg, cloud and package-registry credentials are not visible".into()
-        } else {
-            format!("readable: {}", f.list(&secrets))
-        },
+        format!("readable: {}", f.list(&secrets)),
+        "~/.ssh, ~/.gnupg, cloud and package-registry credentials are not visible",
     )
 }
 
 pub fn home_write(f: &Facts) -> Finding {
     let home_rw = f.home_rw();
-    (
+    flag(
         !home_rw.is_empty(),
-        if home_rw.is_empty() {
-            "nothing of the real home is writable".into()
-        } else {
-            format!("writable: {}", f.list(&home_rw))
-        },
+        format!("writable: {}", f.list(&home_rw)),
+        "nothing of the real home is writable",
     )
 }
 
 pub fn home_whole_rw(f: &Facts) -> Finding {
-    let whole_rw = matches!(f.whole_home(), Some(Access::Rw | Access::Dev));
-    (
-        whole_rw,
-        if whole_rw {
-            "the whole home is writable: ~/.bashrc, autostart files, other apps' data".into()
-        } else {
-            "the home as a whole is not writable".into()
-        },
+    flag(
+        matches!(f.whole_home(), Some(Access::Rw | Access::Dev)),
+        "the whole home is writable: ~/.bashrc, autostart files, other apps' data",
+        "the home as a whole is not writable",
     )
 }
 
 pub fn rw_outside_home(f: &Facts) -> Finding {
     let rw_out = f.rw_outside_home();
-    (
+    flag(
         !rw_out.is_empty(),
-        if rw_out.is_empty() {
-            "no writable host folder outside the home".into()
-        } else {
-            format!("writable: {}", f.list(&rw_out))
-        },
+        format!("writable: {}", f.list(&rw_out)),
+        "no writable host folder outside the home",
     )
 }
 
@@ -100,24 +76,17 @@ pub fn rw_system(f: &Facts) -> Finding {
         .into_iter()
         .filter(|t| is_system(t))
         .collect();
-    (
+    flag(
         !rw_sys.is_empty(),
-        if rw_sys.is_empty() {
-            "/usr, /etc, /lib … are read-only or absent".into()
-        } else {
-            format!("writable system folders: {}", f.list(&rw_sys))
-        },
+        format!("writable system folders: {}", f.list(&rw_sys)),
+        "/usr, /etc, /lib … are read-only or absent",
     )
 }
 
 pub fn runtime_dir(f: &Facts) -> Finding {
-    let rt = f.resolve(&f.runtime).is_some();
-    (
-        rt,
-        if rt {
-            format!("{} is bound: every session socket (D-Bus, sound, display, systemd --user) is reachable", f.runtime.display())
-        } else {
-            "only single sockets of the runtime folder, if any".into()
-        },
+    flag(
+        f.resolve(&f.runtime).is_some(),
+        format!("{} is bound: every session socket (D-Bus, sound, display, systemd --user) is reachable", f.runtime.display()),
+        "only single sockets of the runtime folder, if any",
     )
 }

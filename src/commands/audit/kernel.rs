@@ -1,93 +1,66 @@
 //! The privilege and kernel surface checks: capabilities, ids, namespaces, seccomp, Landlock,
 //! resource limits and memory-backed folders.
 
-use super::checks::Finding;
+use super::checks::{flag, Finding};
 use super::facts::{self, Facts, TMPFS_HUGE};
 use crate::plan::landlock::{PlanOutcome, ScopeKind};
 
 pub fn capabilities(f: &Facts) -> Finding {
     let caps = &f.plan.capabilities.keep;
-    (
+    flag(
         !caps.is_empty(),
-        if caps.is_empty() {
-            "every capability dropped".into()
-        } else {
-            format!("kept: {}", caps.join(", "))
-        },
+        format!("kept: {}", caps.join(", ")),
+        "every capability dropped",
     )
 }
 
 pub fn uid_root(f: &Facts) -> Finding {
     let ids = &f.plan.ids;
-    let root = ids.uid_inside == 0 && ids.uid_outside != 0;
-    (
-        root,
-        if root {
-            "uid 0 inside (process.uid = \"root\"): programs take root-only paths".into()
-        } else {
-            "the caller's own uid inside".into()
-        },
+    flag(
+        ids.uid_inside == 0 && ids.uid_outside != 0,
+        "uid 0 inside (process.uid = \"root\"): programs take root-only paths",
+        "the caller's own uid inside",
     )
 }
 
 pub fn user_host(f: &Facts) -> Finding {
-    let user = f.plan.namespaces.user;
-    (
-        !user,
-        if user {
-            "own user namespace".into()
-        } else {
-            "no user namespace: ids are the host's".into()
-        },
+    flag(
+        !f.plan.namespaces.user,
+        "no user namespace: ids are the host's",
+        "own user namespace",
     )
 }
 
 pub fn seccomp(f: &Facts) -> Finding {
     let weak = facts::seccomp_gaps(&f.plan.seccomp);
-    (
+    flag(
         !weak.is_empty(),
-        if weak.is_empty() {
-            "every @default-deny call is refused".into()
-        } else {
-            weak.join("; ")
-        },
+        weak.join("; "),
+        "every @default-deny call is refused",
     )
 }
 
 pub fn nested_user(f: &Facts) -> Finding {
-    let nested_user = f.plan.namespaces.nested.iter().any(|n| n == "user");
-    (
-        nested_user,
-        if nested_user {
-            "may create user namespaces: the kernel's largest unprivileged attack surface".into()
-        } else {
-            "user namespaces refused".into()
-        },
+    flag(
+        f.plan.namespaces.nested.iter().any(|n| n == "user"),
+        "may create user namespaces: the kernel's largest unprivileged attack surface",
+        "user namespaces refused",
     )
 }
 
 pub fn nested_other(f: &Facts) -> Finding {
-    let other: Vec<&String> = f
+    let other: Vec<&str> = f
         .plan
         .namespaces
         .nested
         .iter()
         .filter(|n| *n != "user")
+        .map(|s| s.as_str())
         .collect();
-    (
+    flag(
         !other.is_empty(),
-        if other.is_empty() {
-            "no other namespace may be created".into()
-        } else {
-            format!(
-                "may create: {}",
-                other
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        },
+        format!("may create: {}", other.join(", ")),
+        "no other namespace may be created",
     )
 }
 
@@ -112,14 +85,10 @@ pub fn landlock(f: &Facts) -> Finding {
 }
 
 pub fn pid_host(f: &Facts) -> Finding {
-    let pid = f.plan.namespaces.pid;
-    (
-        !pid,
-        if pid {
-            "own pid namespace".into()
-        } else {
-            "the host's processes are visible and can be signalled or traced when they share the uid".into()
-        },
+    flag(
+        !f.plan.namespaces.pid,
+        "the host's processes are visible and can be signalled or traced when they share the uid",
+        "own pid namespace",
     )
 }
 
@@ -142,46 +111,34 @@ pub fn signal_host(f: &Facts) -> Finding {
 }
 
 pub fn ipc_host(f: &Facts) -> Finding {
-    let ipc = f.plan.namespaces.ipc;
-    (
-        !ipc,
-        if ipc {
-            "own System V IPC and POSIX queues".into()
-        } else {
-            "the host's shared memory and message queues".into()
-        },
+    flag(
+        !f.plan.namespaces.ipc,
+        "the host's shared memory and message queues",
+        "own System V IPC and POSIX queues",
     )
 }
 
 pub fn uts_host(f: &Facts) -> Finding {
-    let uts = f.plan.namespaces.uts;
-    (
-        !uts,
-        if uts {
-            "own hostname".into()
-        } else {
-            "the host's hostname, which it may read".into()
-        },
+    flag(
+        !f.plan.namespaces.uts,
+        "the host's hostname, which it may read",
+        "own hostname",
     )
 }
 
 pub fn limits(f: &Facts) -> Finding {
     let l = &f.plan.limits;
-    let limited = l.memory.is_some() || l.pids.is_some();
-    (
-        !limited,
-        if limited {
-            let mut v = vec![];
-            if let Some(m) = l.memory {
-                v.push(format!("memory {}", crate::util::human_bytes(m)));
-            }
-            if let Some(p) = l.pids {
-                v.push(format!("pids {p}"));
-            }
-            format!("{} ({})", v.join(", "), l.enforce)
-        } else {
-            "no memory or pids limit: a runaway or a fork bomb takes the whole machine".into()
-        },
+    let mut v = vec![];
+    if let Some(m) = l.memory {
+        v.push(format!("memory {}", crate::util::human_bytes(m)));
+    }
+    if let Some(p) = l.pids {
+        v.push(format!("pids {p}"));
+    }
+    flag(
+        v.is_empty(),
+        "no memory or pids limit: a runaway or a fork bomb takes the whole machine",
+        format!("{} ({})", v.join(", "), l.enforce),
     )
 }
 

@@ -1,30 +1,22 @@
 //! The network checks: the host network, its abstract unix sockets, TCP ports.
 
-use super::checks::{CheckId, Finding};
+use super::checks::{flag, CheckId, Finding};
 use super::facts::Facts;
 use crate::plan::landlock::ScopeKind;
 
 pub fn net_host(f: &Facts) -> Finding {
-    let net = f.plan.namespaces.net;
-    (
-        !net,
-        if net {
-            "own network namespace: loopback only".into()
-        } else {
-            "the host's network: LAN and the host's localhost services are reachable".into()
-        },
+    flag(
+        !f.plan.namespaces.net,
+        "the host's network: LAN and the host's localhost services are reachable",
+        "own network namespace: loopback only",
     )
 }
 
 pub fn abstract_sockets_x11(f: &Facts) -> Finding {
-    let for_x11 = f.abstract_for_x11();
-    (
-        for_x11,
-        if for_x11 {
-            "gui.x11 with the host network: abstract sockets stay unscoped because X11 clients try @/tmp/.X11-unix/X… first; the host's other abstract sockets (D-Bus, container shims) are reachable too".into()
-        } else {
-            "no abstract socket left open for X11".into()
-        },
+    flag(
+        f.abstract_for_x11(),
+        "gui.x11 with the host network: abstract sockets stay unscoped because X11 clients try @/tmp/.X11-unix/X… first; the host's other abstract sockets (D-Bus, container shims) are reachable too",
+        "no abstract socket left open for X11",
     )
 }
 
