@@ -5,6 +5,7 @@
 
 use super::facts::Facts;
 use super::{filesystem, kernel, network, session};
+use std::path::PathBuf;
 
 /// What a check found: whether the plan is exposed, and why (either way).
 pub type Finding = (bool, String);
@@ -16,6 +17,12 @@ pub fn flag(exposed: bool, if_exposed: impl Into<String>, if_not: impl Into<Stri
     } else {
         (false, if_not.into())
     }
+}
+
+/// A finding about the paths `v`: exposed when there is one, the whys `LABEL: ~/a, ~/b …`
+/// and `if_none`.
+pub fn listed(f: &Facts, v: &[PathBuf], label: &str, if_none: &str) -> Finding {
+    flag(!v.is_empty(), format!("{label}: {}", f.list(v)), if_none)
 }
 
 /// One check: what it is, how much it weighs, and how to evaluate it.

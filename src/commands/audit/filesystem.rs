@@ -1,7 +1,7 @@
 //! The filesystem checks: the host's root, the home (read, secrets, write), writable folders
 //! outside it, the runtime folder.
 
-use super::checks::{flag, Finding};
+use super::checks::{flag, listed, Finding};
 use super::facts::{is_system, Facts, SECRETS};
 use crate::plan::mounts::Access;
 use std::path::{Path, PathBuf};
@@ -16,9 +16,10 @@ pub fn host_root(f: &Facts) -> Finding {
 
 pub fn home_read(f: &Facts) -> Finding {
     let home_binds = f.home_binds();
-    flag(
-        !home_binds.is_empty(),
-        format!("readable: {}", f.list(&home_binds)),
+    listed(
+        f,
+        &home_binds,
+        "readable",
         "nothing of the real home is bound",
     )
 }
@@ -37,18 +38,20 @@ pub fn home_secrets(f: &Facts) -> Finding {
         .map(|s| f.home.join(s))
         .filter(|p| f.host.fs.kind(p).is_some() && f.resolve(p).is_some())
         .collect();
-    flag(
-        !secrets.is_empty(),
-        format!("readable: {}", f.list(&secrets)),
+    listed(
+        f,
+        &secrets,
+        "readable",
         "~/.ssh, ~/.gnupg, cloud and package-registry credentials are not visible",
     )
 }
 
 pub fn home_write(f: &Facts) -> Finding {
     let home_rw = f.home_rw();
-    flag(
-        !home_rw.is_empty(),
-        format!("writable: {}", f.list(&home_rw)),
+    listed(
+        f,
+        &home_rw,
+        "writable",
         "nothing of the real home is writable",
     )
 }
@@ -63,9 +66,10 @@ pub fn home_whole_rw(f: &Facts) -> Finding {
 
 pub fn rw_outside_home(f: &Facts) -> Finding {
     let rw_out = f.rw_outside_home();
-    flag(
-        !rw_out.is_empty(),
-        format!("writable: {}", f.list(&rw_out)),
+    listed(
+        f,
+        &rw_out,
+        "writable",
         "no writable host folder outside the home",
     )
 }
@@ -76,9 +80,10 @@ pub fn rw_system(f: &Facts) -> Finding {
         .into_iter()
         .filter(|t| is_system(t))
         .collect();
-    flag(
-        !rw_sys.is_empty(),
-        format!("writable system folders: {}", f.list(&rw_sys)),
+    listed(
+        f,
+        &rw_sys,
+        "writable system folders",
         "/usr, /etc, /lib … are read-only or absent",
     )
 }

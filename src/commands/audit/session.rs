@@ -1,7 +1,7 @@
 //! The desktop session checks: display servers, sound, the D-Bus buses, the ssh-agent, device
 //! nodes.
 
-use super::checks::{flag, Finding};
+use super::checks::{flag, listed, Finding};
 use super::facts::Facts;
 use crate::plan::mounts::Access;
 use crate::plan::under;
@@ -104,9 +104,10 @@ pub fn devices(f: &Facts) -> Finding {
     if f.gui("gpu") && !devs.iter().any(|d| under(d, Path::new("/dev/dri"))) {
         devs.push("/dev/dri".into());
     }
-    flag(
-        !devs.is_empty(),
-        format!("device drivers reachable: {}", f.list(&devs)),
+    listed(
+        f,
+        &devs,
+        "device drivers reachable",
         "only the minimal /dev (null, zero, random, tty …)",
     )
 }
