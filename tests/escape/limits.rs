@@ -21,7 +21,13 @@ fn descendants(root: u32) -> Vec<u32> {
         .copied()
         .filter(|&p| {
             let mut q = p;
+            // Bounded: pids recycled while /proc was read can make the parent map a cycle.
+            let mut steps = 0;
             while let Some(&pp) = parent.get(&q) {
+                steps += 1;
+                if steps > 64 {
+                    break;
+                }
                 if pp == root {
                     return true;
                 }
