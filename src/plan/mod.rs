@@ -142,8 +142,8 @@ pub struct Capabilities {
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Dbus {
-    pub session: String,
-    pub system: String,
+    pub session: profile::DbusMode,
+    pub system: profile::DbusMode,
     pub talk: Vec<String>,
     pub own: Vec<String>,
     pub call: Vec<String>,

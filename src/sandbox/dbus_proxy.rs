@@ -23,6 +23,7 @@ use crate::plan::gui::{self, XAUTHORITY_INSIDE};
 use crate::plan::landlock::{FsRight, PathClass, PathRule};
 use crate::plan::mounts::Access;
 use crate::plan::{MountStep, Plan};
+use crate::profile::DbusMode;
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::collections::BTreeMap;
@@ -105,8 +106,8 @@ impl Drop for ProxyGuard {
 
 /// Whether the plan needs anything from [`start`].
 pub fn needed(plan: &Plan) -> bool {
-    plan.dbus.session == "filtered"
-        || plan.dbus.system == "filtered"
+    plan.dbus.session == DbusMode::Filtered
+        || plan.dbus.system == DbusMode::Filtered
         || plan.env.get("XAUTHORITY").map(String::as_str) == Some(XAUTHORITY_INSIDE)
 }
 
@@ -129,7 +130,7 @@ pub fn start(plan: &Plan) -> Result<Option<ProxyGuard>, StepError> {
     if plan.env.get("XAUTHORITY").map(String::as_str) == Some(XAUTHORITY_INSIDE) {
         xauthority(plan, &env, &mut g)?;
     }
-    if plan.dbus.session == "filtered" || plan.dbus.system == "filtered" {
+    if plan.dbus.session == DbusMode::Filtered || plan.dbus.system == DbusMode::Filtered {
         proxy(plan, &env, &mut g)?;
     }
     Ok(Some(g))
@@ -258,7 +259,7 @@ fn proxy(plan: &Plan, env: &BTreeMap<String, String>, g: &mut ProxyGuard) -> Res
     };
     let fail = |e: String| StepError::detail(step, Errno::EINVAL, e);
     let mut args: Vec<String> = vec!["--fd=3".into()];
-    if plan.dbus.session == "filtered" {
+    if plan.dbus.session == DbusMode::Filtered {
         let rt = env
             .get("XDG_RUNTIME_DIR")
             .filter(|s| s.starts_with('/'))
@@ -273,7 +274,7 @@ fn proxy(plan: &Plan, env: &BTreeMap<String, String>, g: &mut ProxyGuard) -> Res
             why: "dbus.session = \"filtered\": the xdg-dbus-proxy socket".into(),
         });
     }
-    if plan.dbus.system == "filtered" {
+    if plan.dbus.system == DbusMode::Filtered {
         let host = gui::system_bus_host(env).map_err(fail)?;
         let sock = g.dir.join("system-bus");
         args.extend(bus_args(&gui::bus_address(&host), &sock, plan));

@@ -7,6 +7,7 @@ use crate::plan::landlock::ScopeKind;
 use crate::plan::mounts::Access;
 use crate::plan::seccomp::{self, DefaultPolicy, SeccompAction};
 use crate::plan::{self, under, MountStep, Plan};
+use crate::profile::DbusMode;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -184,7 +185,8 @@ impl<'a> Facts<'a> {
 
     /// Whether the session bus is reachable unfiltered.
     pub fn session_bus_host(&self) -> bool {
-        self.plan.dbus.session == "host" || self.resolve(&self.runtime.join("bus")).is_some()
+        self.plan.dbus.session == DbusMode::Host
+            || self.resolve(&self.runtime.join("bus")).is_some()
     }
 
     /// Whether the system bus is reachable unfiltered.
@@ -195,7 +197,7 @@ impl<'a> Facts<'a> {
             || self
                 .resolve(Path::new("/var/run/dbus/system_bus_socket"))
                 .is_some();
-        self.plan.dbus.system == "host" || sock
+        self.plan.dbus.system == DbusMode::Host || sock
     }
 
     /// `v` as a short list for a why (see [`list`]).

@@ -5,6 +5,7 @@ use super::checks::{flag, listed, Finding};
 use super::facts::Facts;
 use crate::plan::mounts::Access;
 use crate::plan::under;
+use crate::profile::DbusMode;
 use std::path::{Path, PathBuf};
 
 pub fn x11(f: &Facts) -> Finding {
@@ -47,10 +48,10 @@ pub fn dbus_session(f: &Facts) -> Finding {
     let d = &f.plan.dbus;
     let session_host = f.session_bus_host();
     (
-        d.session != "none" || session_host,
-        match (d.session.as_str(), session_host) {
+        d.session != DbusMode::None || session_host,
+        match (d.session, session_host) {
             (_, true) => "the session bus".into(),
-            ("filtered", _) => format!(
+            (DbusMode::Filtered, _) => format!(
                 "the session bus through a filter: talk {:?}, own {:?}",
                 d.talk, d.own
             ),
@@ -70,7 +71,7 @@ pub fn dbus_session_host(f: &Facts) -> Finding {
 pub fn dbus_system(f: &Facts) -> Finding {
     let system_host = f.system_bus_host();
     flag(
-        f.plan.dbus.system != "none" || system_host,
+        f.plan.dbus.system != DbusMode::None || system_host,
         format!(
             "the system bus ({})",
             if system_host { "host" } else { "filtered" }

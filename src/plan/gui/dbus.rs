@@ -193,8 +193,8 @@ pub(super) fn compile(cx: &mut Ctx, d: &mut Desktop, p: &profile::Dbus) -> Resul
     }
     let strings = |v: &Vec<L<String>>| v.iter().map(|x| x.v.clone()).collect::<Vec<_>>();
     Ok(Dbus {
-        session: mode_name(session).into(),
-        system: mode_name(system).into(),
+        session,
+        system,
         talk: strings(&p.talk),
         own: strings(&p.own),
         call: strings(&p.call),
