@@ -88,7 +88,8 @@ pub fn slice() -> &'static str {
 }
 
 /// Unit properties, in order, for `limits` (also used by `planned_writes`).
-pub(crate) fn properties(
+#[doc(hidden)]
+pub fn properties(
     l: &Limits,
     profile: &str,
     pid: i32,

@@ -1,19 +1,18 @@
-//! Real-kernel tests. Run as root with `cargo test -- --test-threads=1`.
+//! cgroups (v1, v2 on the hybrid unified mount, the systemd D-Bus client) against the real
+//! kernel; most cases need root.
 //! Forked children only call async-signal-safe libc functions before `_exit`.
 
-use super::dbus::{Connection, Message, Value};
 use super::*;
+use jail::sandbox::cgroup::dbus::{Connection, Message, Value};
+use jail::sandbox::cgroup::*;
+use std::fs;
+use std::io;
+use std::path::PathBuf;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 const MIB: u64 = 1 << 20;
 const HELPER_ENV: &str = "JAIL_CGROUP_TEST_HELPER";
-
-fn root() -> bool {
-    if !is_root() {
-        eprintln!("SKIPPED: needs root");
-    }
-    is_root()
-}
 
 /// Fork a child that blocks on a pipe until released, then runs `f` and `_exit`s with its value.
 fn fork_blocked(f: impl FnOnce() -> i32) -> (i32, i32) {
@@ -105,7 +104,6 @@ fn dead_or_zombie(pid: i32) -> bool {
 
 // ------------------------------------------------------------------------------ pure functions
 
-#[test]
 fn planned_writes_per_backend() {
     let l = Limits {
         memory: Some(64 * MIB),
@@ -150,7 +148,6 @@ fn planned_writes_per_backend() {
     assert!(planned_writes(BackendKind::V1, &Limits::default()).is_empty());
 }
 
-#[test]
 fn invalid_limits_rejected() {
     for l in [
         Limits {
@@ -182,7 +179,6 @@ fn invalid_limits_rejected() {
     }
 }
 
-#[test]
 fn names_prove_ownership() {
     let me = std::process::id() as i32;
     let st = proc_start_time(me).unwrap();
@@ -202,7 +198,6 @@ fn names_prove_ownership() {
     );
 }
 
-#[test]
 fn start_transient_unit_body_signature() {
     let l = Limits {
         memory: Some(64 * MIB),
@@ -232,7 +227,6 @@ fn start_transient_unit_body_signature() {
 
 // ------------------------------------------------------------------------------ v1 (root)
 
-#[test]
 fn v1_pids_limit_enforced() {
     if !root() {
         return;
@@ -267,7 +261,6 @@ fn v1_pids_limit_enforced() {
     );
 }
 
-#[test]
 fn v1_memory_limit_oom_kills() {
     if !root() {
         return;
@@ -395,7 +388,6 @@ fn measure_cpu(l: &Limits) -> CpuSample {
 /// The quota is checked per CFS period (what the kernel grants: 0.5 CPU = 50 ms per 100 ms),
 /// not per wall-clock second, so a busy machine that starves the hog cannot fail the test; the
 /// kernel must have throttled the hog (it wanted more), and it must never exceed the quota.
-#[test]
 fn v1_cpu_quota_enforced() {
     if !root() {
         return;
@@ -431,7 +423,6 @@ fn v1_cpu_quota_enforced() {
     assert!(free.wall > 0.0, "the control hog did not run");
 }
 
-#[test]
 fn v1_kill_all_kills_grandchildren_and_destroy_removes_dirs() {
     if !root() {
         return;
@@ -481,7 +472,6 @@ fn v1_kill_all_kills_grandchildren_and_destroy_removes_dirs() {
     }
 }
 
-#[test]
 fn drop_cleans_up() {
     if !root() {
         return;
@@ -501,7 +491,6 @@ fn drop_cleans_up() {
     assert!(!d.exists());
 }
 
-#[test]
 fn reap_orphans_only_removes_dead_owners() {
     if !root() {
         return;
@@ -539,7 +528,6 @@ fn reap_orphans_only_removes_dead_owners() {
 
 // ------------------------------------------------------------------------------ detection
 
-#[test]
 fn detect_as_root_chooses_v1_here() {
     if !root() {
         return;
@@ -553,7 +541,7 @@ fn detect_as_root_chooses_v1_here() {
     let d = detect(&l);
     eprintln!("{d:#?}");
     if fs_magic("/sys/fs/cgroup") != Ok(TMPFS_MAGIC) {
-        eprintln!("SKIPPED: not a v1/hybrid host");
+        skip("not a v1/hybrid host");
         return;
     }
     assert_eq!(d.chosen, Some(BackendKind::V1));
@@ -569,7 +557,6 @@ fn detect_as_root_chooses_v1_here() {
     assert!(d.remedy.is_none());
 }
 
-#[test]
 fn detect_unprivileged_has_remedy() {
     if !root() {
         return;
@@ -580,10 +567,9 @@ fn detect_unprivileged_has_remedy() {
         .arg(&exe)
         .args([
             "--exact",
-            "sandbox::cgroup::tests::helper_detect_unprivileged",
+            "cgroup::helper_detect_unprivileged",
             "--ignored",
             "--nocapture",
-            "--test-threads=1",
         ])
         .env(HELPER_ENV, "detect")
         .output()
@@ -600,8 +586,7 @@ fn detect_unprivileged_has_remedy() {
     );
 }
 
-#[test]
-#[ignore = "helper: run by detect_unprivileged_has_remedy under setpriv"]
+/// Ignored helper: run by detect_unprivileged_has_remedy under setpriv.
 fn helper_detect_unprivileged() {
     if std::env::var(HELPER_ENV).as_deref() != Ok("detect") {
         return;
@@ -631,11 +616,9 @@ fn helper_detect_unprivileged() {
 const UNIFIED: &str = "/sys/fs/cgroup/unified";
 
 fn unified_ok() -> bool {
-    let ok = root() && fs_magic(UNIFIED) == Ok(CGROUP2_SUPER_MAGIC);
-    if !ok {
-        eprintln!("SKIPPED: needs root and cgroup2 at {UNIFIED}");
-    }
-    ok
+    root()
+        && (fs_magic(UNIFIED) == Ok(CGROUP2_SUPER_MAGIC)
+            || skip(&format!("needs cgroup2 at {UNIFIED}")))
 }
 
 fn v2_cgroup_of(pid: i32) -> String {
@@ -646,7 +629,6 @@ fn v2_cgroup_of(pid: i32) -> String {
         .2
 }
 
-#[test]
 fn v2_placement_kill_and_rmdir_on_unified() {
     if !unified_ok() {
         return;
@@ -663,7 +645,7 @@ fn v2_placement_kill_and_rmdir_on_unified() {
     // 1. clone3(CLONE_INTO_CGROUP) with v2_dir_fd.
     let fd = cg.v2_dir_fd().unwrap();
     // SAFETY: the test process forks only children that pause (like fork in a test).
-    let c1 = unsafe { crate::sandbox::sys::clone3_into_cgroup(0, fd) }.unwrap_or(-1);
+    let c1 = unsafe { jail::sandbox::sys::clone3_into_cgroup(0, fd) }.unwrap_or(-1);
     if c1 == 0 {
         sleep_forever()
     }
@@ -704,7 +686,6 @@ fn v2_placement_kill_and_rmdir_on_unified() {
     assert!(!dir.exists());
 }
 
-#[test]
 fn v2_supervisor_leaf_handling() {
     if !unified_ok() {
         return;
@@ -713,10 +694,9 @@ fn v2_supervisor_leaf_handling() {
     let out = Command::new(exe)
         .args([
             "--exact",
-            "sandbox::cgroup::tests::helper_v2_leaf",
+            "cgroup::helper_v2_leaf",
             "--ignored",
             "--nocapture",
-            "--test-threads=1",
         ])
         .env(HELPER_ENV, "v2leaf")
         .output()
@@ -733,8 +713,7 @@ fn v2_supervisor_leaf_handling() {
     );
 }
 
-#[test]
-#[ignore = "helper: run by v2_supervisor_leaf_handling in a separate process"]
+/// Ignored helper: run by v2_supervisor_leaf_handling in a separate process.
 fn helper_v2_leaf() {
     if std::env::var(HELPER_ENV).as_deref() != Ok("v2leaf") {
         return;
@@ -808,7 +787,6 @@ impl Drop for Daemon {
     }
 }
 
-#[test]
 fn dbus_roundtrip_with_real_daemon() {
     let sock = PathBuf::from(format!("/tmp/jail-cgroup-dbus-{}", std::process::id()));
     let _ = fs::remove_file(&sock);
@@ -820,7 +798,7 @@ fn dbus_roundtrip_with_real_daemon() {
     {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("SKIPPED: cannot start dbus-daemon: {e}");
+            skip(&format!("cannot start dbus-daemon: {e}"));
             return;
         }
     };
@@ -899,4 +877,27 @@ fn dbus_roundtrip_with_real_daemon() {
         .unwrap();
     assert_eq!(sig.body, body);
     assert_eq!(sig.sender.as_deref(), Some(b.unique_name.as_str()));
+}
+
+/// This module's cases, in the order they are listed and run.
+pub fn cases() -> Vec<Case> {
+    vec![
+        case!(planned_writes_per_backend),
+        case!(invalid_limits_rejected),
+        case!(names_prove_ownership),
+        case!(start_transient_unit_body_signature),
+        case!(v1_pids_limit_enforced),
+        case!(v1_memory_limit_oom_kills),
+        case!(v1_cpu_quota_enforced),
+        case!(v1_kill_all_kills_grandchildren_and_destroy_removes_dirs),
+        case!(drop_cleans_up),
+        case!(reap_orphans_only_removes_dead_owners),
+        case!(detect_as_root_chooses_v1_here),
+        case!(detect_unprivileged_has_remedy),
+        case!(helper_detect_unprivileged, ignored),
+        case!(v2_placement_kill_and_rmdir_on_unified),
+        case!(v2_supervisor_leaf_handling),
+        case!(helper_v2_leaf, ignored),
+        case!(dbus_roundtrip_with_real_daemon),
+    ]
 }
