@@ -146,11 +146,8 @@ fn is_root() -> bool {
 // ---------------------------------------------------------------------------------------------
 // Small filesystem helpers; every error names the step.
 
-pub(crate) fn write_file(
-    path: &Path,
-    value: &str,
-    remedy: Option<&str>,
-) -> Result<(), CgroupError> {
+#[doc(hidden)]
+pub fn write_file(path: &Path, value: &str, remedy: Option<&str>) -> Result<(), CgroupError> {
     let step = format!("writing {:?} to {}", value, path.display());
     let mut f = fs::OpenOptions::new()
         .write(true)
@@ -160,7 +157,8 @@ pub(crate) fn write_file(
         .map_err(|e| CgroupError::io(step, &e, remedy))
 }
 
-pub(crate) fn read_file(path: &Path) -> Result<String, CgroupError> {
+#[doc(hidden)]
+pub fn read_file(path: &Path) -> Result<String, CgroupError> {
     fs::read_to_string(path)
         .map(|s| s.trim().to_string())
         .map_err(|e| CgroupError::io(format!("reading {}", path.display()), &e, None))
@@ -171,7 +169,8 @@ pub(crate) fn read_u64(path: &Path) -> Option<u64> {
 }
 
 /// Value of `key N` in a flat-keyed file such as memory.events or memory.oom_control.
-pub(crate) fn read_keyed(path: &Path, key: &str) -> Option<u64> {
+#[doc(hidden)]
+pub fn read_keyed(path: &Path, key: &str) -> Option<u64> {
     let s = fs::read_to_string(path).ok()?;
     s.lines().find_map(|l| {
         let mut it = l.split_whitespace();
@@ -179,7 +178,8 @@ pub(crate) fn read_keyed(path: &Path, key: &str) -> Option<u64> {
     })
 }
 
-pub(crate) fn read_pids(path: &Path) -> Vec<i32> {
+#[doc(hidden)]
+pub fn read_pids(path: &Path) -> Vec<i32> {
     fs::read_to_string(path)
         .map(|s| s.lines().filter_map(|l| l.trim().parse().ok()).collect())
         .unwrap_or_default()
@@ -230,7 +230,8 @@ pub(crate) fn mem_matches(read: u64, wanted: u64) -> bool {
 }
 
 /// True if swap is configured at all (a swap limit is moot without it).
-pub(crate) fn system_has_swap() -> bool {
+#[doc(hidden)]
+pub fn system_has_swap() -> bool {
     fs::read_to_string("/proc/swaps")
         .map(|s| s.lines().count() > 1)
         .unwrap_or(true)
@@ -277,13 +278,15 @@ pub(crate) fn sanitize(name: &str) -> String {
 }
 
 /// `jail-<pid>-<start>-<seq>-<name>` for a new sandbox cgroup of this supervisor.
-pub(crate) fn sandbox_dir_name(name: &str) -> String {
+#[doc(hidden)]
+pub fn sandbox_dir_name(name: &str) -> String {
     let seq = SEQ.fetch_add(1, Ordering::Relaxed);
     format!("{}-{seq}-{}", owner_prefix(), sanitize(name))
 }
 
 /// The leaf the supervisor moves itself into on v2 (see module docs).
-pub(crate) fn supervisor_leaf_name() -> String {
+#[doc(hidden)]
+pub fn supervisor_leaf_name() -> String {
     format!("{}-supervisor", owner_prefix())
 }
 
@@ -306,7 +309,8 @@ pub fn owner_alive(pid: i32, start: u64) -> bool {
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct Mount {
+#[doc(hidden)]
+pub struct Mount {
     pub root: String,
     pub point: PathBuf,
     pub fstype: String,
@@ -358,7 +362,8 @@ pub(crate) fn cgroup_mounts() -> Vec<Mount> {
 }
 
 /// (hierarchy-id, controllers, path) lines of /proc/PID/cgroup.
-pub(crate) fn proc_cgroups(pid: &str) -> Vec<(String, Vec<String>, String)> {
+#[doc(hidden)]
+pub fn proc_cgroups(pid: &str) -> Vec<(String, Vec<String>, String)> {
     let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
     text.lines()
         .filter_map(|l| {
@@ -401,14 +406,17 @@ pub struct Options {
     pub v2_mount: Option<PathBuf>,
 }
 
-const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+#[doc(hidden)]
+pub const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
 
 /// statfs f_type as i64 (its C type differs between architectures).
 #[allow(clippy::unnecessary_cast)]
-pub(crate) fn fs_magic(path: &str) -> Result<i64, nix::errno::Errno> {
+#[doc(hidden)]
+pub fn fs_magic(path: &str) -> Result<i64, nix::errno::Errno> {
     nix::sys::statfs::statfs(path).map(|s| s.filesystem_type().0 as i64)
 }
-const TMPFS_MAGIC: i64 = 0x0102_1994;
+#[doc(hidden)]
+pub const TMPFS_MAGIC: i64 = 0x0102_1994;
 
 pub(crate) fn needed_v2_controllers(l: &Limits) -> Vec<&'static str> {
     let mut v = Vec::new();
@@ -769,6 +777,3 @@ fn reap_tree(dir: &Path) -> Result<(), CgroupError> {
     )?;
     rmdir_retry(dir)
 }
-
-#[cfg(test)]
-mod tests;

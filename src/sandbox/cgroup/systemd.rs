@@ -107,7 +107,8 @@ pub fn slice() -> &'static str {
 }
 
 /// Unit properties, in order, for `limits` (also used by `planned_writes`).
-pub(crate) fn properties(
+#[doc(hidden)]
+pub fn properties(
     l: &Limits,
     profile: &str,
     pid: i32,
@@ -463,4 +464,61 @@ fn scope_dir(pid: i32) -> Result<PathBuf, CgroupError> {
             remedy: None,
         })?;
     Ok(join_cgroup_path(&m, &path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::dbus::DbusError;
+    use std::io;
+
+    /// A D-Bus failure reads the same as a cgroup error as it did before the client had its own
+    /// error type.
+    #[test]
+    fn dbus_errors_keep_their_text_as_cgroup_errors() {
+        let cases = [
+            (
+                DbusError::Protocol {
+                    step: "decoding a D-Bus message".into(),
+                    detail: "short message".into(),
+                },
+                "decoding a D-Bus message: short message",
+            ),
+            (
+                DbusError::Reply {
+                    step: "D-Bus call a.b.C".into(),
+                    name: "org.freedesktop.DBus.Error.UnknownMethod".into(),
+                    text: "no".into(),
+                },
+                "D-Bus call a.b.C: org.freedesktop.DBus.Error.UnknownMethod: no",
+            ),
+            (
+                DbusError::Timeout {
+                    step: "waiting for a D-Bus message".into(),
+                    waited_ms: 30000,
+                },
+                "waiting for a D-Bus message: still busy after 30000 ms",
+            ),
+            (
+                DbusError::Io {
+                    step: "sending D-Bus Hello".into(),
+                    source: io::Error::from_raw_os_error(libc::EPIPE),
+                },
+                "sending D-Bus Hello: EPIPE (Broken pipe (os error 32))",
+            ),
+        ];
+        for (e, text) in cases {
+            let c = CgroupError::from(e);
+            assert_eq!(c.to_string(), text);
+        }
+        let c = CgroupError::from(DbusError::Reply {
+            step: "s".into(),
+            name: "org.freedesktop.systemd1.NoSuchUnit".into(),
+            text: "gone".into(),
+        });
+        assert!(
+            matches!(&c, CgroupError::Dbus { detail, remedy: None, .. } if detail == "org.freedesktop.systemd1.NoSuchUnit: gone"),
+            "{c:?}"
+        );
+    }
 }

@@ -6,7 +6,8 @@ use super::*;
 use nix::unistd::{access, AccessFlags};
 
 /// Mount and current cgroup directory of the v1 hierarchy that carries `controller`.
-pub(crate) fn hierarchy(controller: &str) -> Option<(Mount, PathBuf)> {
+#[doc(hidden)]
+pub fn hierarchy(controller: &str) -> Option<(Mount, PathBuf)> {
     let m = cgroup_mounts()
         .into_iter()
         .find(|m| m.fstype == "cgroup" && m.superopts.iter().any(|o| o == controller))?;

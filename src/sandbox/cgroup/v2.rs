@@ -18,7 +18,8 @@ use nix::unistd::{access, AccessFlags};
 use std::os::fd::{AsRawFd, OwnedFd};
 
 /// (mount, current cgroup dir) on the v2 hierarchy.
-pub(crate) fn current_dir(opts: &Options) -> Option<(PathBuf, PathBuf)> {
+#[doc(hidden)]
+pub fn current_dir(opts: &Options) -> Option<(PathBuf, PathBuf)> {
     let (_, _, path) = proc_cgroups("self")
         .into_iter()
         .find(|(id, c, _)| id == "0" && c.is_empty())?;
@@ -38,7 +39,8 @@ pub(crate) fn current_dir(opts: &Options) -> Option<(PathBuf, PathBuf)> {
 }
 
 /// C: the current cgroup, or its parent if we are sitting in our own supervisor leaf.
-pub(crate) fn current_base(opts: &Options) -> Option<PathBuf> {
+#[doc(hidden)]
+pub fn current_base(opts: &Options) -> Option<PathBuf> {
     let (mount, cur) = current_dir(opts)?;
     if cur
         .file_name()
@@ -172,7 +174,8 @@ pub(crate) fn probe(l: &Limits, opts: &Options) -> (bool, String) {
 
 /// Make C ready to host sandbox cgroups with `need` controllers; returns C.
 /// `force_leaf` moves the supervisor into its leaf even if no controller must be enabled (tests).
-pub(crate) fn prepare_base(
+#[doc(hidden)]
+pub fn prepare_base(
     cur: &Path,
     mount: &Path,
     need: &[&str],

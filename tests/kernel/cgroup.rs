@@ -1,19 +1,18 @@
-//! Real-kernel tests. Run as root with `cargo test -- --test-threads=1`.
+//! cgroups (v1, v2 on the hybrid unified mount, the systemd D-Bus client) against the real
+//! kernel; most cases need root.
 //! Forked children only call async-signal-safe libc functions before `_exit`.
 
 use super::*;
-use crate::sandbox::dbus::{Connection, DbusError, Message, Value};
+use jail::sandbox::cgroup::*;
+use jail::sandbox::dbus::{Connection, Message, Value};
+use std::fs;
+use std::io;
+use std::path::PathBuf;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 const MIB: u64 = 1 << 20;
 const HELPER_ENV: &str = "JAIL_CGROUP_TEST_HELPER";
-
-fn root() -> bool {
-    if !is_root() {
-        eprintln!("SKIPPED: needs root");
-    }
-    is_root()
-}
 
 /// Fork a child that blocks on a pipe until released, then runs `f` and `_exit`s with its value.
 fn fork_blocked(f: impl FnOnce() -> i32) -> (i32, i32) {
@@ -105,7 +104,6 @@ fn dead_or_zombie(pid: i32) -> bool {
 
 // ------------------------------------------------------------------------------ pure functions
 
-#[test]
 fn planned_writes_per_backend() {
     let l = Limits {
         memory: Some(64 * MIB),
@@ -150,7 +148,6 @@ fn planned_writes_per_backend() {
     assert!(planned_writes(BackendKind::V1, &Limits::default()).is_empty());
 }
 
-#[test]
 fn invalid_limits_rejected() {
     for l in [
         Limits {
@@ -179,7 +176,6 @@ fn invalid_limits_rejected() {
     }
 }
 
-#[test]
 fn names_prove_ownership() {
     let me = std::process::id() as i32;
     let st = proc_start_time(me).unwrap();
@@ -199,7 +195,6 @@ fn names_prove_ownership() {
     );
 }
 
-#[test]
 fn start_transient_unit_body_signature() {
     let l = Limits {
         memory: Some(64 * MIB),
@@ -229,7 +224,6 @@ fn start_transient_unit_body_signature() {
 
 // ------------------------------------------------------------------------------ v1 (root)
 
-#[test]
 fn v1_pids_limit_enforced() {
     if !root() {
         return;
@@ -264,7 +258,6 @@ fn v1_pids_limit_enforced() {
     );
 }
 
-#[test]
 fn v1_memory_limit_oom_kills() {
     if !root() {
         return;
@@ -392,7 +385,6 @@ fn measure_cpu(l: &Limits) -> CpuSample {
 /// The quota is checked per CFS period (what the kernel grants: 0.5 CPU = 50 ms per 100 ms),
 /// not per wall-clock second, so a busy machine that starves the hog cannot fail the test; the
 /// kernel must have throttled the hog (it wanted more), and it must never exceed the quota.
-#[test]
 fn v1_cpu_quota_enforced() {
     if !root() {
         return;
@@ -428,7 +420,6 @@ fn v1_cpu_quota_enforced() {
     assert!(free.wall > 0.0, "the control hog did not run");
 }
 
-#[test]
 fn v1_kill_all_kills_grandchildren_and_destroy_removes_dirs() {
     if !root() {
         return;
@@ -478,7 +469,6 @@ fn v1_kill_all_kills_grandchildren_and_destroy_removes_dirs() {
     }
 }
 
-#[test]
 fn drop_cleans_up() {
     if !root() {
         return;
@@ -498,7 +488,6 @@ fn drop_cleans_up() {
     assert!(!d.exists());
 }
 
-#[test]
 fn reap_orphans_only_removes_dead_owners() {
     if !root() {
         return;
@@ -536,7 +525,6 @@ fn reap_orphans_only_removes_dead_owners() {
 
 // ------------------------------------------------------------------------------ detection
 
-#[test]
 fn detect_as_root_chooses_v1_here() {
     if !root() {
         return;
@@ -550,7 +538,7 @@ fn detect_as_root_chooses_v1_here() {
     let d = detect(&l);
     eprintln!("{d:#?}");
     if fs_magic("/sys/fs/cgroup") != Ok(TMPFS_MAGIC) {
-        eprintln!("SKIPPED: not a v1/hybrid host");
+        skip("not a v1/hybrid host");
         return;
     }
     assert_eq!(d.chosen, Some(BackendKind::V1));
@@ -566,7 +554,6 @@ fn detect_as_root_chooses_v1_here() {
     assert!(d.remedy.is_none());
 }
 
-#[test]
 fn detect_unprivileged_has_remedy() {
     if !root() {
         return;
@@ -577,10 +564,9 @@ fn detect_unprivileged_has_remedy() {
         .arg(&exe)
         .args([
             "--exact",
-            "sandbox::cgroup::tests::helper_detect_unprivileged",
+            "cgroup::helper_detect_unprivileged",
             "--ignored",
             "--nocapture",
-            "--test-threads=1",
         ])
         .env(HELPER_ENV, "detect")
         .output()
@@ -597,8 +583,7 @@ fn detect_unprivileged_has_remedy() {
     );
 }
 
-#[test]
-#[ignore = "helper: run by detect_unprivileged_has_remedy under setpriv"]
+/// Ignored helper: run by detect_unprivileged_has_remedy under setpriv.
 fn helper_detect_unprivileged() {
     if std::env::var(HELPER_ENV).as_deref() != Ok("detect") {
         return;
@@ -628,11 +613,9 @@ fn helper_detect_unprivileged() {
 const UNIFIED: &str = "/sys/fs/cgroup/unified";
 
 fn unified_ok() -> bool {
-    let ok = root() && fs_magic(UNIFIED) == Ok(CGROUP2_SUPER_MAGIC);
-    if !ok {
-        eprintln!("SKIPPED: needs root and cgroup2 at {UNIFIED}");
-    }
-    ok
+    root()
+        && (fs_magic(UNIFIED) == Ok(CGROUP2_SUPER_MAGIC)
+            || skip(&format!("needs cgroup2 at {UNIFIED}")))
 }
 
 fn v2_cgroup_of(pid: i32) -> String {
@@ -643,7 +626,6 @@ fn v2_cgroup_of(pid: i32) -> String {
         .2
 }
 
-#[test]
 fn v2_placement_kill_and_rmdir_on_unified() {
     if !unified_ok() {
         return;
@@ -660,7 +642,7 @@ fn v2_placement_kill_and_rmdir_on_unified() {
     // 1. clone3(CLONE_INTO_CGROUP) with v2_dir_fd.
     let fd = cg.v2_dir_fd().unwrap();
     // SAFETY: the test process forks only children that pause (like fork in a test).
-    let c1 = unsafe { crate::sandbox::sys::clone3_into_cgroup(0, fd) }.unwrap_or(-1);
+    let c1 = unsafe { jail::sandbox::sys::clone3_into_cgroup(0, fd) }.unwrap_or(-1);
     if c1 == 0 {
         sleep_forever()
     }
@@ -701,7 +683,6 @@ fn v2_placement_kill_and_rmdir_on_unified() {
     assert!(!dir.exists());
 }
 
-#[test]
 fn v2_supervisor_leaf_handling() {
     if !unified_ok() {
         return;
@@ -710,10 +691,9 @@ fn v2_supervisor_leaf_handling() {
     let out = Command::new(exe)
         .args([
             "--exact",
-            "sandbox::cgroup::tests::helper_v2_leaf",
+            "cgroup::helper_v2_leaf",
             "--ignored",
             "--nocapture",
-            "--test-threads=1",
         ])
         .env(HELPER_ENV, "v2leaf")
         .output()
@@ -730,8 +710,7 @@ fn v2_supervisor_leaf_handling() {
     );
 }
 
-#[test]
-#[ignore = "helper: run by v2_supervisor_leaf_handling in a separate process"]
+/// Ignored helper: run by v2_supervisor_leaf_handling in a separate process.
 fn helper_v2_leaf() {
     if std::env::var(HELPER_ENV).as_deref() != Ok("v2leaf") {
         return;
@@ -805,57 +784,6 @@ impl Drop for Daemon {
     }
 }
 
-/// A D-Bus failure reads the same as a cgroup error as it did before the client had its own
-/// error type.
-#[test]
-fn dbus_errors_keep_their_text_as_cgroup_errors() {
-    let cases = [
-        (
-            DbusError::Protocol {
-                step: "decoding a D-Bus message".into(),
-                detail: "short message".into(),
-            },
-            "decoding a D-Bus message: short message",
-        ),
-        (
-            DbusError::Reply {
-                step: "D-Bus call a.b.C".into(),
-                name: "org.freedesktop.DBus.Error.UnknownMethod".into(),
-                text: "no".into(),
-            },
-            "D-Bus call a.b.C: org.freedesktop.DBus.Error.UnknownMethod: no",
-        ),
-        (
-            DbusError::Timeout {
-                step: "waiting for a D-Bus message".into(),
-                waited_ms: 30000,
-            },
-            "waiting for a D-Bus message: still busy after 30000 ms",
-        ),
-        (
-            DbusError::Io {
-                step: "sending D-Bus Hello".into(),
-                source: io::Error::from_raw_os_error(libc::EPIPE),
-            },
-            "sending D-Bus Hello: EPIPE (Broken pipe (os error 32))",
-        ),
-    ];
-    for (e, text) in cases {
-        let c = CgroupError::from(e);
-        assert_eq!(c.to_string(), text);
-    }
-    let c = CgroupError::from(DbusError::Reply {
-        step: "s".into(),
-        name: "org.freedesktop.systemd1.NoSuchUnit".into(),
-        text: "gone".into(),
-    });
-    assert!(
-        matches!(&c, CgroupError::Dbus { detail, remedy: None, .. } if detail == "org.freedesktop.systemd1.NoSuchUnit: gone"),
-        "{c:?}"
-    );
-}
-
-#[test]
 fn dbus_roundtrip_with_real_daemon() {
     let sock = PathBuf::from(format!("/tmp/jail-cgroup-dbus-{}", std::process::id()));
     let _ = fs::remove_file(&sock);
@@ -867,7 +795,7 @@ fn dbus_roundtrip_with_real_daemon() {
     {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("SKIPPED: cannot start dbus-daemon: {e}");
+            skip(&format!("cannot start dbus-daemon: {e}"));
             return;
         }
     };
@@ -946,4 +874,27 @@ fn dbus_roundtrip_with_real_daemon() {
         .unwrap();
     assert_eq!(sig.body, body);
     assert_eq!(sig.sender.as_deref(), Some(b.unique_name.as_str()));
+}
+
+/// This module's cases, in the order they are listed and run.
+pub fn cases() -> Vec<Case> {
+    vec![
+        case!(planned_writes_per_backend),
+        case!(invalid_limits_rejected),
+        case!(names_prove_ownership),
+        case!(start_transient_unit_body_signature),
+        case!(v1_pids_limit_enforced),
+        case!(v1_memory_limit_oom_kills),
+        case!(v1_cpu_quota_enforced),
+        case!(v1_kill_all_kills_grandchildren_and_destroy_removes_dirs),
+        case!(drop_cleans_up),
+        case!(reap_orphans_only_removes_dead_owners),
+        case!(detect_as_root_chooses_v1_here),
+        case!(detect_unprivileged_has_remedy),
+        case!(helper_detect_unprivileged, ignored),
+        case!(v2_placement_kill_and_rmdir_on_unified),
+        case!(v2_supervisor_leaf_handling),
+        case!(helper_v2_leaf, ignored),
+        case!(dbus_roundtrip_with_real_daemon),
+    ]
 }
