@@ -584,11 +584,7 @@ fn compile_landlock(
             }
         });
     }
-    let compat = match l.compat.as_ref().map(|c| c.v).unwrap_or_default() {
-        profile::Compat::BestEffort => Compat::BestEffort,
-        profile::Compat::Soft => Compat::Soft,
-        profile::Compat::Hard => Compat::Hard,
-    };
+    let compat: Compat = l.compat.as_ref().map(|c| c.v).unwrap_or_default();
     let enabled = flag(&l.enabled, true);
     if !fs.landlock_guarded.is_empty() && (!enabled || cx.host.landlock_abi.is_none()) {
         // Only Landlock can keep a name from being created in a folder that is otherwise

@@ -66,31 +66,8 @@ use std::path::PathBuf;
 /// as if it were this ABI (never enabling untested, deny-by-default rights).
 pub const MAX_KNOWN_ABI: u32 = 7;
 
-/// `compat = "best-effort" | "soft" | "hard"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Compat {
-    #[default]
-    BestEffort,
-    Soft,
-    Hard,
-}
-
-impl Compat {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Compat::BestEffort => "best-effort",
-            Compat::Soft => "soft",
-            Compat::Hard => "hard",
-        }
-    }
-}
-
-impl fmt::Display for Compat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// `compat = "best-effort" | "soft" | "hard"`: the profile's own type.
+pub use crate::profile::Compat;
 
 /// `scope = ["abstract-unix-socket", "signal"]` (ABI 6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

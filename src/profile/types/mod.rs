@@ -414,6 +414,22 @@ pub enum Compat {
     Hard,
 }
 
+impl Compat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compat::BestEffort => "best-effort",
+            Compat::Soft => "soft",
+            Compat::Hard => "hard",
+        }
+    }
+}
+
+impl fmt::Display for Compat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 table! {
     pub struct Gui {
         pub wayland: Option<L<Switch>>,
