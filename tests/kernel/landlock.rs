@@ -1,5 +1,6 @@
-//! Landlock ([`jail::sandbox::landlock::apply`]) against the real kernel. Each case forks: the child applies Landlock (irreversible) and
-//! reports observations (`name=errno`, 0 = success) through a pipe; the parent asserts.
+//! Landlock ([`jail::sandbox::landlock::apply`]) against the real kernel. Each case forks: the
+//! child applies Landlock (irreversible) and reports observations (`name=errno`, 0 = success)
+//! through a pipe; the parent asserts.
 
 use super::*;
 use jail::plan::landlock::{compile, Compat, LandlockPlan, LandlockSpec, PlanOutcome, ScopeKind};

@@ -197,14 +197,14 @@ fn run_here(name: &str) -> ExitCode {
     }
 }
 
-enum Outcome {
+enum Verdict {
     Passed,
     Failed(String),
     Skipped(String),
 }
 
 /// Runs case `name` in a fresh copy of this binary.
-fn run_child(name: &str, nocapture: bool) -> Outcome {
+fn run_child(name: &str, nocapture: bool) -> Verdict {
     let exe = std::env::current_exe().expect("the test binary's path");
     let mut cmd = Command::new(exe);
     cmd.env(CASE_ENV, name).stdin(Stdio::null());
@@ -213,7 +213,7 @@ fn run_child(name: &str, nocapture: bool) -> Outcome {
     }
     let out = match cmd.output() {
         Ok(o) => o,
-        Err(e) => return Outcome::Failed(format!("cannot start the case's process: {e}")),
+        Err(e) => return Verdict::Failed(format!("cannot start the case's process: {e}")),
     };
     let text = format!(
         "{}{}",
@@ -221,15 +221,15 @@ fn run_child(name: &str, nocapture: bool) -> Outcome {
         String::from_utf8_lossy(&out.stderr)
     );
     match out.status.code() {
-        Some(0) => Outcome::Passed,
-        Some(SKIP_EXIT) => Outcome::Skipped(
+        Some(0) => Verdict::Passed,
+        Some(SKIP_EXIT) => Verdict::Skipped(
             text.lines()
                 .filter_map(|l| l.strip_prefix("SKIPPED: "))
                 .next_back()
                 .unwrap_or("no reason given")
                 .to_string(),
         ),
-        _ => Outcome::Failed(format!("{text}(the case's process ended: {})", out.status)),
+        _ => Verdict::Failed(format!("{text}(the case's process ended: {})", out.status)),
     }
 }
 
@@ -267,15 +267,15 @@ fn main() -> ExitCode {
         print!("test {name} ... ");
         let _ = std::io::stdout().flush();
         match run_child(name, args.nocapture) {
-            Outcome::Passed => {
+            Verdict::Passed => {
                 println!("ok");
                 passed += 1;
             }
-            Outcome::Skipped(why) => {
+            Verdict::Skipped(why) => {
                 println!("skipped ({why})");
                 skipped += 1;
             }
-            Outcome::Failed(text) => {
+            Verdict::Failed(text) => {
                 println!("FAILED");
                 failures.push((name.clone(), text));
             }
