@@ -13,18 +13,22 @@ use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
 
 /// Signals jail blocks or ignores that COMMAND must get back at their defaults.
+///
+/// Dispositions first, then the mask: a signal jail forwarded while it was blocked is then
+/// delivered with its default action, not dropped because jail was started ignoring it (a
+/// launcher started in the background by a shell ignores SIGINT and SIGQUIT).
 pub fn reset_signals() {
-    let _ = signal::sigprocmask(
-        signal::SigmaskHow::SIG_SETMASK,
-        Some(&SigSet::empty()),
-        None,
-    );
     for s in Signal::iterator() {
         if s != Signal::SIGKILL && s != Signal::SIGSTOP {
             // SAFETY: restoring the default disposition is always sound.
             let _ = unsafe { signal::signal(s, SigHandler::SigDfl) };
         }
     }
+    let _ = signal::sigprocmask(
+        signal::SigmaskHow::SIG_SETMASK,
+        Some(&SigSet::empty()),
+        None,
+    );
 }
 
 /// The bounding set, from /proc/self/status (one read instead of a prctl per capability).

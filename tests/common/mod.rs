@@ -341,6 +341,17 @@ impl Jail {
         if euid() == 0 && user.uid != 0 {
             cmd.uid(user.uid).gid(user.gid);
         }
+        // jail starts as from a terminal, whatever the test runner inherited: a runner started
+        // in the background by a shell ignores SIGINT and SIGQUIT, and jail would inherit that.
+        // SAFETY: only signal(2), async-signal-safe, runs between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                for s in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP] {
+                    libc::signal(s, libc::SIG_DFL);
+                }
+                Ok(())
+            });
+        }
         Jail {
             user: user.clone(),
             cmd,
