@@ -3,12 +3,19 @@ use super::*;
 
 /// A free X display number (no socket, no lock file).
 pub(super) fn free_display() -> u32 {
-    (60..200)
+    // Handed out once per test process: two tests running at once (this one and the browser's)
+    // must not both see the same number free before either server has made its socket.
+    static TAKEN: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+    let mut taken = TAKEN.lock().unwrap_or_else(|e| e.into_inner());
+    let n = (60..200)
         .find(|n| {
-            !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+            !taken.contains(n)
+                && !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
                 && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
         })
-        .expect("a free X display number")
+        .expect("a free X display number");
+    taken.push(n);
+    n
 }
 
 /// A running Xvfb; on drop it is killed, then its socket and lock file (which a killed X server
