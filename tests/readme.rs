@@ -23,8 +23,7 @@
 mod common;
 use common::*;
 use std::collections::HashMap;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 const README: &str = include_str!("../README.md");
 
@@ -161,27 +160,16 @@ fn run(user: &User, example: &Example, files: &[(String, String)]) -> (i32, Stri
         write_file(user, &cwd, name, text);
     }
     let bin_dir = jail_bin().parent().unwrap().to_path_buf();
-    let mut cmd = Command::new("/bin/sh");
+    let mut cmd = session_command("/bin/sh", user, &cwd);
     cmd.arg("-c")
         .arg(format!("exec 2>&1\n{}", example.command))
-        .env_clear()
         .env(
             "PATH",
             format!(
                 "{}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
                 bin_dir.display()
             ),
-        )
-        .env("HOME", &user.home)
-        .env("USER", &user.name)
-        .env("LOGNAME", &user.name)
-        .env("LANG", "C.UTF-8")
-        .env("JAIL_PROFILE_PATH", cwd.join(".profiles"))
-        .current_dir(&cwd)
-        .stdin(Stdio::null());
-    if euid() == 0 && !user.is_root() {
-        cmd.uid(user.uid).gid(user.gid);
-    }
+        );
     let out = cmd.output().expect("start sh");
     use std::os::unix::process::ExitStatusExt;
     let code = out

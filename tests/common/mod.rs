@@ -317,6 +317,37 @@ pub fn write_file(user: &User, dir: &Path, name: &str, text: &str) -> PathBuf {
 }
 
 /// A configured `jail` invocation as `user`.
+/// `program` as `user` would start it from a terminal login: a clean environment (PATH, HOME,
+/// USER, LOGNAME, LANG and an empty profile path `CWD/.profiles`), `cwd` as working folder,
+/// stdin from /dev/null, the user's ids when the tests run as root, and SIGINT, SIGQUIT,
+/// SIGTERM and SIGHUP at their defaults whatever the test runner inherited (a runner started in
+/// the background by a shell ignores SIGINT and SIGQUIT, and jail would inherit that).
+pub fn session_command(program: impl AsRef<OsStr>, user: &User, cwd: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
+        .env("HOME", &user.home)
+        .env("USER", &user.name)
+        .env("LOGNAME", &user.name)
+        .env("LANG", "C.UTF-8")
+        .env("JAIL_PROFILE_PATH", cwd.join(".profiles"))
+        .current_dir(cwd)
+        .stdin(Stdio::null());
+    if euid() == 0 && user.uid != 0 {
+        cmd.uid(user.uid).gid(user.gid);
+    }
+    // SAFETY: only signal(2), async-signal-safe, runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            for s in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(s, libc::SIG_DFL);
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
 pub struct Jail {
     pub user: User,
     pub cmd: Command,
@@ -328,30 +359,7 @@ impl Jail {
     /// empty profile path (only the built-in profiles, plus what the test adds).
     pub fn new(user: &User) -> Jail {
         let cwd = tempdir(user);
-        let mut cmd = Command::new(jail_bin());
-        cmd.env_clear()
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
-            .env("HOME", &user.home)
-            .env("USER", &user.name)
-            .env("LOGNAME", &user.name)
-            .env("LANG", "C.UTF-8")
-            .env("JAIL_PROFILE_PATH", cwd.join(".profiles"))
-            .current_dir(&cwd)
-            .stdin(Stdio::null());
-        if euid() == 0 && user.uid != 0 {
-            cmd.uid(user.uid).gid(user.gid);
-        }
-        // jail starts as from a terminal, whatever the test runner inherited: a runner started
-        // in the background by a shell ignores SIGINT and SIGQUIT, and jail would inherit that.
-        // SAFETY: only signal(2), async-signal-safe, runs between fork and exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                for s in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP] {
-                    libc::signal(s, libc::SIG_DFL);
-                }
-                Ok(())
-            });
-        }
+        let cmd = session_command(jail_bin(), user, &cwd);
         Jail {
             user: user.clone(),
             cmd,
