@@ -177,12 +177,13 @@ impl Exec {
         command: &[String],
         env: &std::collections::BTreeMap<String, String>,
     ) -> Result<Exec> {
-        let c = |s: String, what: &str| {
+        // `what` names the refused string; it is only formatted when one is refused.
+        let c = |s: String, what: &dyn Fn() -> String| {
             CString::new(s).map_err(|_| {
                 StepError::detail(
                     "prepare COMMAND",
                     Errno::EINVAL,
-                    format!("{what} contains a NUL byte"),
+                    format!("{} contains a NUL byte", what()),
                 )
             })
         };
@@ -192,7 +193,7 @@ impl Exec {
             .cloned()
             .unwrap_or_else(|| crate::plan::env::DEFAULT_PATH.into());
         let candidates = if name.contains('/') {
-            vec![c(name.clone(), "COMMAND")?]
+            vec![c(name.clone(), &|| "COMMAND".into())?]
         } else {
             path.split(':')
                 .map(|d| if d.is_empty() { "." } else { d })
@@ -203,11 +204,11 @@ impl Exec {
             argv: command
                 .iter()
                 .enumerate()
-                .map(|(i, a)| c(a.clone(), &format!("argument {i} of COMMAND")))
+                .map(|(i, a)| c(a.clone(), &|| format!("argument {i} of COMMAND")))
                 .collect::<Result<_>>()?,
             envp: env
                 .iter()
-                .map(|(k, v)| c(format!("{k}={v}"), &format!("environment variable {k}")))
+                .map(|(k, v)| c(format!("{k}={v}"), &|| format!("environment variable {k}")))
                 .collect::<Result<_>>()?,
             name,
             path,
