@@ -44,7 +44,7 @@ pub fn errno_str(n: i32) -> Option<&'static str> {
 
 /// `EPERM` → 1. Names are the kernel's (those of [`errno_name`]).
 pub fn errno_from_name(name: &str) -> Option<i32> {
-    (1..200).find(|&n| errno_name(n) == name)
+    ERRNOS.iter().find(|&&(_, n)| n == name).map(|&(v, _)| v)
 }
 
 /// 1 → `EPERM`; unknown numbers print as `errno N`.
@@ -280,6 +280,11 @@ mod tests {
         assert_eq!(errno_from_name("ENOSYS"), Some(libc::ENOSYS));
         assert_eq!(errno_name(libc::EACCES), "EACCES");
         assert_eq!(errno_from_name("NOPE"), None);
+        assert_eq!(
+            errno_from_name("errno 41"),
+            None,
+            "a number Linux does not name is no name"
+        );
         assert_eq!(human_bytes(64 << 20), "64 MiB");
         assert_eq!(human_bytes(1536 << 20), "1.5 GiB");
     }

@@ -132,8 +132,8 @@ pub fn to_text(p: &Plan) -> String {
                         .iter()
                         .map(|r| {
                             format!(
-                                "RLIMIT_{}={}",
-                                r.resource.name().to_uppercase(),
+                                "{}={}",
+                                r.resource.constant(),
                                 r.hard.map(|h| h.to_string()).unwrap_or("unlimited".into())
                             )
                         })

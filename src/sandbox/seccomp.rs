@@ -42,27 +42,10 @@ fn hint(errno: i32) -> &'static str {
     }
 }
 
-/// Symbolic name of an errno value (no allocation), from [`crate::util::errno_str`]'s table.
-/// Only these errnos are named; any other reads "unknown errno".
+/// Symbolic name of an errno value (no allocation), from [`crate::util::errno_str`]'s table;
+/// "unknown errno" for a number Linux does not define.
 pub fn errno_name(errno: i32) -> &'static str {
-    const NAMED: [i32; 12] = [
-        libc::EPERM,
-        libc::ENOENT,
-        libc::ESRCH,
-        libc::EINTR,
-        libc::EFAULT,
-        libc::EBUSY,
-        libc::EINVAL,
-        libc::EACCES,
-        libc::ENOMEM,
-        libc::E2BIG,
-        libc::ENOSYS,
-        libc::EOPNOTSUPP,
-    ];
-    match crate::util::errno_str(errno) {
-        Some(name) if NAMED.contains(&errno) => name,
-        _ => "unknown errno",
-    }
+    crate::util::errno_str(errno).unwrap_or("unknown errno")
 }
 
 fn last_errno() -> i32 {

@@ -90,7 +90,7 @@ fn make_cgroup(plan: &Plan, v: Verbosity) -> Result<Option<Cgroup>, ()> {
                         .limits
                         .fallback_rlimits
                         .iter()
-                        .map(|r| format!("RLIMIT_{}", r.resource.name().to_uppercase()))
+                        .map(|r| r.resource.constant())
                         .collect::<Vec<_>>()
                         .join(", "),
                 };

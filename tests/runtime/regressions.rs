@@ -1,4 +1,4 @@
-//! Known runtime/plan bugs, reported to the lead: un-ignore when fixed.
+//! Bugs found in the runtime and fixed: each test keeps its fix from coming back.
 use super::terminal::in_terminal;
 use super::*;
 

@@ -267,28 +267,10 @@ fn refuses(a: SeccompAction) -> bool {
     !matches!(a, SeccompAction::Allow | SeccompAction::Log)
 }
 
-/// The name of `e` (from [`crate::util::errno_name`]'s table) for these errnos, `errno N` for
-/// any other.
-fn errno_name(e: i32) -> String {
-    const NAMED: [i32; 6] = [
-        libc::EPERM,
-        libc::ENOSYS,
-        libc::EACCES,
-        libc::EINVAL,
-        libc::ENOENT,
-        libc::EOPNOTSUPP,
-    ];
-    if NAMED.contains(&e) {
-        crate::util::errno_name(e)
-    } else {
-        format!("errno {e}")
-    }
-}
-
 fn action_text(a: SeccompAction) -> String {
     match a {
         SeccompAction::Allow => "allow".into(),
-        SeccompAction::Errno(e) => format!("errno {}", errno_name(e)),
+        SeccompAction::Errno(e) => format!("errno {}", crate::util::errno_name(e)),
         SeccompAction::Kill => "kill process".into(),
         SeccompAction::Trap => "SIGSYS trap".into(),
         SeccompAction::Log => "allow+log".into(),

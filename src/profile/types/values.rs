@@ -70,6 +70,11 @@ impl RlimitResource {
         RlimitResource::Stack,
     ];
 
+    /// The kernel's name, as `jail explain` and error messages print it: `RLIMIT_NOFILE`.
+    pub fn constant(self) -> String {
+        format!("RLIMIT_{}", self.name().to_uppercase())
+    }
+
     /// The `[rlimits]` key.
     pub fn name(self) -> &'static str {
         match self {
