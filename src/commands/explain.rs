@@ -154,6 +154,36 @@ pub fn to_text(p: &Plan) -> String {
             ),
         }
     }
+    if let Some(h) = &p.helpers {
+        step(
+            &mut o,
+            format!(
+                "desktop helpers, outside the sandbox before it starts, in {} (0700, removed at the end)",
+                h.dir.display()
+            ),
+        );
+        if let Some(x) = &h.xauthority {
+            step(
+                &mut o,
+                format!(
+                    "  copy the cookies of display :{} from {} to {}",
+                    x.display,
+                    x.from.display(),
+                    x.to.display()
+                ),
+            );
+        }
+        if let Some(d) = &h.proxy {
+            step(
+                &mut o,
+                format!(
+                    "  start {} --fd=3 {} (COMMAND waits until its sockets listen; it dies with jail)",
+                    d.program,
+                    d.args.join(" ")
+                ),
+            );
+        }
+    }
     let throwaway = p.mounts.iter().any(|m| {
         matches!(
             m,

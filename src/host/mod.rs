@@ -14,6 +14,8 @@ pub use catalogue::*;
 pub use fs::*;
 
 pub struct Host {
+    /// jail's own process id: it names the desktop helpers' folder (`STATE/session-PID`).
+    pub pid: u32,
     pub uid: u32,
     pub gid: u32,
     pub user: String,
@@ -127,6 +129,7 @@ impl Host {
             fs: Box::new(RealFs),
             cgroup: probe::cgroup,
             session_optional: false,
+            pid: std::process::id(),
         }
     }
 

@@ -47,6 +47,10 @@ pub struct Plan {
     pub landlock: landlock::LandlockPlan,
     pub gui: BTreeMap<String, bool>,
     pub dbus: Dbus,
+    /// What the supervisor prepares outside the sandbox before the clone (the filtered
+    /// Xauthority copy, `xdg-dbus-proxy`); their binds are the last of `mounts`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub helpers: Option<gui::helpers::Helpers>,
     /// Things a user may want to know (skipped optional paths, ignored names …).
     pub warnings: Vec<String>,
 }
@@ -420,7 +424,21 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
 
     let seccomp = compile_seccomp(p, nested_flags, !ns.pid)?;
     let x11_host_net = !ns.net && desktop.gui.get("x11").copied().unwrap_or(false);
-    let landlock = compile_landlock(&mut cx, p, &loaded.sources, &fs, x11_host_net)?;
+    let mut landlock = compile_landlock(&mut cx, p, &loaded.sources, &fs, x11_host_net)?;
+
+    // The desktop helpers' binds come last, after every grant, so a `tmpfs` over
+    // `$XDG_RUNTIME_DIR` does not cover them.
+    let mut mounts = fs.steps;
+    let helpers = match gui::helpers::compile(host, &desktop.dbus, &env)
+        .map_err(|e| Located::new(e, None))?
+    {
+        Some((h, binds)) => {
+            mounts.extend(binds);
+            gui::helpers::landlock_rule(&h, &mut landlock);
+            Some(h)
+        }
+        None => None,
+    };
 
     let mut warnings = fs.warnings.clone();
     warnings.append(&mut cx.warnings);
@@ -432,7 +450,7 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
         command: command.to_vec(),
         namespaces: ns,
         ids,
-        mounts: fs.steps,
+        mounts,
         scratch: fs.scratch,
         process,
         env,
@@ -443,6 +461,7 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
         landlock,
         gui: desktop.gui,
         dbus: desktop.dbus,
+        helpers,
         warnings,
     })
 }
@@ -673,6 +692,7 @@ mod tests {
             fs: Box::new(NoFs),
             cgroup: crate::plan::cgroup::no_backend,
             session_optional: false,
+            pid: 4242,
         }
     }
 

@@ -14,16 +14,16 @@
 //! exits when they are gone; it gets `PR_SET_PDEATHSIG` so it dies with jail even on SIGKILL;
 //! and dropping the guard kills and reaps it.
 //!
-//! The supervisor calls [`start`] before it clones (the proxy must be listening before COMMAND
-//! can connect), runs the plan returned by [`ProxyGuard::apply`], and drops the guard when the
-//! sandbox has ended. No thread is started: jail stays single-threaded until the clone.
+//! What to make, where, and the binds that show it inside are the plan's (`plan.helpers`,
+//! decided by `plan::gui::helpers`); this module only carries that out. The supervisor calls
+//! [`start`] before it clones (the proxy must be listening before COMMAND can connect) and drops
+//! the guard when the sandbox has ended. No thread is started: jail stays single-threaded until
+//! the clone.
 
 use super::error::StepError;
-use crate::plan::gui::{self, XAUTHORITY_INSIDE};
-use crate::plan::landlock::{FsRight, PathClass, PathRule};
-use crate::plan::mounts::Access;
-use crate::plan::{MountStep, Plan};
-use crate::profile::DbusMode;
+use crate::plan::gui::helpers::{DbusProxy, Helpers, XauthorityCopy};
+use crate::plan::gui::{self};
+use crate::plan::Plan;
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::collections::BTreeMap;
@@ -42,43 +42,9 @@ pub struct ProxyGuard {
     proxy: Option<Child>,
     /// The read end of the proxy's `--fd` pipe: when it closes, the proxy exits.
     sync: Option<OwnedFd>,
-    /// Binds the plan gains (proxy sockets, the filtered Xauthority).
-    mounts: Vec<MountStep>,
 }
 
 impl ProxyGuard {
-    /// The plan with the helpers' binds added. They come last, after every grant, so a `tmpfs`
-    /// over `$XDG_RUNTIME_DIR` does not cover them. Landlock gets a read rule for the Xauthority
-    /// copy (connecting to a socket needs no Landlock right).
-    pub fn apply(&self, plan: &Plan) -> Plan {
-        let mut p = plan.clone();
-        for m in &self.mounts {
-            p.mounts.push(m.clone());
-            if let MountStep::Bind {
-                target,
-                access: Access::Ro,
-                source,
-                ..
-            } = m
-            {
-                let is_file = std::fs::metadata(source)
-                    .map(|m| m.is_file())
-                    .unwrap_or(false);
-                if is_file
-                    && p.landlock.enforce()
-                    && p.landlock.handled_fs.contains(&FsRight::ReadFile)
-                {
-                    p.landlock.path_rules.push(PathRule {
-                        path: target.clone(),
-                        access: vec![FsRight::ReadFile],
-                        classes: vec![PathClass::Ro],
-                    });
-                }
-            }
-        }
-        p
-    }
-
     /// The proxy's process id, when one runs.
     pub fn proxy_pid(&self) -> Option<u32> {
         self.proxy.as_ref().map(|c| c.id())
@@ -104,53 +70,44 @@ impl Drop for ProxyGuard {
     }
 }
 
-/// Whether the plan needs anything from [`start`].
-pub fn needed(plan: &Plan) -> bool {
-    plan.dbus.session == DbusMode::Filtered
-        || plan.dbus.system == DbusMode::Filtered
-        || plan.env.get("XAUTHORITY").map(String::as_str) == Some(XAUTHORITY_INSIDE)
-}
-
-/// Prepares the plan's desktop helpers; `None` when it needs none. Call before the clone; an
-/// error means COMMAND must not run (exit 125).
+/// Prepares the plan's desktop helpers (`plan.helpers`); `None` when it has none. Call before
+/// the clone; an error means COMMAND must not run (exit 125).
 pub fn start(plan: &Plan) -> Result<Option<ProxyGuard>, StepError> {
-    if !needed(plan) {
+    let Some(h) = &plan.helpers else {
         return Ok(None);
-    }
+    };
     let env: BTreeMap<String, String> = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();
-    let dir = private_dir(&env)?;
+    private_dir(h)?;
     let mut g = ProxyGuard {
-        dir,
+        dir: h.dir.clone(),
         proxy: None,
         sync: None,
-        mounts: vec![],
     };
-    if plan.env.get("XAUTHORITY").map(String::as_str) == Some(XAUTHORITY_INSIDE) {
-        xauthority(plan, &env, &mut g)?;
+    if let Some(x) = &h.xauthority {
+        xauthority(x)?;
     }
-    if plan.dbus.session == DbusMode::Filtered || plan.dbus.system == DbusMode::Filtered {
-        proxy(plan, &env, &mut g)?;
+    if let Some(p) = &h.proxy {
+        proxy(p, &env, &mut g)?;
     }
     Ok(Some(g))
 }
 
-/// jail's state folder (as `Host::state_dir`: `/run/jail` for root, `$XDG_RUNTIME_DIR/jail`,
-/// else `/tmp/jail-UID`), then a fresh `session-PID` folder in it. Both 0700 and ours: a folder
-/// another user made first (in /tmp) or a symlink is refused.
-fn private_dir(env: &BTreeMap<String, String>) -> Result<PathBuf, StepError> {
+/// The plan's helper folder (jail's state folder, then a fresh `session-PID` folder in it),
+/// made anew. Both 0700 and ours: a folder another user made first (in /tmp) or a symlink is
+/// refused.
+fn private_dir(h: &Helpers) -> Result<(), StepError> {
     let uid = nix::unistd::geteuid().as_raw();
-    let base = match (
-        uid,
-        env.get("XDG_RUNTIME_DIR").filter(|s| s.starts_with('/')),
-    ) {
-        (0, _) => PathBuf::from("/run/jail"),
-        (_, Some(r)) => Path::new(r).join("jail"),
-        (u, None) => PathBuf::from(format!("/tmp/jail-{u}")),
-    };
     let step = "prepare the desktop helpers' folder";
-    for d in [&base, &base.join(format!("session-{}", std::process::id()))] {
+    let base = h.dir.parent().map(Path::to_path_buf).ok_or_else(|| {
+        StepError::detail(
+            step,
+            Errno::EINVAL,
+            format!("{} has no parent", h.dir.display()),
+        )
+    })?;
+    for d in [&base, &h.dir] {
         if d != &base {
             // A folder left by an earlier jail that had our pid and was killed.
             let _ = std::fs::remove_dir_all(d);
@@ -177,46 +134,31 @@ fn private_dir(env: &BTreeMap<String, String>) -> Result<PathBuf, StepError> {
                 .map_err(|e| StepError::io(step, &e, d.display().to_string()))?;
         }
     }
-    Ok(base.join(format!("session-{}", std::process::id())))
+    Ok(())
 }
 
-/// Writes this display's cookies to `DIR/Xauthority` and binds it read-only inside.
-fn xauthority(
-    plan: &Plan,
-    env: &BTreeMap<String, String>,
-    g: &mut ProxyGuard,
-) -> Result<(), StepError> {
+/// Writes the cookies of one display to the plan's copy (which the plan binds read-only
+/// inside).
+fn xauthority(x: &XauthorityCopy) -> Result<(), StepError> {
     let step = "filter the Xauthority file (gui.x11)";
-    let home = env
-        .get("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/"));
-    let host_file = gui::xauthority_host(env, &home);
+    let host_file = &x.from;
     // A regular file of at most 1 MiB, through one descriptor: a sandbox that could write the
     // home might have swapped it for a FIFO or `/dev/zero`.
-    let data = crate::util::read_regular(&host_file, 1 << 20, false)
+    let data = crate::util::read_regular(host_file, 1 << 20, false)
         .map_err(|e| StepError::io(step, &e, host_file.display().to_string()))?;
-    let display = plan.env.get("DISPLAY").cloned().unwrap_or_default();
-    let n = gui::x11_display(&display).map_err(|e| StepError::detail(step, Errno::EINVAL, e))?;
     let hostname = nix::unistd::gethostname()
         .map(|h| h.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let filtered = gui::filter_xauthority(&data, n, &hostname);
-    let out = g.dir.join("Xauthority");
+    let filtered = gui::filter_xauthority(&data, x.display, &hostname);
+    let out = &x.to;
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(&out)
+        .open(out)
         .map_err(|e| StepError::io(step, &e, out.display().to_string()))?;
     std::io::Write::write_all(&mut f, &filtered)
         .map_err(|e| StepError::io(step, &e, out.display().to_string()))?;
-    g.mounts.push(MountStep::Bind {
-        source: out,
-        target: XAUTHORITY_INSIDE.into(),
-        access: Access::Ro,
-        why: format!("gui.x11: the cookies of display :{n} only"),
-    });
     Ok(())
 }
 
@@ -233,62 +175,25 @@ fn which(env: &BTreeMap<String, String>, prog: &str) -> Option<PathBuf> {
     })
 }
 
-/// The proxy's arguments for one bus: `ADDRESS PATH --filter RULES…`.
-pub fn bus_args(address: &str, socket: &Path, plan: &Plan) -> Vec<String> {
-    let d = &plan.dbus;
-    let mut a = vec![
-        address.to_string(),
-        socket.display().to_string(),
-        "--filter".into(),
-    ];
-    a.extend(d.see.iter().map(|n| format!("--see={n}")));
-    a.extend(d.talk.iter().map(|n| format!("--talk={n}")));
-    a.extend(d.own.iter().map(|n| format!("--own={n}")));
-    a.extend(d.call.iter().map(|n| format!("--call={n}")));
-    a
-}
-
-fn proxy(plan: &Plan, env: &BTreeMap<String, String>, g: &mut ProxyGuard) -> Result<(), StepError> {
+fn proxy(
+    p: &DbusProxy,
+    env: &BTreeMap<String, String>,
+    g: &mut ProxyGuard,
+) -> Result<(), StepError> {
     let step = "start xdg-dbus-proxy (dbus = \"filtered\")";
-    let Some(bin) = which(env, "xdg-dbus-proxy") else {
+    let Some(bin) = which(env, &p.program) else {
         return Err(StepError::detail(
             step,
             Errno::ENOENT,
             "xdg-dbus-proxy is not installed (Debian/Ubuntu: apt install xdg-dbus-proxy; Fedora: dnf install xdg-dbus-proxy); jail will not run with an unfiltered bus",
         ));
     };
-    let fail = |e: String| StepError::detail(step, Errno::EINVAL, e);
     let mut args: Vec<String> = vec!["--fd=3".into()];
-    if plan.dbus.session == DbusMode::Filtered {
-        let rt = env
-            .get("XDG_RUNTIME_DIR")
-            .filter(|s| s.starts_with('/'))
-            .map(Path::new);
-        let host = gui::session_bus_host(env, rt).map_err(fail)?;
-        let sock = g.dir.join("session-bus");
-        args.extend(bus_args(&gui::bus_address(&host), &sock, plan));
-        g.mounts.push(MountStep::Bind {
-            source: sock,
-            target: gui::session_bus_inside(rt),
-            access: Access::Ro,
-            why: "dbus.session = \"filtered\": the xdg-dbus-proxy socket".into(),
-        });
-    }
-    if plan.dbus.system == DbusMode::Filtered {
-        let host = gui::system_bus_host(env).map_err(fail)?;
-        let sock = g.dir.join("system-bus");
-        args.extend(bus_args(&gui::bus_address(&host), &sock, plan));
-        g.mounts.push(MountStep::Bind {
-            source: sock,
-            target: gui::SYSTEM_BUS_INSIDE.into(),
-            access: Access::Ro,
-            why: "dbus.system = \"filtered\": the xdg-dbus-proxy socket".into(),
-        });
-    }
+    args.extend(p.args.iter().cloned());
 
     let (r, w) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| StepError::new(step, e))?;
-    let log_path = g.dir.join("xdg-dbus-proxy.log");
+    let log_path = p.log.clone();
     let log = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -382,20 +287,13 @@ fn proxy(plan: &Plan, env: &BTreeMap<String, String>, g: &mut ProxyGuard) -> Res
     };
     ready?;
     // Each socket must be there before the sandbox binds it.
-    for m in &g.mounts {
-        if let MountStep::Bind { source, .. } = m {
-            if source
-                .file_name()
-                .map(|n| n.to_string_lossy().ends_with("-bus"))
-                .unwrap_or(false)
-                && std::fs::symlink_metadata(source).is_err()
-            {
-                return Err(StepError::detail(
-                    step,
-                    Errno::ENOENT,
-                    format!("xdg-dbus-proxy made no socket at {}", source.display()),
-                ));
-            }
+    for sock in &p.sockets {
+        if std::fs::symlink_metadata(sock).is_err() {
+            return Err(StepError::detail(
+                step,
+                Errno::ENOENT,
+                format!("xdg-dbus-proxy made no socket at {}", sock.display()),
+            ));
         }
     }
     g.sync = Some(r);

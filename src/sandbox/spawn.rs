@@ -144,7 +144,6 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> i32 {
         print_step_error(&StepError::new("block signals", e));
         return crate::EXIT_JAIL;
     }
-    let mut plan = plan;
     // Desktop helpers (xdg-dbus-proxy, the filtered Xauthority) start outside the sandbox,
     // before the clone; the guard stops them when the sandbox has ended. Fail closed.
     let helpers = match super::dbus_proxy::start(plan) {
@@ -154,11 +153,6 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> i32 {
             return crate::EXIT_JAIL;
         }
     };
-    let with_helpers;
-    if let Some(h) = &helpers {
-        with_helpers = h.apply(plan);
-        plan = &with_helpers;
-    }
     let nofile_soft = raise_nofile();
     // Before any cgroup exists: the note that lets a later jail remove ours if we are killed.
     // (Not when the sandbox is to outlive jail: its cgroup is in use then.)

@@ -4,8 +4,9 @@
 //! Everything here is pure: the session is read through `cx.host` (its environment and its
 //! file system answers). What cannot exist before the sandbox starts — the filtered D-Bus proxy
 //! socket and the filtered Xauthority file — is made by the supervisor
-//! (`sandbox::dbus_proxy::start`) from the plan: this module decides where they appear inside
-//! and sets the variables pointing there.
+//! (`sandbox::dbus_proxy::start`) from the plan's `helpers` ([`helpers`]): this module decides
+//! all of it (the private folder, the proxy's arguments, where they appear inside, the
+//! variables pointing there).
 //!
 //! A requested socket that the session does not have is an error pointing at the key that asked
 //! for it, never silently skipped.
@@ -21,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 mod dbus;
 mod display;
+pub mod helpers;
 
 pub use dbus::{
     bus_address, bus_path, session_bus_host, session_bus_inside, system_bus_host, valid_bus_name,

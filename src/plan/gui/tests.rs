@@ -37,6 +37,7 @@ fn host(env: &[(&str, &str)], fs: Vec<(&'static str, Kind)>) -> Host {
         fs: Box::new(FakeFs(fs)),
         cgroup: crate::plan::cgroup::no_backend,
         session_optional: false,
+        pid: 4242,
     }
 }
 
@@ -198,4 +199,54 @@ fn xauthority_keeps_only_this_display_of_this_machine() {
         filter_xauthority(&file[..file.len() - 3], 1, "box"),
         entry(65535, "box", "1", b"cookie-one-here!")
     );
+}
+
+#[test]
+fn helpers_are_planned_in_full() {
+    let h = host(
+        &[
+            ("DISPLAY", ":7"),
+            ("XAUTHORITY", "/home/u/.Xauth"),
+            ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/run/user/1000/bus"),
+        ],
+        vec![
+            ("/tmp/.X11-unix/X7", Kind::Special),
+            ("/home/u/.Xauth", Kind::File),
+            ("/run/user/1000/bus", Kind::Special),
+        ],
+    );
+    let d = compile_str(
+        &h,
+        "[gui]\nx11 = true\n[dbus]\nsession = \"filtered\"\ntalk = [\"org.freedesktop.Notifications\"]\n",
+    )
+    .unwrap();
+    let (hp, binds) = helpers::compile(&h, &d.dbus, &d.env).unwrap().unwrap();
+    assert_eq!(hp.dir, Path::new("/run/user/1000/jail/session-4242"));
+    let x = hp.xauthority.as_ref().unwrap();
+    assert_eq!(
+        (x.from.as_path(), x.display, x.to.as_path()),
+        (
+            Path::new("/home/u/.Xauth"),
+            7,
+            Path::new("/run/user/1000/jail/session-4242/Xauthority")
+        )
+    );
+    let p = hp.proxy.as_ref().unwrap();
+    assert_eq!(
+        p.args,
+        [
+            "unix:path=/run/user/1000/bus",
+            "/run/user/1000/jail/session-4242/session-bus",
+            "--filter",
+            "--talk=org.freedesktop.Notifications"
+        ]
+    );
+    let targets: Vec<_> = binds
+        .iter()
+        .map(|m| m.target().display().to_string())
+        .collect();
+    assert_eq!(targets, [XAUTHORITY_INSIDE, "/run/user/1000/bus"]);
+    // Nothing to prepare: no helpers, no binds.
+    let d = compile_str(&h, "[dbus]\nsession = \"host\"\n").unwrap();
+    assert!(helpers::compile(&h, &d.dbus, &d.env).unwrap().is_none());
 }
