@@ -10,6 +10,14 @@ use std::path::{Path, PathBuf};
 
 pub fn x11(f: &Facts) -> Finding {
     let x11_sock = f.bound_under(Path::new("/tmp/.X11-unix"));
+    // A profile is judged, not this session: `display = "auto"` gets X11 on an X11 session.
+    if !f.gui("x11") && x11_sock.is_empty() && f.gui("display") {
+        return flag(
+            true,
+            "display = \"auto\" takes the X11 display on a session without Wayland, and X11 lets any client read keystrokes and screen contents of every window",
+            "",
+        );
+    }
     flag(
         f.gui("x11") || !x11_sock.is_empty(),
         "X11 lets any client read keystrokes and screen contents of every window",
@@ -19,6 +27,7 @@ pub fn x11(f: &Facts) -> Finding {
 
 pub fn wayland(f: &Facts) -> Finding {
     let wayland = f.gui("wayland")
+        || f.gui("display")
         || f.binds().any(|(t, _)| {
             t.file_name()
                 .map(|n| n.to_string_lossy().starts_with("wayland-"))
@@ -34,6 +43,7 @@ pub fn wayland(f: &Facts) -> Finding {
 pub fn audio(f: &Facts) -> Finding {
     let audio = f.gui("pulseaudio")
         || f.gui("pipewire")
+        || f.gui("sound")
         || f.binds().any(|(t, _)| {
             under(t, &f.runtime.join("pulse")) || t.to_string_lossy().contains("pipewire-")
         });

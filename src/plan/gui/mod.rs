@@ -16,7 +16,7 @@
 
 use super::{Ctx, Dbus, Error};
 use crate::host::Kind;
-use crate::profile::{Located, Origin, Profile, Switch, L};
+use crate::profile::{Located, Origin, Pick, Profile, Switch, L};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -31,7 +31,7 @@ pub use dbus::{
 pub use display::{filter_xauthority, x11_display, xauthority_host, XAUTHORITY_INSIDE};
 
 /// What the desktop sections add to the plan.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Desktop {
     /// Which `[gui]` switches are on.
     pub gui: BTreeMap<String, bool>,
@@ -104,9 +104,10 @@ fn need_socket(
     }
 }
 
+type Find = fn(&Ctx, &mut Desktop, &Option<Origin>) -> Result<(), Error>;
+
 pub fn compile(cx: &mut Ctx, p: &Profile) -> Result<Desktop, Error> {
     let g = &p.gui;
-    type Find = fn(&Ctx, &mut Desktop, &Option<Origin>) -> Result<(), Error>;
     let switches: [(&str, &Option<L<Switch>>, Find); 5] = [
         ("wayland", &g.wayland, display::wayland),
         ("x11", &g.x11, display::x11),
@@ -115,6 +116,8 @@ pub fn compile(cx: &mut Ctx, p: &Profile) -> Result<Desktop, Error> {
         ("gpu", &g.gpu, gpu),
     ];
     let mut d = Desktop::default();
+    // Every piece the session lacks, so the user learns them all at once.
+    let mut missing: Vec<Error> = vec![];
     for (name, v, find) in switches {
         let switch = v.as_ref().map(|x| x.v).unwrap_or_default();
         let mut on = switch != Switch::Off;
@@ -124,13 +127,84 @@ pub fn compile(cx: &mut Ctx, p: &Profile) -> Result<Desktop, Error> {
                 // is skipped with a note when the session lacks it.
                 if switch == Switch::Optional || cx.host.session_optional {
                     cx.warnings.push(format!("{}: skipped", e.msg));
-                    on = false;
                 } else {
-                    return Err(e);
+                    let fix = format!(
+                        " (to run without it: [gui] {name} = \"optional\" in the profile or its NAME.local.toml)"
+                    );
+                    missing.push(Located::new(format!("{}{fix}", e.msg), e.at));
                 }
+                on = false;
             }
         }
         d.gui.insert(name.to_string(), on);
+    }
+    // `display`/`sound = "auto"`: the first of the session's servers that a switch the profile
+    // left unset can find; none is a note, not an error (the app runs without it).
+    let autos: [(
+        &str,
+        &Option<L<Pick>>,
+        [(&str, &Option<L<Switch>>, Find); 2],
+        &str,
+    ); 2] = [
+        (
+            "display",
+            &g.display,
+            [
+                ("wayland", &g.wayland, display::wayland),
+                ("x11", &g.x11, display::x11),
+            ],
+            "no Wayland or X11 display in this session: COMMAND runs without one (headless)",
+        ),
+        (
+            "sound",
+            &g.sound,
+            [
+                ("pulseaudio", &g.pulseaudio, pulseaudio),
+                ("pipewire", &g.pipewire, pipewire),
+            ],
+            "no PulseAudio or PipeWire socket in this session: COMMAND runs without sound",
+        ),
+    ];
+    for (key, pick, candidates, none_note) in autos {
+        let auto = pick.as_ref().map(|x| x.v) == Some(Pick::Auto);
+        if auto {
+            d.gui.insert(key.to_string(), true);
+        }
+        if !auto || candidates.iter().any(|(n, _, _)| d.gui[*n]) {
+            continue;
+        }
+        let mut found = false;
+        for (name, v, find) in candidates {
+            if v.is_some() {
+                continue; // set by the profile: already decided above
+            }
+            let mut t = d.clone();
+            if find(cx, &mut t, &origin(pick)).is_ok() {
+                d = t;
+                d.gui.insert(name.to_string(), true);
+                found = true;
+                break;
+            }
+        }
+        if !found {
+            cx.warnings
+                .push(format!("gui.{key} = \"auto\": {none_note}"));
+        }
+    }
+    match missing.len() {
+        0 => {}
+        1 => return Err(missing.remove(0)),
+        n => {
+            let at = missing[0].at.clone();
+            let list: Vec<String> = missing.iter().map(|e| format!("\n  - {}", e.msg)).collect();
+            return Err(Located::new(
+                format!(
+                    "this session lacks {n} things the profile requires:{}",
+                    list.concat()
+                ),
+                at,
+            ));
+        }
     }
     d.dbus = dbus::compile(cx, &mut d, &p.dbus)?;
     Ok(d)

@@ -250,3 +250,81 @@ fn helpers_are_planned_in_full() {
     let d = compile_str(&h, "[dbus]\nsession = \"host\"\n").unwrap();
     assert!(helpers::compile(&h, &d.dbus, &d.env).unwrap().is_none());
 }
+
+#[test]
+fn display_and_sound_auto_pick_what_the_session_has() {
+    let toml = "[gui]\ndisplay = \"auto\"\nsound = \"auto\"\n";
+    // Wayland first.
+    let h = host(
+        &[("WAYLAND_DISPLAY", "wayland-0"), ("DISPLAY", ":3")],
+        vec![
+            ("/run/user/1000/wayland-0", Kind::Special),
+            ("/tmp/.X11-unix/X3", Kind::Special),
+            ("/run/user/1000/pulse/native", Kind::Special),
+        ],
+    );
+    let d = compile_str(&h, toml).unwrap();
+    assert!(d.gui["wayland"] && !d.gui["x11"] && d.gui["pulseaudio"]);
+    assert!(d.env.contains_key("WAYLAND_DISPLAY") && !d.env.contains_key("DISPLAY"));
+    // X11 when there is no compositor; PipeWire when there is no PulseAudio socket.
+    let h = host(
+        &[("DISPLAY", ":3")],
+        vec![
+            ("/tmp/.X11-unix/X3", Kind::Special),
+            ("/run/user/1000/pipewire-0", Kind::Special),
+        ],
+    );
+    let d = compile_str(&h, toml).unwrap();
+    assert!(!d.gui["wayland"] && d.gui["x11"] && d.gui["pipewire"] && !d.gui["pulseaudio"]);
+    assert_eq!(d.env["DISPLAY"], ":3");
+    // A switch the profile sets is obeyed: wayland = false leaves X11.
+    let h2 = host(
+        &[("WAYLAND_DISPLAY", "wayland-0"), ("DISPLAY", ":3")],
+        vec![
+            ("/run/user/1000/wayland-0", Kind::Special),
+            ("/tmp/.X11-unix/X3", Kind::Special),
+        ],
+    );
+    let d = compile_str(&h2, "[gui]\ndisplay = \"auto\"\nwayland = false\n").unwrap();
+    assert!(!d.gui["wayland"] && d.gui["x11"]);
+    // Nothing there: headless, with notes, not an error.
+    let h = host(&[], vec![]);
+    let p: Profile = toml::from_str(toml).unwrap();
+    let mut cx = Ctx {
+        host: &h,
+        warnings: vec![],
+    };
+    let d = compile(&mut cx, &p).unwrap();
+    assert!(!d.gui["wayland"] && !d.gui["x11"] && !d.gui["pulseaudio"]);
+    assert!(d.ro.is_empty());
+    assert!(
+        cx.warnings.iter().any(|w| w.contains("headless"))
+            && cx.warnings.iter().any(|w| w.contains("without sound")),
+        "{:?}",
+        cx.warnings
+    );
+}
+
+#[test]
+fn every_missing_piece_is_reported_at_once() {
+    let h = host(&[], vec![]);
+    let e = compile_str(&h, "[gui]\nwayland = true\npulseaudio = true\n").unwrap_err();
+    assert!(
+        e.msg.starts_with("this session lacks 2 things"),
+        "{}",
+        e.msg
+    );
+    assert!(
+        e.msg.contains("gui.wayland: no Wayland socket"),
+        "{}",
+        e.msg
+    );
+    assert!(e.msg.contains("[gui] wayland = \"optional\""), "{}", e.msg);
+    assert!(e.msg.contains("gui.pulseaudio:"), "{}", e.msg);
+    assert!(
+        e.msg.contains("[gui] pulseaudio = \"optional\""),
+        "{}",
+        e.msg
+    );
+    assert!(e.at.is_some());
+}

@@ -432,6 +432,11 @@ impl fmt::Display for Compat {
 
 table! {
     pub struct Gui {
+        /// `"auto"`: Wayland when the session has it, else X11, else none (headless).
+        pub display: Option<L<Pick>>,
+        /// `"auto"`: PulseAudio (or pipewire-pulse) when the session has it, else PipeWire,
+        /// else none.
+        pub sound: Option<L<Pick>>,
         pub wayland: Option<L<Switch>>,
         pub x11: Option<L<Switch>>,
         pub pulseaudio: Option<L<Switch>>,
@@ -484,6 +489,15 @@ impl<'de> Deserialize<'de> for Switch {
         }
         d.deserialize_any(V)
     }
+}
+
+/// `[gui] display` and `sound`: pick what the session has (`"auto"`), or nothing (`"none"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pick {
+    #[default]
+    None,
+    Auto,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
