@@ -105,6 +105,13 @@ fn need_socket(
 }
 
 type Find = fn(&Ctx, &mut Desktop, &Option<Origin>) -> Result<(), Error>;
+/// An automatic choice: its key, its value, the switches it tries in order, the note for none.
+type Auto<'a> = (
+    &'a str,
+    &'a Option<L<Pick>>,
+    [(&'a str, &'a Option<L<Switch>>, Find); 2],
+    &'a str,
+);
 
 pub fn compile(cx: &mut Ctx, p: &Profile) -> Result<Desktop, Error> {
     let g = &p.gui;
@@ -140,12 +147,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile) -> Result<Desktop, Error> {
     }
     // `display`/`sound = "auto"`: the first of the session's servers that a switch the profile
     // left unset can find; none is a note, not an error (the app runs without it).
-    let autos: [(
-        &str,
-        &Option<L<Pick>>,
-        [(&str, &Option<L<Switch>>, Find); 2],
-        &str,
-    ); 2] = [
+    let autos: [Auto; 2] = [
         (
             "display",
             &g.display,
