@@ -24,8 +24,8 @@ function __fish_jail_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c jail -n "__fish_jail_needs_command" -s v -l verbose -d 'Print each setup step as it happens'
-complete -c jail -n "__fish_jail_needs_command" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_needs_command" -s v -l verbose -d 'Print each setup step as it happens, and the refusal report (the system calls the sandbox refused, with the profile lines that allow them) even when COMMAND succeeds'
+complete -c jail -n "__fish_jail_needs_command" -s q -l quiet -d 'Print only errors (no refusal report)'
 complete -c jail -n "__fish_jail_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c jail -n "__fish_jail_needs_command" -s V -l version -d 'Print version'
 complete -c jail -n "__fish_jail_needs_command" -f -a "run" -d 'Run COMMAND in a sandbox'
@@ -61,13 +61,13 @@ complete -c jail -n "__fish_jail_using_subcommand run" -l format -d 'Output form
 json\t''"
 complete -c jail -n "__fish_jail_using_subcommand run" -l best-effort -d 'Run even when no cgroup can enforce the limits: hold what rlimits can (RLIMIT_AS for --memory, RLIMIT_NPROC for --pids) and say so; same as [limits] enforce = "best-effort"'
 complete -c jail -n "__fish_jail_using_subcommand run" -l dry-run -d 'Print the plan like `explain` and run nothing'
-complete -c jail -n "__fish_jail_using_subcommand run" -s v -l verbose -d 'Print each setup step as it happens'
-complete -c jail -n "__fish_jail_using_subcommand run" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_using_subcommand run" -s v -l verbose -d 'Print each setup step as it happens, and the refusal report (the system calls the sandbox refused, with the profile lines that allow them) even when COMMAND succeeds'
+complete -c jail -n "__fish_jail_using_subcommand run" -s q -l quiet -d 'Print only errors (no refusal report)'
 complete -c jail -n "__fish_jail_using_subcommand run" -s h -l help -d 'Print help'
 complete -c jail -n "__fish_jail_using_subcommand check" -l format -r -f -a "text\t''
 json\t''"
-complete -c jail -n "__fish_jail_using_subcommand check" -s v -l verbose -d 'Print each setup step as it happens'
-complete -c jail -n "__fish_jail_using_subcommand check" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_using_subcommand check" -s v -l verbose -d 'Print each setup step as it happens, and the refusal report (the system calls the sandbox refused, with the profile lines that allow them) even when COMMAND succeeds'
+complete -c jail -n "__fish_jail_using_subcommand check" -s q -l quiet -d 'Print only errors (no refusal report)'
 complete -c jail -n "__fish_jail_using_subcommand check" -s h -l help -d 'Print help'
 complete -c jail -n "__fish_jail_using_subcommand explain" -s p -l profile -d 'Profile NAME (looked up on the search path) or PATH (contains / or ends in .toml; a PATH must name a .toml file). Default: the profile named after COMMAND when COMMAND is a bare name (found on PATH) or an absolute path only root can change, else `default`' -r
 complete -c jail -n "__fish_jail_using_subcommand explain" -l net -d 'Network: none (own loopback only) or host' -r
@@ -88,39 +88,39 @@ complete -c jail -n "__fish_jail_using_subcommand explain" -l rootfs -d 'Use a d
 complete -c jail -n "__fish_jail_using_subcommand explain" -l format -r -f -a "text\t''
 json\t''"
 complete -c jail -n "__fish_jail_using_subcommand explain" -l best-effort -d 'Run even when no cgroup can enforce the limits: hold what rlimits can (RLIMIT_AS for --memory, RLIMIT_NPROC for --pids) and say so; same as [limits] enforce = "best-effort"'
-complete -c jail -n "__fish_jail_using_subcommand explain" -s v -l verbose -d 'Print each setup step as it happens'
-complete -c jail -n "__fish_jail_using_subcommand explain" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_using_subcommand explain" -s v -l verbose -d 'Print each setup step as it happens, and the refusal report (the system calls the sandbox refused, with the profile lines that allow them) even when COMMAND succeeds'
+complete -c jail -n "__fish_jail_using_subcommand explain" -s q -l quiet -d 'Print only errors (no refusal report)'
 complete -c jail -n "__fish_jail_using_subcommand explain" -s h -l help -d 'Print help'
 complete -c jail -n "__fish_jail_using_subcommand list" -l format -r -f -a "text\t''
 json\t''"
-complete -c jail -n "__fish_jail_using_subcommand list" -s v -l verbose -d 'Print each setup step as it happens'
-complete -c jail -n "__fish_jail_using_subcommand list" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_using_subcommand list" -s v -l verbose -d 'Print each setup step as it happens, and the refusal report (the system calls the sandbox refused, with the profile lines that allow them) even when COMMAND succeeds'
+complete -c jail -n "__fish_jail_using_subcommand list" -s q -l quiet -d 'Print only errors (no refusal report)'
 complete -c jail -n "__fish_jail_using_subcommand list" -s h -l help -d 'Print help'
 complete -c jail -n "__fish_jail_using_subcommand audit" -l threshold -d 'Exit 1 when a profile scores above N' -r
 complete -c jail -n "__fish_jail_using_subcommand audit" -l format -r -f -a "text\t''
 json\t''"
-complete -c jail -n "__fish_jail_using_subcommand audit" -s v -l verbose -d 'Print each setup step as it happens'
-complete -c jail -n "__fish_jail_using_subcommand audit" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_using_subcommand audit" -s v -l verbose -d 'Print each setup step as it happens, and the refusal report (the system calls the sandbox refused, with the profile lines that allow them) even when COMMAND succeeds'
+complete -c jail -n "__fish_jail_using_subcommand audit" -s q -l quiet -d 'Print only errors (no refusal report)'
 complete -c jail -n "__fish_jail_using_subcommand audit" -s h -l help -d 'Print help'
 complete -c jail -n "__fish_jail_using_subcommand doctor" -l format -r -f -a "text\t''
 json\t''"
-complete -c jail -n "__fish_jail_using_subcommand doctor" -s v -l verbose -d 'Print each setup step as it happens'
-complete -c jail -n "__fish_jail_using_subcommand doctor" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_using_subcommand doctor" -s v -l verbose -d 'Print each setup step as it happens, and the refusal report (the system calls the sandbox refused, with the profile lines that allow them) even when COMMAND succeeds'
+complete -c jail -n "__fish_jail_using_subcommand doctor" -s q -l quiet -d 'Print only errors (no refusal report)'
 complete -c jail -n "__fish_jail_using_subcommand doctor" -s h -l help -d 'Print help'
-complete -c jail -n "__fish_jail_using_subcommand desktop" -s v -l verbose -d 'Print each setup step as it happens'
-complete -c jail -n "__fish_jail_using_subcommand desktop" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_using_subcommand desktop" -s v -l verbose -d 'Print each setup step as it happens, and the refusal report (the system calls the sandbox refused, with the profile lines that allow them) even when COMMAND succeeds'
+complete -c jail -n "__fish_jail_using_subcommand desktop" -s q -l quiet -d 'Print only errors (no refusal report)'
 complete -c jail -n "__fish_jail_using_subcommand desktop" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c jail -n "__fish_jail_using_subcommand ps" -l format -r -f -a "text\t''
 json\t''"
-complete -c jail -n "__fish_jail_using_subcommand ps" -s v -l verbose -d 'Print each setup step as it happens'
-complete -c jail -n "__fish_jail_using_subcommand ps" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_using_subcommand ps" -s v -l verbose -d 'Print each setup step as it happens, and the refusal report (the system calls the sandbox refused, with the profile lines that allow them) even when COMMAND succeeds'
+complete -c jail -n "__fish_jail_using_subcommand ps" -s q -l quiet -d 'Print only errors (no refusal report)'
 complete -c jail -n "__fish_jail_using_subcommand ps" -s h -l help -d 'Print help'
 complete -c jail -n "__fish_jail_using_subcommand stop" -l timeout -d 'Seconds between SIGTERM and SIGKILL' -r
-complete -c jail -n "__fish_jail_using_subcommand stop" -s v -l verbose -d 'Print each setup step as it happens'
-complete -c jail -n "__fish_jail_using_subcommand stop" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_using_subcommand stop" -s v -l verbose -d 'Print each setup step as it happens, and the refusal report (the system calls the sandbox refused, with the profile lines that allow them) even when COMMAND succeeds'
+complete -c jail -n "__fish_jail_using_subcommand stop" -s q -l quiet -d 'Print only errors (no refusal report)'
 complete -c jail -n "__fish_jail_using_subcommand stop" -s h -l help -d 'Print help'
-complete -c jail -n "__fish_jail_using_subcommand enter" -s v -l verbose -d 'Print each setup step as it happens'
-complete -c jail -n "__fish_jail_using_subcommand enter" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_using_subcommand enter" -s v -l verbose -d 'Print each setup step as it happens, and the refusal report (the system calls the sandbox refused, with the profile lines that allow them) even when COMMAND succeeds'
+complete -c jail -n "__fish_jail_using_subcommand enter" -s q -l quiet -d 'Print only errors (no refusal report)'
 complete -c jail -n "__fish_jail_using_subcommand enter" -s h -l help -d 'Print help'
 complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter help" -f -a "run" -d 'Run COMMAND in a sandbox'
 complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter help" -f -a "check" -d 'Validate profiles; with none, every profile on the search path'

@@ -14,10 +14,11 @@ and runs COMMAND inside it. `jail explain` prints the plan without running anyth
 and the built-in collection (JAIL_PROFILE_PATH replaces the first three). See jail-profile(5)."
 )]
 pub struct Cli {
-    /// Print each setup step as it happens
+    /// Print each setup step as it happens, and the refusal report (the system calls the
+    /// sandbox refused, with the profile lines that allow them) even when COMMAND succeeds
     #[arg(short, long, global = true, action = ArgAction::SetTrue, conflicts_with = "quiet")]
     pub verbose: bool,
-    /// Print only errors
+    /// Print only errors (no refusal report)
     #[arg(short, long, global = true, action = ArgAction::SetTrue)]
     pub quiet: bool,
     #[command(subcommand)]

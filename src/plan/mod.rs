@@ -553,10 +553,16 @@ fn compile_seccomp(
     };
     let arch = Arch::native()
         .ok_or_else(|| Located::new("seccomp: jail supports x86_64 and aarch64 only", None))?;
-    seccomp::compile(&spec, arch).map_err(|e| {
-        let at: Option<Origin> = seccomp_error_origin(&e, p);
-        Located::new(e.to_string(), at)
-    })
+    let report = flag(&s.report, true);
+    seccomp::compile(&spec, arch)
+        .map(|mut plan| {
+            plan.report = report;
+            plan
+        })
+        .map_err(|e| {
+            let at: Option<Origin> = seccomp_error_origin(&e, p);
+            Located::new(e.to_string(), at)
+        })
 }
 
 fn seccomp_error_origin(e: &seccomp::SeccompError, p: &profile::Profile) -> Option<Origin> {

@@ -33,6 +33,9 @@ pub struct ChildFds {
     /// A socket to hand the supervisor the master of COMMAND's private pty, when COMMAND gets
     /// one (jail runs in a terminal and `new_session` is on).
     pub pty_sock: Option<OwnedFd>,
+    /// A socket to hand the supervisor the listener of COMMAND's seccomp filter (the refusal
+    /// report, `[seccomp] report`).
+    pub notify_sock: Option<OwnedFd>,
     /// Which of 0, 1, 2 are the caller's terminal (to be replaced by the pty).
     pub tty_std: [bool; 3],
     /// The soft `RLIMIT_NOFILE` jail was started with, when jail raised its own: COMMAND gets
@@ -157,6 +160,7 @@ fn setup(
             Ok(nix::unistd::ForkResult::Parent { child }) => {
                 let _ = err; // closed by init::run with everything else
                 drop(fds.pty_sock);
+                drop(fds.notify_sock);
                 super::init::run(child.as_raw(), plan, fds.status)
             }
         }
@@ -164,6 +168,7 @@ fn setup(
     command(
         plan,
         fds.pty_sock,
+        fds.notify_sock.as_ref(),
         fds.tty_std,
         fds.nofile_soft,
         &fds.rlimits,
@@ -220,6 +225,7 @@ fn loopback_up() -> Result<()> {
 fn command(
     plan: &Plan,
     pty_sock: Option<OwnedFd>,
+    notify_sock: Option<&OwnedFd>,
     tty_std: [bool; 3],
     nofile_soft: Option<u64>,
     rlimits: &[crate::plan::limits::RlimitPlan],
@@ -280,6 +286,6 @@ fn command(
 
     // Resolve COMMAND before the filters: the search only reads.
     let exec = Exec::new(&plan.command, &plan.env).map_err(jail)?;
-    lock_down(plan, verbose).map_err(jail)?;
+    lock_down(plan, verbose, notify_sock).map_err(jail)?;
     Err(exec.run())
 }

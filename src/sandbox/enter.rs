@@ -194,7 +194,7 @@ pub fn enter(
         p.term.raw();
         p.resize();
     }
-    let code = wait_loop(Pid::from_raw(pid), &sfd, pty.as_ref(), None);
+    let code = wait_loop(Pid::from_raw(pid), &sfd, pty.as_ref(), None, None);
     drop(pty);
     Ok(code)
 }
@@ -240,6 +240,7 @@ fn child(
         .map_err(jail)?;
     let exec = super::lockdown::Exec::new(command, &plan.env).map_err(jail)?;
     // The same restrictions, in the same order, as the sandbox's own COMMAND.
-    super::lockdown::lock_down(plan, verbose).map_err(jail)?;
+    // No refusal report here: the listener would be this process's, and nobody reads it.
+    super::lockdown::lock_down(plan, verbose, None).map_err(jail)?;
     Err(exec.run())
 }

@@ -128,7 +128,13 @@ pub fn take_terminal(new_session: bool, tty: Option<&OwnedFd>, tty_std: [bool; 3
 /// The last steps before exec, in this order and for every process jail starts inside (COMMAND,
 /// and what `jail enter` runs): capabilities down to `keep` in all five sets, `no_new_privs`,
 /// Landlock, and seccomp last (from then on every syscall is filtered).
-pub fn lock_down(plan: &Plan, verbose: bool) -> Result<()> {
+///
+/// With `report_to` (the sandbox's own COMMAND when the refusal report is on), the filter's
+/// listener is sent to the supervisor over that socket; it stays open here only until exec
+/// (the kernel makes it close-on-exec), so COMMAND never holds it. The send is the one call
+/// made after the filter is on that could notify, and `install_reporting` only listens when
+/// the policy allows `sendmsg` outright.
+pub fn lock_down(plan: &Plan, verbose: bool, report_to: Option<&OwnedFd>) -> Result<()> {
     drop_caps(&plan.capabilities.numbers)?;
     sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0).step(|| "set no_new_privs".into())?;
     let ll = super::landlock::apply(&plan.landlock).map_err(|e| {
@@ -156,8 +162,20 @@ pub fn lock_down(plan: &Plan, verbose: bool) -> Result<()> {
             plan.seccomp.filters.len()
         );
     }
-    super::seccomp::install(&plan.seccomp)
-        .map_err(|e| StepError::detail("seccomp", Errno::EINVAL, e.to_string()))
+    let seccomp_err = |e: super::seccomp::InstallError| {
+        StepError::detail("seccomp", Errno::EINVAL, e.to_string())
+    };
+    let Some(sock) = report_to else {
+        return super::seccomp::install(&plan.seccomp).map_err(seccomp_err);
+    };
+    if let Some(listener) = super::seccomp::install_reporting(&plan.seccomp).map_err(seccomp_err)? {
+        super::pty::send_fd(sock, listener.as_raw_fd())
+            .step(|| "hand the seccomp listener to jail".into())?;
+        // Not closed here (close could be refused, and would then wait on jail): exec closes
+        // it, as the kernel made it close-on-exec.
+        std::mem::forget(listener);
+    }
+    Ok(())
 }
 
 /// A command ready to exec: its arguments, environment and the paths to try, prepared before

@@ -15,6 +15,7 @@ pub mod fs;
 pub mod init;
 pub mod landlock;
 pub mod lockdown;
+pub mod notify;
 pub mod probe;
 pub mod pty;
 pub mod relay;

@@ -19,6 +19,7 @@ pub(crate) fn wait_loop(
     sfd: &SignalFd,
     pty: Option<&Pty>,
     status_pipe: Option<&OwnedFd>,
+    mut refusals: Option<&mut super::notify::Refusals>,
 ) -> i32 {
     let mut stdin_open = pty.is_some();
     let mut master_open = pty.is_some();
@@ -45,7 +46,12 @@ pub(crate) fn wait_loop(
             }
         }
         let mut fds = vec![PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
-        let (mut i_stdin, mut i_master, mut i_status) = (None, None, None);
+        let (mut i_stdin, mut i_master, mut i_status, mut i_refused) = (None, None, None, None);
+        // Refused calls wait in the kernel for this answer: always polled, answered first.
+        if let Some(l) = refusals.as_ref().and_then(|r| r.fd()) {
+            i_refused = Some(fds.len());
+            fds.push(PollFd::new(l, PollFlags::POLLIN));
+        }
         if let (Some(sp), true, None) = (status_pipe, status_open, status) {
             i_status = Some(fds.len());
             fds.push(PollFd::new(sp.as_fd(), PollFlags::POLLIN));
@@ -96,7 +102,18 @@ pub(crate) fn wait_loop(
             .and_then(|f| f.revents())
             .is_some_and(|r| r.contains(PollFlags::POLLOUT));
         let status_ready = ready(i_status);
+        let refused_ev = i_refused
+            .and_then(|i| fds.get(i))
+            .and_then(|f| f.revents())
+            .unwrap_or(PollFlags::empty());
         drop(fds);
+        if let Some(r) = refusals.as_deref_mut() {
+            if refused_ev.contains(PollFlags::POLLIN) {
+                r.answer();
+            } else if !refused_ev.is_empty() {
+                r.close(); // hung up: no process runs the filter any more
+            }
+        }
         if let (true, Some(sp)) = (status_ready, status_pipe) {
             // init's report: COMMAND's status, sent once the rest of the sandbox is dead.
             let mut b = [0u8; 4];

@@ -249,6 +249,21 @@ fn supervise(
         None => None,
     };
     let tty_std = super::pty::tty_std();
+    // The refusal report: COMMAND's process sends its seccomp listener back over this socket.
+    let notify_pair =
+        if plan.seccomp.report && super::seccomp::policy_filter(&plan.seccomp).is_some() {
+            Some(
+                nix::sys::socket::socketpair(
+                    nix::sys::socket::AddressFamily::Unix,
+                    nix::sys::socket::SockType::Stream,
+                    None,
+                    nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+                )
+                .map_err(|e| StepError::new("create the seccomp report socket", e))?,
+            )
+        } else {
+            None
+        };
 
     // Forwarded signals and SIGCHLD (blocked since run() began) arrive through a signalfd;
     // the child unblocks them.
@@ -291,6 +306,7 @@ fn supervise(
                 err: err_w,
                 status: status_w,
                 pty_sock: pty_pair.map(|(_, c)| c),
+                notify_sock: notify_pair.map(|(_, c)| c),
                 tty_std,
                 nofile_soft,
                 rlimits: plan.rlimits_to_apply(cgroup_made),
@@ -304,6 +320,10 @@ fn supervise(
     drop(err_w);
     drop(status_w);
     let pty_sock = pty_pair.map(|(ours, theirs)| {
+        drop(theirs);
+        ours
+    });
+    let notify_sock = notify_pair.map(|(ours, theirs)| {
         drop(theirs);
         ours
     });
@@ -347,17 +367,9 @@ fn supervise(
         super::state::sweep(d);
     }
 
-    // Setup ends with exec (EOF) or an error record.
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        match nix::unistd::read(&err_r, &mut chunk) {
-            Ok(0) => break,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(Errno::EINTR) => continue,
-            Err(_) => break,
-        }
-    }
+    // Setup ends with exec (EOF) or an error record. Meanwhile the listener may arrive, and
+    // calls between the filter and exec (an error report) are answered at once.
+    let (buf, mut refusals) = setup_wait(&err_r, notify_sock, plan);
     drop(err_r);
     if !buf.is_empty() {
         let st = waitpid(child, None)
@@ -413,8 +425,24 @@ fn supervise(
         p.term.raw();
         p.resize();
     }
-    let code = wait_loop(child, &sfd, pty.as_ref(), status_r.as_ref());
+    let code = wait_loop(
+        child,
+        &sfd,
+        pty.as_ref(),
+        status_r.as_ref(),
+        refusals.as_mut(),
+    );
     drop(pty); // restores the terminal
+    if opts.verbosity != Verbosity::Quiet && (code != 0 || verbose) {
+        for n in refusals.iter().flat_map(|r| r.notes(&plan.seccomp)) {
+            eprintln!("{n}");
+        }
+        if code == 128 + libc::SIGSYS {
+            if let Some(n) = super::notify::sigsys_note(&plan.seccomp) {
+                eprintln!("{n}");
+            }
+        }
+    }
     if let Some((rec, dir)) = &record {
         rec.remove(dir);
     }
@@ -422,6 +450,78 @@ fn supervise(
         status_line(fd, &serde_json::json!({ "exit-code": code }));
     }
     Ok(code)
+}
+
+/// Reads the error pipe until EOF (exec) or the child's error record, while taking the seccomp
+/// listener from `notify_sock` when it comes and answering what it brings.
+fn setup_wait(
+    err_r: &OwnedFd,
+    mut notify_sock: Option<OwnedFd>,
+    plan: &Plan,
+) -> (Vec<u8>, Option<super::notify::Refusals>) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let mut refusals: Option<super::notify::Refusals> = None;
+    loop {
+        let mut fds = vec![PollFd::new(err_r.as_fd(), PollFlags::POLLIN)];
+        if let Some(s) = &notify_sock {
+            fds.push(PollFd::new(s.as_fd(), PollFlags::POLLIN));
+        }
+        let i_listener = fds.len();
+        if let Some(l) = refusals.as_ref().and_then(|r| r.fd()) {
+            fds.push(PollFd::new(l, PollFlags::POLLIN));
+        }
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(_) => break,
+        }
+        let rev = |i: usize| {
+            fds.get(i)
+                .and_then(|f| f.revents())
+                .unwrap_or(PollFlags::empty())
+        };
+        let (err_ev, sock_ev, l_ev) = (rev(0), rev(1), rev(i_listener));
+        let sock_ev = if notify_sock.is_some() {
+            sock_ev
+        } else {
+            PollFlags::empty()
+        };
+        let l_ev = if refusals.as_ref().is_some_and(|r| r.fd().is_some()) {
+            l_ev
+        } else {
+            PollFlags::empty()
+        };
+        drop(fds);
+        if !sock_ev.is_empty() {
+            if let Some(s) = notify_sock.take() {
+                refusals = super::pty::recv_fd(&s)
+                    .and_then(|l| super::notify::Refusals::new(l, &plan.seccomp));
+            }
+        }
+        if let Some(r) = refusals.as_mut() {
+            if l_ev.contains(PollFlags::POLLIN) {
+                r.answer();
+            } else if !l_ev.is_empty() {
+                r.close();
+            }
+        }
+        if !err_ev.is_empty() {
+            match nix::unistd::read(err_r, &mut chunk) {
+                Ok(0) => break,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Err(Errno::EINTR) | Err(Errno::EAGAIN) => continue,
+                Err(_) => break,
+            }
+        }
+    }
+    // Sent before exec: if it is not there by now it will not come.
+    if let Some(s) = notify_sock {
+        refusals =
+            super::pty::recv_fd(&s).and_then(|l| super::notify::Refusals::new(l, &plan.seccomp));
+    }
+    (buf, refusals)
 }
 
 /// One JSON line on the status descriptor (errors ignored: the reader may be gone).

@@ -93,3 +93,89 @@ fn screenshot(with_display: bool) {
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
     });
 }
+
+/// The refusal report on the case of issue 15: a hand-written firefox-esr profile
+/// (tests/desktop/firefox-hand.toml) without the chroot rule Firefox's own sandbox needs. The
+/// headless screenshot fails, and jail's note names chroot and the lines to add; with those
+/// lines added the screenshot is taken. As the unprivileged user (as root, Firefox's sandbox
+/// cannot start in a nested user namespace at all; see above).
+#[test]
+#[ignore = "did not finish within 400 s in the helper's run (the failing first launch may hang); checked by hand, see the report"]
+fn firefox_esr_refused_chroot_is_named_and_the_named_lines_fix_it() {
+    if !need("firefox-esr") {
+        return;
+    }
+    each_user(|u| {
+        if u.is_root() {
+            eprintln!(
+                "as root Firefox's own sandbox does not start (CAP_SETFCAP): unprivileged only"
+            );
+            return;
+        }
+        let d = tempdir(u);
+        let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = server.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for mut s in server.incoming().flatten() {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let body =
+                    "<html><body style='background:#0c0'><h1>refusal report</h1></body></html>";
+                let _ = write!(s, "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+            }
+        });
+        let out = d.join("out");
+        std::fs::create_dir_all(&out).unwrap();
+        if euid() == 0 {
+            std::os::unix::fs::chown(&out, Some(u.uid), Some(u.gid)).unwrap();
+        }
+        let shot = out.join("shot.png");
+        let hand = include_str!("firefox-hand.toml");
+        let run = |extra: &str| {
+            let p = format!(
+                "include = [\"firefox-hand\"]\n[filesystem]\nrw = [\"{}\"]\n{extra}",
+                out.display()
+            );
+            Jail::new(u)
+                .profile("firefox-hand", hand)
+                .profile("p", &p)
+                .args(["run", "-p", "p", "--chdir", "/", "--"])
+                .args(["firefox-esr", "--headless", "--screenshot"])
+                .arg_path(&shot)
+                .args([format!("http://127.0.0.1:{port}/")])
+                .output()
+        };
+        let r = run("");
+        let err = r.stderr();
+        assert!(
+            !shot.exists(),
+            "[{}] a screenshot without chroot:\n{err}",
+            u.name
+        );
+        let at = err
+            .find("jail: note: refused chroot ")
+            .unwrap_or_else(|| panic!("[{}] no note about chroot:\n{err}", u.name));
+        assert!(
+            err[at..].contains("(@mount in @default-deny; it got EPERM)"),
+            "{err}"
+        );
+        // The lines the note gives, as the user would paste them.
+        let lines: String = err[at..]
+            .lines()
+            .skip(1)
+            .take_while(|l| l.starts_with("    "))
+            .map(|l| format!("{}\n", l.trim_start()))
+            .collect();
+        assert!(lines.contains("syscall = \"chroot\""), "{lines}");
+        let r = run(&lines);
+        let png = std::fs::read(&shot).unwrap_or_else(|e| {
+            panic!(
+                "[{}] no screenshot with the lines added ({e}):\n{}",
+                u.name,
+                r.stderr()
+            )
+        });
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
+        assert!(!r.stderr().contains("refused chroot"), "{}", r.stderr());
+    });
+}

@@ -545,6 +545,82 @@ fn install_requires_no_new_privs() {
     assert!(err.to_string().contains("EINVAL"));
 }
 
+/// Sets no_new_privs and installs `p` with the refusal report; the listener, or None.
+fn reporting(p: &SeccompPlan) -> Result<Option<std::os::fd::OwnedFd>, InstallError> {
+    // SAFETY: plain prctl without pointers.
+    unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+    install_reporting(p)
+}
+
+fn uname_errno() -> i32 {
+    // SAFETY: uname writes into the buffer we pass.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    e(unsafe { libc::uname(&mut u) } as i64)
+}
+
+/// With the report, a refused call waits for the listener's answer, which is the plan's own
+/// errno (EACCES here), computed from the call; allowed calls do not wait.
+fn listener_answers_with_the_plans_errno() {
+    let p = deny_uname(Some(SeccompAction::Errno(libc::EACCES)));
+    let body = || {
+        let Ok(Some(l)) = reporting(&p) else {
+            return 10;
+        };
+        // SAFETY: the grandchild only calls uname and _exit()s.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: as above.
+            unsafe { libc::_exit(uname_errno()) };
+        }
+        let mut r = jail::sandbox::notify::Refusals::new(l, &p).expect("a policy filter");
+        r.answer(); // blocks in RECV until the grandchild's uname arrives
+        let mut st = 0;
+        // SAFETY: waiting for our own child.
+        unsafe { libc::waitpid(pid, &mut st, 0) };
+        if !r.any() {
+            return 12;
+        }
+        libc::WEXITSTATUS(st)
+    };
+    assert_eq!(child(None, body), Outcome::Exit(libc::EACCES));
+}
+
+/// With the listener closed (the supervisor is gone), the kernel fails what would notify with
+/// ENOSYS; allowed calls are unaffected.
+fn closed_listener_gives_enosys() {
+    let p = deny_uname(None);
+    let body = || {
+        let Ok(Some(l)) = reporting(&p) else {
+            return 10;
+        };
+        drop(l);
+        // SAFETY: getpid has no arguments.
+        if unsafe { libc::getpid() } <= 0 {
+            return 11;
+        }
+        uname_errno()
+    };
+    assert_eq!(child(None, body), ENOSYS);
+}
+
+/// A filter above already has a listener (a jail inside a jail): the second install falls
+/// back to the plain errno filter, and a call both refuse gets the inner errno at once (the
+/// kernel prefers ERRNO to USER_NOTIF), without waiting on the outer listener nobody reads.
+fn second_listener_falls_back_to_errno() {
+    let p = default_plan();
+    let body = || {
+        let Ok(Some(_outer)) = reporting(&p) else {
+            return 10;
+        };
+        match install_reporting(&p) {
+            Ok(None) => {}
+            _ => return 11,
+        }
+        sys(libc::SYS_chroot, c"/".as_ptr() as u64, 0, 0, 0)
+    };
+    assert_eq!(child(None, body), EPERM);
+}
+
 /// This module's cases, in the order they are listed and run.
 pub fn cases() -> Vec<Case> {
     #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
@@ -559,6 +635,9 @@ pub fn cases() -> Vec<Case> {
         case!(personality_arg_rule),
         case!(log_flag_reaches_the_kernel_log),
         case!(install_requires_no_new_privs),
+        case!(listener_answers_with_the_plans_errno),
+        case!(closed_listener_gives_enosys),
+        case!(second_listener_falls_back_to_errno),
     ];
     #[cfg(target_arch = "x86_64")]
     v.push(case!(x32_syscalls_kill_the_process));

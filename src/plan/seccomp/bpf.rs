@@ -32,6 +32,8 @@ pub const RET_TRAP: u32 = 0x0003_0000;
 pub const RET_ERRNO: u32 = 0x0005_0000;
 pub const RET_LOG: u32 = 0x7ffc_0000;
 pub const RET_ALLOW: u32 = 0x7fff_0000;
+/// SECCOMP_RET_USER_NOTIF: the call waits until the filter's listener answers it.
+pub const RET_USER_NOTIF: u32 = 0x7fc0_0000;
 
 pub(super) fn ret_value(a: SeccompAction) -> u32 {
     match a {
@@ -251,4 +253,25 @@ pub fn merged(filters: &[BpfFilter]) -> Option<Vec<SockFilter>> {
         }
     }
     Some(out)
+}
+
+/// `prog` with every errno verdict from instruction `from` on turned into [`RET_USER_NOTIF`];
+/// every other instruction, and so every allow, kill and trap, as it is. Used for the policy
+/// filter (the last part of a merged program) when the refusal report is on: the supervisor
+/// answers with the errno the original program names. The guard and always-on parts before
+/// `from` keep their plain errno (clone3's ENOSYS is no refusal to report).
+pub fn notifying(prog: &[SockFilter], from: usize) -> Vec<SockFilter> {
+    prog.iter()
+        .enumerate()
+        .map(|(n, i)| {
+            if n >= from && i.code == BPF_RET_K && i.k & 0xffff_0000 == RET_ERRNO {
+                SockFilter {
+                    k: RET_USER_NOTIF,
+                    ..*i
+                }
+            } else {
+                *i
+            }
+        })
+        .collect()
 }

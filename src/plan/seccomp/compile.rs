@@ -4,7 +4,7 @@
 use super::always_on::{always_on_filter, guard_filter, ALL_NAMESPACES};
 use super::arg_types::arg_width;
 use super::bpf::{check_len, condition, dispatch, ret_value, Asm, Rule, Target, RET_ALLOW};
-use super::groups::expand_group;
+use super::groups::{expand_group, group_path};
 use super::{
     action_text, other_arch_having, refuses, Arch, ArgWidth, CmpOp, DefaultPolicy, ListKind,
     NamedSyscall, SeccompAction, SeccompError, SeccompPlan, SeccompSpec, SeccompSummary,
@@ -90,6 +90,8 @@ pub fn compile(spec: &SeccompSpec, arch: Arch) -> Result<SeccompPlan, SeccompErr
         ));
     }
     let mut listed: BTreeMap<u32, String> = BTreeMap::new();
+    // Why a syscall is refused, for the refusal report.
+    let mut origins: BTreeMap<u32, String> = BTreeMap::new();
     let personality = arch.syscall_nr("personality");
     // personality denied through a group: the PERSONALITY_OK values still pass; named on
     // its own: refused entirely.
@@ -115,6 +117,18 @@ pub fn compile(spec: &SeccompSpec, arch: Arch) -> Result<SeccompPlan, SeccompErr
                     syscall: sys,
                 });
             }
+        }
+        for (&nr, name) in &resolved {
+            origins
+                .entry(nr)
+                .or_insert_with(|| match group_path(entry, name) {
+                    Some(path) => {
+                        let mut p: Vec<&str> = path;
+                        p.reverse();
+                        p.join(" in ")
+                    }
+                    None => kind.to_string(),
+                });
         }
         listed.extend(resolved);
     }
@@ -263,6 +277,9 @@ pub fn compile(spec: &SeccompSpec, arch: Arch) -> Result<SeccompPlan, SeccompErr
             r.value,
             action_text(r.action)
         ));
+        if refuses(r.action) && !(kind == ListKind::Deny && listed.contains_key(&nr)) {
+            origins.insert(nr, format!("a [[seccomp.rule]] on {}", r.syscall));
+        }
         rules.entry(nr).or_default().push(Rule {
             arg: r.arg,
             op: r.op,
@@ -372,6 +389,8 @@ pub fn compile(spec: &SeccompSpec, arch: Arch) -> Result<SeccompPlan, SeccompErr
             warnings,
         },
         log: spec.log,
+        report: true,
+        origins,
     })
 }
 

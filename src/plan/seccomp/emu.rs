@@ -1,12 +1,16 @@
-//! Classic-BPF interpreter for the subset the assembler emits (tests only): runs a program on
-//! a `seccomp_data`, evaluates a whole filter stack like the kernel, and mirrors the kernel's
-//! action-cache check. The opcode semantics are written once, in [`step`].
+//! Classic-BPF interpreter for the subset the assembler emits: runs a program on a
+//! `seccomp_data`, evaluates a whole filter stack like the kernel, and mirrors the kernel's
+//! action-cache check. The opcode semantics are written once, in [`step`]. Outside tests only
+//! [`verdict`] is used: the supervisor's answer to a user notification (see
+//! `sandbox::notify`) is what the errno version of the same program returns.
 
 use super::bpf::{
     BPF_ALU_AND_K, BPF_JA, BPF_JEQ_K, BPF_JGE_K, BPF_JGT_K, BPF_JSET_K, BPF_LD_W_ABS, BPF_RET_K,
     OFF_ARCH, OFF_NR,
 };
-use super::{SeccompPlan, SockFilter, RET_ALLOW};
+#[cfg(test)]
+use super::SeccompPlan;
+use super::{SockFilter, RET_ALLOW};
 
 /// What one instruction did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +52,7 @@ pub fn step(i: SockFilter, pc: usize, a: &mut u32, load: impl Fn(u32) -> Option<
 }
 
 /// Runs `prog` on a seccomp_data; returns (return value, instructions executed).
+#[cfg(test)]
 pub fn run(prog: &[SockFilter], nr: u32, arch: u32, args: [u64; 6]) -> (u32, usize) {
     let mut data = [0u8; 64];
     data[0..4].copy_from_slice(&nr.to_le_bytes());
@@ -71,6 +76,7 @@ pub fn run(prog: &[SockFilter], nr: u32, arch: u32, args: [u64; 6]) -> (u32, usi
     }
 }
 
+#[cfg(test)]
 /// The kernel's verdict for the whole stack: the most restrictive action wins; on a tie
 /// the most recently installed filter wins.
 pub fn eval_arch(plan: &SeccompPlan, nr: u32, arch: u32, args: [u64; 6]) -> u32 {
@@ -84,6 +90,7 @@ pub fn eval_arch(plan: &SeccompPlan, nr: u32, arch: u32, args: [u64; 6]) -> u32 
     ret
 }
 
+#[cfg(test)]
 pub fn eval(plan: &SeccompPlan, name: &str, args: [u64; 6]) -> u32 {
     eval_arch(
         plan,
@@ -110,4 +117,23 @@ pub fn is_const_allow(prog: &[SockFilter], nr: u32, arch: u32) -> bool {
             Step::NoLoad(_) | Step::Unknown(_) => return false,
         };
     }
+}
+
+/// What `prog` returns for the `seccomp_data` in `data` (64 bytes, as the kernel lays it out).
+/// None for a program this interpreter does not know or that loads beyond the data; never
+/// panics, and stops after `prog.len()` steps (classic BPF only jumps forward).
+pub fn verdict(prog: &[SockFilter], data: &[u8; 64]) -> Option<u32> {
+    let load = |k: u32| {
+        let k = k as usize;
+        Some(u32::from_le_bytes(data.get(k..k + 4)?.try_into().ok()?))
+    };
+    let (mut pc, mut a) = (0usize, 0u32);
+    for _ in 0..=prog.len() {
+        pc = match step(*prog.get(pc)?, pc, &mut a, load) {
+            Step::Next(next) => next,
+            Step::Ret(v) => return Some(v),
+            Step::NoLoad(_) | Step::Unknown(_) => return None,
+        };
+    }
+    None
 }

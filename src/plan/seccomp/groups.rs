@@ -213,3 +213,27 @@ pub(super) fn expand_group(group: &str, arch: Arch) -> Option<BTreeMap<u32, &'st
     let mut out = BTreeMap::new();
     walk(group, arch, &mut BTreeSet::new(), &mut out).then_some(out)
 }
+
+/// The groups from `entry` down to the one that lists `name` itself, outermost first
+/// (`@default-deny`, `@mount` for chroot). None when `entry` is not a group holding `name`.
+pub fn group_path(entry: &str, name: &str) -> Option<Vec<&'static str>> {
+    fn walk(
+        group: &str,
+        name: &str,
+        seen: &mut BTreeSet<&'static str>,
+    ) -> Option<Vec<&'static str>> {
+        let (g, _, members) = GROUPS.iter().find(|g| g.0 == group)?;
+        if !seen.insert(g) {
+            return None;
+        }
+        if members.contains(&name) {
+            return Some(vec![g]);
+        }
+        members.iter().filter(|m| m.starts_with('@')).find_map(|m| {
+            let mut path = walk(m, name, seen)?;
+            path.insert(0, g);
+            Some(path)
+        })
+    }
+    walk(entry, name, &mut BTreeSet::new())
+}

@@ -56,19 +56,21 @@ mod always_on;
 mod arg_types;
 mod bpf;
 mod compile;
-#[cfg(test)]
-pub(crate) mod emu;
+pub mod emu;
 mod groups;
 #[cfg(test)]
 mod tests;
 
 pub use always_on::ALL_NAMESPACES;
 pub use arg_types::arg_width;
-pub use bpf::{merged, RET_ALLOW, RET_ERRNO, RET_KILL_PROCESS, RET_LOG, RET_TRAP};
+pub use bpf::{
+    merged, notifying, RET_ALLOW, RET_ERRNO, RET_KILL_PROCESS, RET_LOG, RET_TRAP, RET_USER_NOTIF,
+};
 pub use compile::{compile, error_position, explain_lines, PERSONALITY_OK};
-pub use groups::{group_names, groups, GroupInfo};
+pub use groups::{group_names, group_path, groups, GroupInfo};
 
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// Kernel limit on instructions per filter (BPF_MAXINSNS).
@@ -401,6 +403,19 @@ pub struct SeccompPlan {
     pub summary: SeccompSummary,
     /// Install with SECCOMP_FILTER_FLAG_LOG.
     pub log: bool,
+    /// `[seccomp] report` (default on): the policy filter's errno verdicts go to jail's
+    /// supervisor as user notifications, which it answers with the same errno and counts for
+    /// the refusal report. Shown in plans only when off.
+    #[serde(skip_serializing_if = "is_true")]
+    pub report: bool,
+    /// Why each listed syscall is refused, for the refusal report (`@mount in @default-deny`).
+    /// Derived from the lists, so not part of the serialized plan.
+    #[serde(skip)]
+    pub origins: BTreeMap<u32, String>,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl SeccompPlan {
@@ -458,6 +473,12 @@ impl SeccompPlan {
                 ""
             }
         );
+        if !self.report {
+            let _ = writeln!(
+                out,
+                "  report: off (refused calls get their errno from the kernel; jail names none)"
+            );
+        }
         out
     }
 }

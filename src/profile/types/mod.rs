@@ -318,6 +318,7 @@ table! {
         pub allow: Vec<L<String>>,
         pub action: Option<L<Action>>,
         pub log: Option<L<bool>>,
+        pub report: Option<L<bool>>,
         pub rule: Vec<L<Rule>>,
     }
 }
