@@ -113,7 +113,8 @@ fn covered(plan: &Plan, p: &Path, need: Access) -> bool {
         }
         got = match m {
             MountStep::Bind { access, .. } => Some(*access),
-            MountStep::Tmpfs { .. } | MountStep::Overlay { .. } => Some(Access::Rw),
+            // A tmpfs (the private /tmp, an empty home) shows none of the host's files.
+            MountStep::Tmpfs { .. } | MountStep::Overlay { .. } => None,
             MountStep::RootTmpfs | MountStep::RootImage { .. } => None,
             MountStep::Hide { .. } => None,
             _ => got,
@@ -434,6 +435,22 @@ pub fn write(rec: &Record, cx: &Context) -> Result<String, String> {
         list(&mut t, "ro", &g.ro);
         list(&mut t, "rw", &g.rw);
         list(&mut t, "dev", &g.dev);
+    }
+
+    // The run's working folder: named when grants lie under it but it is not shown itself
+    // (jail would otherwise start in the home).
+    let cwd = &host.cwd;
+    let granted_under =
+        g.ro.keys()
+            .chain(g.rw.keys())
+            .any(|p| p.starts_with(cwd) && p != cwd);
+    let shown =
+        g.ro.contains_key(cwd) || g.rw.contains_key(cwd) || covered(cx.coverage, cwd, Access::Ro);
+    if granted_under && !shown {
+        t += &format!(
+            "\n[process]\ncwd = {}  # the run's working folder (only the grants under it are shown)\n",
+            q(cwd)
+        );
     }
 
     if !rec.namespaces.is_empty() {

@@ -338,6 +338,9 @@ impl Tracer {
     /// A path argument at `ptr`, made absolute against `dirfd` (or the cwd) of `pid`.
     fn resolve(&self, pid: i32, dirfd: i32, ptr: u64) -> Option<String> {
         let raw = read_cstr(pid, ptr)?;
+        if raw.is_empty() {
+            return None; // AT_EMPTY_PATH: the descriptor itself, already opened
+        }
         let base = if raw.starts_with('/') {
             PathBuf::from("/")
         } else if dirfd == libc::AT_FDCWD {
