@@ -423,7 +423,10 @@ pub fn write(rec: &Record, cx: &Context) -> Result<String, String> {
     }
     t += "]\n";
 
-    let home_tmpfs = !g.home_used.uses.is_empty() && !covered(cx.coverage, &host.home, Access::Rw);
+    let home_shown = cx.coverage.mounts.iter().any(|m| {
+        m.target() == host.home && matches!(m, MountStep::Tmpfs { .. } | MountStep::Bind { .. })
+    });
+    let home_tmpfs = !g.home_used.uses.is_empty() && !home_shown;
     if home_tmpfs || !g.ro.is_empty() || !g.rw.is_empty() || !g.dev.is_empty() {
         t += "\n[filesystem]\n";
         if home_tmpfs {
