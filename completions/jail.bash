@@ -16,6 +16,9 @@ _jail() {
             ",$1")
                 cmd="jail"
                 ;;
+            jail,__learn-trace)
+                cmd="jail__subcmd____learn__subcmd__trace"
+                ;;
             jail,audit)
                 cmd="jail__subcmd__audit"
                 ;;
@@ -37,6 +40,9 @@ _jail() {
             jail,help)
                 cmd="jail__subcmd__help"
                 ;;
+            jail,learn)
+                cmd="jail__subcmd__learn"
+                ;;
             jail,list)
                 cmd="jail__subcmd__list"
                 ;;
@@ -48,6 +54,9 @@ _jail() {
                 ;;
             jail,stop)
                 cmd="jail__subcmd__stop"
+                ;;
+            jail__subcmd__help,__learn-trace)
+                cmd="jail__subcmd__help__subcmd____learn__subcmd__trace"
                 ;;
             jail__subcmd__help,audit)
                 cmd="jail__subcmd__help__subcmd__audit"
@@ -70,6 +79,9 @@ _jail() {
             jail__subcmd__help,help)
                 cmd="jail__subcmd__help__subcmd__help"
                 ;;
+            jail__subcmd__help,learn)
+                cmd="jail__subcmd__help__subcmd__learn"
+                ;;
             jail__subcmd__help,list)
                 cmd="jail__subcmd__help__subcmd__list"
                 ;;
@@ -89,12 +101,30 @@ _jail() {
 
     case "${cmd}" in
         jail)
-            opts="-v -q -h -V --verbose --quiet --help --version run check explain list audit doctor desktop ps stop enter help"
+            opts="-v -q -h -V --verbose --quiet --help --version run check explain list audit doctor desktop ps stop enter learn __learn-trace help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jail__subcmd____learn__subcmd__trace)
+            opts="-v -q -h --timeout --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -275,8 +305,22 @@ _jail() {
             return 0
             ;;
         jail__subcmd__help)
-            opts="run check explain list audit doctor desktop ps stop enter help"
+            opts="run check explain list audit doctor desktop ps stop enter learn __learn-trace help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jail__subcmd__help__subcmd____learn__subcmd__trace)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -386,6 +430,20 @@ _jail() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        jail__subcmd__help__subcmd__learn)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         jail__subcmd__help__subcmd__list)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -435,6 +493,40 @@ _jail() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jail__subcmd__learn)
+            opts="-p -o -v -q -h --profile --out --timeout --force --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

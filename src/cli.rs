@@ -51,6 +51,62 @@ pub enum Command {
     Stop(StopArgs),
     /// Run a command inside a running sandbox, with the same restrictions
     Enter(EnterArgs),
+    /// Run COMMAND once in a permissive sandbox, record what it used, and write the smallest
+    /// profile that lets it do the same again
+    #[command(
+        long_about = "Runs COMMAND in a permissive sandbox and writes a profile that grants only what the run used. \
+The permissive sandbox shows the host's / read-only, hides the home's keys and credentials (~/.ssh, ~/.gnupg, keyrings, \
+cloud tokens), keeps jail's policy folders read-only, throws every write away (the home and the current folder are \
+overlays with a throwaway upper layer, /tmp is private) and shares the host's \
+network. A ptrace recorder notes every path COMMAND and its children opened, executed, wrote or listed, the unix \
+sockets and internet ports they used, the syscalls and the namespaces they asked for. The profile written includes \
+the shared pieces that cover what was seen (base, network, x11 …) or BASE, grants the rest explicitly, and says \
+on each line why it is there. Run COMMAND again with `jail run --profile FILE -- COMMAND`.",
+        after_help = "Exit status: 0 when the profile was written (also when COMMAND failed, was killed or timed out: \
+the file then says so at the top and jail warns); 125 when jail refused (COMMAND not found, FILE exists without \
+--force, the sandbox could not be built).\n\nNot seen: files a setuid helper opens (it cannot be traced), \
+operations submitted through io_uring, D-Bus names, the environment variables it reads \
+(only the bus connection is seen), and whatever a run did not do (another code path, another option)."
+    )]
+    Learn(LearnArgs),
+    /// Internal: the recorder that `jail learn` starts inside the sandbox
+    #[command(hide = true, name = "__learn-trace")]
+    LearnTrace(LearnTraceArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct LearnArgs {
+    /// The profile the learned one starts from (it is included, and only what it lacks is
+    /// granted); default: the shared pieces base, network, x11 … that cover what was seen
+    #[arg(short, long, value_name = "NAME|PATH")]
+    pub profile: Option<String>,
+    /// Where to write the learned profile
+    #[arg(short, long, value_name = "FILE", required = true)]
+    pub out: String,
+    /// Stop COMMAND (and everything it started) after this many seconds and write what was
+    /// recorded until then
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// Replace FILE when it exists
+    #[arg(long)]
+    pub force: bool,
+    /// The program to learn and its arguments
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct LearnTraceArgs {
+    pub record: String,
+    #[arg(long)]
+    pub timeout: Option<u64>,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    pub command: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone, Default)]

@@ -5,6 +5,7 @@ pub mod check;
 pub mod desktop;
 pub mod doctor;
 pub mod explain;
+pub mod learn;
 pub mod list;
 pub mod ps;
 pub mod run;
@@ -36,6 +37,12 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Ps(a) => ps::ps(a),
         Command::Stop(a) => ps::stop(a),
         Command::Enter(a) => ps::enter(a, v),
+        Command::Learn(a) => learn::run(a, v),
+        Command::LearnTrace(a) => crate::sandbox::trace::trace_main(
+            std::path::Path::new(&a.record),
+            a.timeout,
+            &a.command,
+        ),
     }
 }
 

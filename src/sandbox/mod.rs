@@ -23,5 +23,6 @@ pub mod seccomp;
 pub mod spawn;
 pub mod state;
 pub mod sys;
+pub mod trace;
 
 pub use spawn::{run, RunOptions};

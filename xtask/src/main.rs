@@ -21,7 +21,8 @@ fn render() -> Vec<(PathBuf, Vec<u8>)> {
         .render(&mut buf)
         .expect("render jail.1");
     out.push((PathBuf::from("man/jail.1"), buf));
-    for sub in cmd.get_subcommands() {
+    // Hidden verbs (jail's own internals, like the recorder of `jail learn`) get no page.
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("jail-{}", sub.get_name());
         let leaked: &'static str = Box::leak(name.clone().into_boxed_str());
         let bin: &'static str = Box::leak(format!("jail {}", sub.get_name()).into_boxed_str());

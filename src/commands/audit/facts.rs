@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 pub(super) const TMPFS_HUGE: u64 = 4 << 30;
 
 /// Home files whose reading hands over an identity.
-pub(super) const SECRETS: &[&str] = &[
+pub(crate) const SECRETS: &[&str] = &[
     ".ssh",
     ".gnupg",
     ".aws",

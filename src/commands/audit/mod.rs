@@ -29,7 +29,7 @@
 //! counted, and `landlock` fails on a kernel without Landlock, whatever the profile says.
 
 mod checks;
-mod facts;
+pub(crate) mod facts;
 mod filesystem;
 mod kernel;
 mod network;

@@ -1,0 +1,233 @@
+//! `jail learn`: run COMMAND once in a permissive sandbox under the recorder
+//! ([`crate::sandbox::trace`]), then write the smallest profile that covers what it used
+//! ([`writer`]).
+//!
+//! The permissive sandbox (`sandbox.rs`) shows the host read-only, keeps secrets hidden and
+//! throws writes away, so learning changes nothing on the host. The tracer runs inside it as
+//! COMMAND's parent (`jail __learn-trace`) and leaves its record in a private folder of this
+//! run, bound into the sandbox; the writer reads it outside.
+
+mod sandbox;
+mod writer;
+
+use super::{print_error, warn, Verbosity};
+use crate::cli::LearnArgs;
+use crate::host::Host;
+use crate::profile::{self, Overrides, SearchPath};
+use crate::sandbox::trace::record::Record;
+use std::path::{Path, PathBuf};
+
+fn fail(msg: impl AsRef<str>) -> i32 {
+    eprintln!(
+        "jail: error: {}",
+        crate::util::printable(msg.as_ref(), false)
+    );
+    crate::EXIT_JAIL
+}
+
+pub fn run(a: LearnArgs, v: Verbosity) -> i32 {
+    let out = PathBuf::from(&a.out);
+    if out.symlink_metadata().is_ok() && !a.force {
+        return fail(format!(
+            "learn: {} exists; choose another --out or add --force to replace it",
+            out.display()
+        ));
+    }
+    if out.is_dir() {
+        return fail(format!("learn: --out {} is a folder", out.display()));
+    }
+    if a.timeout == Some(0) {
+        return fail("learn: --timeout must be at least 1 second");
+    }
+    let host = Host::probe();
+    let Some(program) = find_program(&a.command[0], &host) else {
+        return fail(format!("learn: {}: command not found", a.command[0]));
+    };
+    let search = SearchPath::from_env(&host.config_home);
+    // The base the learned profile starts from must load now, not after the run.
+    if let Some(b) = &a.profile {
+        if let Err((e, sources)) = profile::load(&search, b, &Overrides::default()) {
+            print_error(&e, &sources);
+            return crate::EXIT_JAIL;
+        }
+    }
+    let work = match sandbox::WorkDir::new() {
+        Ok(w) => w,
+        Err(e) => return fail(format!("learn: cannot make a private folder in /tmp: {e}")),
+    };
+    let Some(plan) = sandbox::plan(&work, &host, &a, &search) else {
+        return crate::EXIT_JAIL;
+    };
+    if v != Verbosity::Quiet {
+        eprintln!(
+            "jail: learning {} (every syscall is traced; writes are thrown away)",
+            crate::util::printable(&a.command.join(" "), false)
+        );
+    }
+    let opts = crate::sandbox::RunOptions {
+        verbosity: v,
+        name: Some(format!("learn-{}", std::process::id())),
+        json_status_fd: None,
+        state_dir: Some(host.state_dir()),
+    };
+    let code = crate::sandbox::run(&plan, &opts);
+    let rec: Record = match std::fs::read(work.record())
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+    {
+        Some(r) => r,
+        None => {
+            return fail(format!(
+                "learn: the recorder left no record (the sandbox ended with status {code}); nothing written"
+            ))
+        }
+    };
+    if rec.ending.status == Some(127)
+        && !rec
+            .paths
+            .values()
+            .any(|u| u.ok.contains_key(&crate::sandbox::trace::record::Use::Exec))
+    {
+        return fail(format!(
+            "learn: {}: could not be started inside; nothing written",
+            a.command[0]
+        ));
+    }
+    let e = &rec.ending;
+    let note = if e.timed_out {
+        Some(format!(
+            "stopped after --timeout {}s: only what it did until then is granted",
+            a.timeout.unwrap_or(0)
+        ))
+    } else if let Some(s) = e.signal {
+        Some(format!(
+            "killed by signal {s}: only what it did until then is granted"
+        ))
+    } else {
+        e.status
+            .filter(|s| *s != 0)
+            .map(|s| format!("exited with status {s}: check that the run did its task"))
+    };
+    if let Some(n) = &note {
+        warn(v, &format!("learn: {} {n}", a.command[0]));
+    }
+    // What the include chain already shows, as a plan.
+    let base = a.profile.clone().unwrap_or_else(|| "base".into());
+    let include = format!("include = [{}]\n", toml::Value::String(base.clone()));
+    let Some(coverage) = compile_text(&work, "coverage.toml", &include, &a.command, &host, &search)
+    else {
+        return crate::EXIT_JAIL;
+    };
+    let ctx = writer::Context {
+        host: &host,
+        coverage: &coverage,
+        base: a.profile.clone(),
+        command: a.command.clone(),
+        note,
+    };
+    let text = match writer::write(&rec, &ctx) {
+        Ok(t) => t,
+        Err(e) => return fail(format!("learn: {e}; nothing written")),
+    };
+    // The written profile must load and compile as `jail check` would have it.
+    if compile_text(&work, "learned.toml", &text, &a.command, &host, &search).is_none() {
+        return fail(
+            "learn: the learned profile does not compile (a bug in jail learn); nothing written",
+        );
+    }
+    let _ = program;
+    match write_atomic(&out, &text) {
+        Ok(()) => {
+            if v != Verbosity::Quiet {
+                eprintln!(
+                    "jail: wrote {}; run it with: jail run --profile {} -- {}",
+                    out.display(),
+                    out.display(),
+                    crate::util::printable(&a.command.join(" "), false)
+                );
+            }
+            0
+        }
+        Err(e) => fail(format!("learn: writing {}: {e}", out.display())),
+    }
+}
+
+/// Loads and compiles a profile `text` (saved as `name` in the work folder) for COMMAND;
+/// prints the error and returns None when it fails.
+fn compile_text(
+    work: &sandbox::WorkDir,
+    name: &str,
+    text: &str,
+    command: &[String],
+    host: &Host,
+    search: &SearchPath,
+) -> Option<crate::plan::Plan> {
+    let file = work.path(name);
+    if let Err(e) = std::fs::write(&file, text) {
+        fail(format!("learn: {e}"));
+        return None;
+    }
+    let loaded = match profile::load(search, &file.to_string_lossy(), &Overrides::default()) {
+        Ok(l) => l,
+        Err((e, sources)) => {
+            print_error(&e, &sources);
+            return None;
+        }
+    };
+    match crate::plan::compile(&loaded, command, host) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            print_error(&e, &loaded.sources);
+            None
+        }
+    }
+}
+
+/// COMMAND as execvp would find it on the host (the permissive sandbox shows the same files).
+fn find_program(c: &str, host: &Host) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let exec = |p: &Path| {
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if c.contains('/') {
+        let p = host.cwd.join(c);
+        return exec(&p).then_some(p);
+    }
+    let path = host
+        .env
+        .get("PATH")
+        .cloned()
+        .unwrap_or_else(|| "/usr/bin:/bin".into());
+    std::env::split_paths(&path)
+        .map(|d| d.join(c))
+        .find(|p| p.is_absolute() && exec(p))
+}
+
+/// Writes `text` to a temporary file beside `out`, then renames it over `out`: a reader sees
+/// the old file or the whole new one, never a half-written profile.
+fn write_atomic(out: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.jail-learn-{}", std::process::id()));
+    let r = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, out)
+    })();
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
+}

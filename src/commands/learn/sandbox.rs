@@ -1,0 +1,182 @@
+//! The permissive sandbox `jail learn` records in: the host's `/` read-only, the home and the
+//! current folder as overlays whose upper layer is thrown away, the home's secrets replaced
+//! by empty ones, the host's network, every syscall and nested namespace allowed (so the
+//! record shows what COMMAND needs, not what a default refused), Landlock off.
+
+use crate::cli::LearnArgs;
+use crate::commands::audit::facts::SECRETS;
+use crate::host::Host;
+use crate::profile::{self, Overrides, SearchPath};
+use std::path::{Path, PathBuf};
+
+/// A private folder of this run in /tmp (mode 0700), removed when dropped: holds the
+/// permissive profile and the recorder's output.
+pub struct WorkDir(PathBuf);
+
+impl WorkDir {
+    pub fn new() -> std::io::Result<WorkDir> {
+        let mut tmpl = *b"/tmp/jail-learn-XXXXXX\0";
+        // SAFETY: mkdtemp rewrites the X's of our own NUL-terminated buffer.
+        let p = unsafe { libc::mkdtemp(tmpl.as_mut_ptr().cast()) };
+        if p.is_null() {
+            return Err(std::io::Error::last_os_error());
+        }
+        let s = String::from_utf8_lossy(&tmpl[..tmpl.len() - 1]).into_owned();
+        Ok(WorkDir(PathBuf::from(s)))
+    }
+    pub fn record(&self) -> PathBuf {
+        self.0.join("record.json")
+    }
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn q(p: &Path) -> String {
+    toml::Value::String(p.to_string_lossy().into_owned()).to_string()
+}
+
+/// Folders that are no place for a throwaway layer of the current folder: / and the system.
+fn system_dir(p: &Path) -> bool {
+    p == Path::new("/")
+        || [
+            "/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/proc", "/sys", "/dev", "/boot",
+            "/tmp", "/var", "/run", "/home",
+        ]
+        .iter()
+        .any(|s| p == Path::new(s))
+}
+
+fn profile_text(work: &WorkDir, host: &Host, exe: &Path) -> String {
+    let mut t = String::from(
+        "description = \"jail learn: the permissive sandbox of a recorded run\"\n\n\
+         [namespaces]\nnet = false\nnested = [\"user\", \"pid\", \"net\", \"mount\", \"ipc\", \"uts\", \"cgroup\"]\n\n\
+         [seccomp]\ndeny = [\"!@default-deny\"]\n\n[landlock]\nenabled = false\n\n[filesystem]\n",
+    );
+    // Every top-level entry of the host's / except the ones the sandbox has its own of
+    // (binding / itself would cover the private /tmp).
+    let mut ro: Vec<String> = vec![];
+    if let Ok(rd) = std::fs::read_dir("/") {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !["proc", "dev", "tmp"].contains(&name.as_str()) {
+                ro.push(q(Path::new(&format!("?/{name}"))));
+            }
+        }
+    }
+    ro.sort();
+    ro.push(q(Path::new("?/tmp/.X11-unix")));
+    ro.push(q(exe));
+    t += &format!("ro = [{}]\nrw = [{}]\n", ro.join(", "), q(&work.0));
+    if host.cwd.is_dir() {
+        // Shown through an overlay, which the plan's own choice of the working folder does
+        // not count as a grant.
+        t = t.replacen(
+            "[filesystem]\n",
+            &format!("[process]\ncwd = {}\n\n[filesystem]\n", q(&host.cwd)),
+            1,
+        );
+    }
+    let mut overlays: Vec<PathBuf> = vec![];
+    let home = &host.home;
+    if home.is_dir() && !system_dir(home) {
+        overlays.push(home.clone());
+    }
+    let cwd = &host.cwd;
+    if cwd.is_dir() && !system_dir(cwd) && !overlays.iter().any(|o| cwd.starts_with(o)) {
+        overlays.push(cwd.clone());
+    }
+    for o in &overlays {
+        t += &format!(
+            "\n[[filesystem.mount]]\ntype = \"overlay\"\nlower = [{}]\ntarget = {}\n",
+            q(o),
+            q(o)
+        );
+    }
+    // The home's keys and credentials: an empty folder or file over each that exists, after
+    // the overlay (hides would sit under it).
+    if overlays.first() == Some(home) {
+        for s in SECRETS {
+            let p = home.join(s);
+            let Ok(m) = p.symlink_metadata() else {
+                continue;
+            };
+            if m.is_dir() {
+                t += &format!(
+                    "\n[[filesystem.mount]]\ntype = \"tmpfs\"\ntarget = {}\nsize = \"1MiB\"\n",
+                    q(&p)
+                );
+            } else if m.is_file() {
+                t += &format!(
+                    "\n[[filesystem.mount]]\ntype = \"file\"\ntarget = {}\ncontent = \"\"\nmode = \"0600\"\n",
+                    q(&p)
+                );
+            }
+        }
+    } else {
+        // No overlay of the home: the secrets are hidden under the read-only / instead.
+        let hides: Vec<String> = SECRETS
+            .iter()
+            .map(|s| q(Path::new(&format!("?{}", home.join(s).display()))))
+            .collect();
+        t = t.replacen(
+            "[filesystem]\n",
+            &format!("[filesystem]\nhide = [{}]\n", hides.join(", ")),
+            1,
+        );
+    }
+    t
+}
+
+/// The plan of the recorded run: the permissive profile, COMMAND wrapped in the recorder.
+pub fn plan(
+    work: &WorkDir,
+    host: &Host,
+    a: &LearnArgs,
+    search: &SearchPath,
+) -> Option<crate::plan::Plan> {
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("jail: error: learn: where is jail itself? {e}");
+            return None;
+        }
+    };
+    let text = profile_text(work, host, &exe);
+    let file = work.0.join("permissive.toml");
+    if let Err(e) = std::fs::write(&file, &text) {
+        eprintln!("jail: error: learn: {e}");
+        return None;
+    }
+    let loaded = match profile::load(search, &file.to_string_lossy(), &Overrides::default()) {
+        Ok(l) => l,
+        Err((e, sources)) => {
+            super::print_error(&e, &sources);
+            return None;
+        }
+    };
+    let mut cmd = vec![
+        exe.to_string_lossy().into_owned(),
+        "__learn-trace".into(),
+        work.record().to_string_lossy().into_owned(),
+    ];
+    if let Some(t) = a.timeout {
+        cmd.push("--timeout".into());
+        cmd.push(t.to_string());
+    }
+    cmd.push("--".into());
+    cmd.extend(a.command.iter().cloned());
+    match crate::plan::compile(&loaded, &cmd, host) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            super::print_error(&e, &loaded.sources);
+            None
+        }
+    }
+}
