@@ -128,12 +128,12 @@ complete -c jail -n "__fish_jail_using_subcommand learn" -s p -l profile -d 'The
 complete -c jail -n "__fish_jail_using_subcommand learn" -s o -l out -d 'Where to write the learned profile' -r
 complete -c jail -n "__fish_jail_using_subcommand learn" -l timeout -d 'Stop COMMAND (and everything it started) after this many seconds and write what was recorded until then' -r
 complete -c jail -n "__fish_jail_using_subcommand learn" -l force -d 'Replace FILE when it exists'
-complete -c jail -n "__fish_jail_using_subcommand learn" -s v -l verbose -d 'Print each setup step as it happens'
-complete -c jail -n "__fish_jail_using_subcommand learn" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_using_subcommand learn" -s v -l verbose -d 'Print each setup step as it happens, and the refusal report (the system calls the sandbox refused, with the profile lines that allow them) even when COMMAND succeeds'
+complete -c jail -n "__fish_jail_using_subcommand learn" -s q -l quiet -d 'Print only errors (no refusal report)'
 complete -c jail -n "__fish_jail_using_subcommand learn" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c jail -n "__fish_jail_using_subcommand __learn-trace" -l timeout -r
-complete -c jail -n "__fish_jail_using_subcommand __learn-trace" -s v -l verbose -d 'Print each setup step as it happens'
-complete -c jail -n "__fish_jail_using_subcommand __learn-trace" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_using_subcommand __learn-trace" -s v -l verbose -d 'Print each setup step as it happens, and the refusal report (the system calls the sandbox refused, with the profile lines that allow them) even when COMMAND succeeds'
+complete -c jail -n "__fish_jail_using_subcommand __learn-trace" -s q -l quiet -d 'Print only errors (no refusal report)'
 complete -c jail -n "__fish_jail_using_subcommand __learn-trace" -s h -l help -d 'Print help'
 complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace help" -f -a "run" -d 'Run COMMAND in a sandbox'
 complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace help" -f -a "check" -d 'Validate profiles; with none, every profile on the search path'
