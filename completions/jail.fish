@@ -38,6 +38,7 @@ complete -c jail -n "__fish_jail_needs_command" -f -a "desktop" -d 'Install, rem
 complete -c jail -n "__fish_jail_needs_command" -f -a "ps" -d 'List running sandboxes'
 complete -c jail -n "__fish_jail_needs_command" -f -a "stop" -d 'Stop a running sandbox: SIGTERM, then SIGKILL to what is left after the grace period'
 complete -c jail -n "__fish_jail_needs_command" -f -a "enter" -d 'Run a command inside a running sandbox, with the same restrictions'
+complete -c jail -n "__fish_jail_needs_command" -f -a "export" -d 'Write the sandbox a profile describes for a container engine: an OCI bundle or a Pod'
 complete -c jail -n "__fish_jail_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c jail -n "__fish_jail_using_subcommand run" -s p -l profile -d 'Profile NAME (looked up on the search path) or PATH (contains / or ends in .toml; a PATH must name a .toml file). Default: the profile named after COMMAND when COMMAND is a bare name (found on PATH) or an absolute path only root can change, else `default`' -r
 complete -c jail -n "__fish_jail_using_subcommand run" -l net -d 'Network: none (own loopback only) or host' -r
@@ -122,14 +123,70 @@ complete -c jail -n "__fish_jail_using_subcommand stop" -s h -l help -d 'Print h
 complete -c jail -n "__fish_jail_using_subcommand enter" -s v -l verbose -d 'Print each setup step as it happens'
 complete -c jail -n "__fish_jail_using_subcommand enter" -s q -l quiet -d 'Print only errors'
 complete -c jail -n "__fish_jail_using_subcommand enter" -s h -l help -d 'Print help'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter help" -f -a "run" -d 'Run COMMAND in a sandbox'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter help" -f -a "check" -d 'Validate profiles; with none, every profile on the search path'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter help" -f -a "explain" -d 'Print the compiled plan and run nothing'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter help" -f -a "list" -d 'List the profiles on the search path'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter help" -f -a "audit" -d 'Exposure score of profiles: 0.0 (locked) … 10.0 (open), per check'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter help" -f -a "doctor" -d 'What this kernel and session support, and how to fix what is missing'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter help" -f -a "desktop" -d 'Install, remove or list .desktop wrappers that launch apps through jail'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter help" -f -a "ps" -d 'List running sandboxes'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter help" -f -a "stop" -d 'Stop a running sandbox: SIGTERM, then SIGKILL to what is left after the grace period'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter help" -f -a "enter" -d 'Run a command inside a running sandbox, with the same restrictions'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c jail -n "__fish_jail_using_subcommand export; and not __fish_seen_subcommand_from oci kubernetes help" -s v -l verbose -d 'Print each setup step as it happens'
+complete -c jail -n "__fish_jail_using_subcommand export; and not __fish_seen_subcommand_from oci kubernetes help" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_using_subcommand export; and not __fish_seen_subcommand_from oci kubernetes help" -s h -l help -d 'Print help'
+complete -c jail -n "__fish_jail_using_subcommand export; and not __fish_seen_subcommand_from oci kubernetes help" -f -a "oci" -d 'Write DIR/config.json: an OCI runtime bundle that `runc run --bundle DIR` or `crun run --bundle DIR` starts, with the profile\'s namespaces, id maps, mounts, rlimits, capabilities, no_new_privs, seccomp filter and cgroup limits'
+complete -c jail -n "__fish_jail_using_subcommand export; and not __fish_seen_subcommand_from oci kubernetes help" -f -a "kubernetes" -d 'Write DIR/PROFILE.yaml (a Pod) and DIR/PROFILE-seccomp.json (its Localhost seccomp profile, to copy to the kubelet\'s seccomp folder as jail/PROFILE-seccomp.json)'
+complete -c jail -n "__fish_jail_using_subcommand export; and not __fish_seen_subcommand_from oci kubernetes help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -s p -l profile -d 'Profile NAME (looked up on the search path) or PATH (contains / or ends in .toml; a PATH must name a .toml file). Default: the profile named after COMMAND when COMMAND is a bare name (found on PATH) or an absolute path only root can change, else `default`' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l net -d 'Network: none (own loopback only) or host' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l bind -d 'Bind a host path read-write (at the same place, or at DST)' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l ro-bind -d 'Bind a host path read-only (at the same place, or at DST)' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l tmpfs -d 'Mount a fresh empty writable folder' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l hide -d 'Mask a path: empty and unreadable' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l env -d 'Set an environment variable' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l unsetenv -d 'Remove an environment variable' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l memory -d 'Memory limit of the whole sandbox (e.g. 512MiB, 2G)' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l cpus -d 'CPU time limit, in CPUs (e.g. 0.5)' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l pids -d 'Maximum number of processes and threads' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l tmp-size -d 'Size of the private /tmp (default 1GiB)' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l shm-size -d 'Size of /dev/shm (default 512MiB)' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l hostname -d 'Host name inside' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l chdir -d 'Working directory inside' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l rootfs -d 'Use a directory (e.g. a container image) as the read-only root' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l image -d 'An image reference to unpack as the root (not yet supported: unpack it and give --rootfs)' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l bundle -d 'The bundle folder (created if missing; config.json and rootfs/ are written in it)' -r -F
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l best-effort -d 'Run even when no cgroup can enforce the limits: hold what rlimits can (RLIMIT_AS for --memory, RLIMIT_NPROC for --pids) and say so; same as [limits] enforce = "best-effort"'
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -s v -l verbose -d 'Print each setup step as it happens'
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -s h -l help -d 'Print help'
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -s p -l profile -d 'Profile NAME (looked up on the search path) or PATH (contains / or ends in .toml; a PATH must name a .toml file). Default: the profile named after COMMAND when COMMAND is a bare name (found on PATH) or an absolute path only root can change, else `default`' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l net -d 'Network: none (own loopback only) or host' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l bind -d 'Bind a host path read-write (at the same place, or at DST)' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l ro-bind -d 'Bind a host path read-only (at the same place, or at DST)' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l tmpfs -d 'Mount a fresh empty writable folder' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l hide -d 'Mask a path: empty and unreadable' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l env -d 'Set an environment variable' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l unsetenv -d 'Remove an environment variable' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l memory -d 'Memory limit of the whole sandbox (e.g. 512MiB, 2G)' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l cpus -d 'CPU time limit, in CPUs (e.g. 0.5)' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l pids -d 'Maximum number of processes and threads' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l tmp-size -d 'Size of the private /tmp (default 1GiB)' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l shm-size -d 'Size of /dev/shm (default 512MiB)' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l hostname -d 'Host name inside' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l chdir -d 'Working directory inside' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l rootfs -d 'Use a directory (e.g. a container image) as the read-only root' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l image -d 'The container image of the Pod (default: debian:stable-slim)' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l out -d 'The folder the manifest and the seccomp profile are written to (created if missing)' -r -F
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l best-effort -d 'Run even when no cgroup can enforce the limits: hold what rlimits can (RLIMIT_AS for --memory, RLIMIT_NPROC for --pids) and say so; same as [limits] enforce = "best-effort"'
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -s v -l verbose -d 'Print each setup step as it happens'
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -s q -l quiet -d 'Print only errors'
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -s h -l help -d 'Print help'
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from help" -f -a "oci" -d 'Write DIR/config.json: an OCI runtime bundle that `runc run --bundle DIR` or `crun run --bundle DIR` starts, with the profile\'s namespaces, id maps, mounts, rlimits, capabilities, no_new_privs, seccomp filter and cgroup limits'
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from help" -f -a "kubernetes" -d 'Write DIR/PROFILE.yaml (a Pod) and DIR/PROFILE-seccomp.json (its Localhost seccomp profile, to copy to the kubelet\'s seccomp folder as jail/PROFILE-seccomp.json)'
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter export help" -f -a "run" -d 'Run COMMAND in a sandbox'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter export help" -f -a "check" -d 'Validate profiles; with none, every profile on the search path'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter export help" -f -a "explain" -d 'Print the compiled plan and run nothing'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter export help" -f -a "list" -d 'List the profiles on the search path'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter export help" -f -a "audit" -d 'Exposure score of profiles: 0.0 (locked) … 10.0 (open), per check'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter export help" -f -a "doctor" -d 'What this kernel and session support, and how to fix what is missing'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter export help" -f -a "desktop" -d 'Install, remove or list .desktop wrappers that launch apps through jail'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter export help" -f -a "ps" -d 'List running sandboxes'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter export help" -f -a "stop" -d 'Stop a running sandbox: SIGTERM, then SIGKILL to what is left after the grace period'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter export help" -f -a "enter" -d 'Run a command inside a running sandbox, with the same restrictions'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter export help" -f -a "export" -d 'Write the sandbox a profile describes for a container engine: an OCI bundle or a Pod'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c jail -n "__fish_jail_using_subcommand help; and __fish_seen_subcommand_from export" -f -a "oci" -d 'Write DIR/config.json: an OCI runtime bundle that `runc run --bundle DIR` or `crun run --bundle DIR` starts, with the profile\'s namespaces, id maps, mounts, rlimits, capabilities, no_new_privs, seccomp filter and cgroup limits'
+complete -c jail -n "__fish_jail_using_subcommand help; and __fish_seen_subcommand_from export" -f -a "kubernetes" -d 'Write DIR/PROFILE.yaml (a Pod) and DIR/PROFILE-seccomp.json (its Localhost seccomp profile, to copy to the kubelet\'s seccomp folder as jail/PROFILE-seccomp.json)'

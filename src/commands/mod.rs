@@ -5,6 +5,7 @@ pub mod check;
 pub mod desktop;
 pub mod doctor;
 pub mod explain;
+pub mod export;
 pub mod list;
 pub mod ps;
 pub mod run;
@@ -36,6 +37,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Ps(a) => ps::ps(a),
         Command::Stop(a) => ps::stop(a),
         Command::Enter(a) => ps::enter(a, v),
+        Command::Export(a) => export::run(a, v),
     }
 }
 
