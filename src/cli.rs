@@ -1,7 +1,7 @@
 //! The command line (SPEC §1). `cargo xtask gen` renders man pages and completions from it.
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -72,6 +72,13 @@ operations submitted through io_uring, D-Bus names, the environment variables it
     /// Internal: the recorder that `jail learn` starts inside the sandbox
     #[command(hide = true, name = "__learn-trace")]
     LearnTrace(LearnTraceArgs),
+    /// Write the sandbox a profile describes for a container engine: an OCI bundle or a Pod
+    #[command(
+        after_help = "What the target cannot enforce (Landlock, D-Bus filtering, desktop sockets, some mounts and \
+seccomp rules) is printed as notes on stderr and, for OCI, kept in the annotation org.jail.not-enforced.\n\
+Exit status: 0 when written; 125 when jail refused (nothing is written then)."
+    )]
+    Export(ExportArgs),
 }
 
 #[derive(Args, Debug)]
@@ -101,11 +108,68 @@ pub struct LearnArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[command(subcommand)]
+    pub target: ExportTarget,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExportTarget {
+    /// Write DIR/config.json: an OCI runtime bundle that `runc run --bundle DIR` or `crun run
+    /// --bundle DIR` starts, with the profile's namespaces, id maps, mounts, rlimits,
+    /// capabilities, no_new_privs, seccomp filter and cgroup limits
+    Oci(ExportOciArgs),
+    /// Write DIR/PROFILE.yaml (a Pod) and DIR/PROFILE-seccomp.json (its Localhost seccomp
+    /// profile, to copy to the kubelet's seccomp folder as jail/PROFILE-seccomp.json)
+    Kubernetes(ExportKubeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ExportOciArgs {
+    #[command(flatten)]
+    pub opts: SandboxOpts,
+    /// An image reference to unpack as the root (not yet supported: unpack it and give --rootfs)
+    #[arg(long, value_name = "REF", conflicts_with = "rootfs")]
+    pub image: Option<String>,
+    /// The bundle folder (created if missing; config.json and rootfs/ are written in it)
+    #[arg(long, value_name = "DIR")]
+    pub bundle: PathBuf,
+    /// The program the bundle runs and its arguments
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
 pub struct LearnTraceArgs {
     pub record: String,
     #[arg(long)]
     pub timeout: Option<u64>,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportKubeArgs {
+    #[command(flatten)]
+    pub opts: SandboxOpts,
+    /// The container image of the Pod (default: debian:stable-slim)
+    #[arg(long, value_name = "NAME")]
+    pub image: Option<String>,
+    /// The folder the manifest and the seccomp profile are written to (created if missing)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The program the Pod runs and its arguments
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
     pub command: Vec<String>,
 }
 

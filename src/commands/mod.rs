@@ -6,6 +6,7 @@ pub mod desktop;
 pub mod doctor;
 pub mod explain;
 pub mod learn;
+pub mod export;
 pub mod list;
 pub mod ps;
 pub mod run;
@@ -43,6 +44,7 @@ pub fn dispatch(cli: Cli) -> i32 {
             a.timeout,
             &a.command,
         ),
+        Command::Export(a) => export::run(a, v),
     }
 }
 

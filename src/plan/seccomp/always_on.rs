@@ -11,8 +11,8 @@ use super::{Arch, BpfFilter, SeccompError};
 use std::collections::BTreeMap;
 
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
-const TIOCSTI: u32 = 0x5412;
-const TIOCLINUX: u32 = 0x541C;
+pub const TIOCSTI: u32 = 0x5412;
+pub const TIOCLINUX: u32 = 0x541C;
 
 // ---------------------------------------------------------------------------------------------
 // Namespaces
@@ -28,7 +28,7 @@ const NS_FLAGS: &[(u64, &str)] = &[
     (0x4000_0000, "CLONE_NEWNET"),
     (0x0000_0080, "CLONE_NEWTIME"),
 ];
-const CLONE_NEWTIME: u64 = 0x80;
+pub const CLONE_NEWTIME: u64 = 0x80;
 
 /// Every CLONE_NEW* flag.
 pub const ALL_NAMESPACES: u64 = 0x0002_0000
@@ -54,14 +54,14 @@ fn ns_names(mask: u64) -> String {
 }
 
 /// S_ISUID | S_ISGID.
-const SETID_BITS: u32 = 0o6000;
+pub const SETID_BITS: u32 = 0o6000;
 
 /// System calls taking a file mode, with the index of the mode argument. The always-on filter
 /// refuses them when the mode holds S_ISUID or S_ISGID, whatever the flags (glibc and musl pass
 /// 0 as the mode of an open/openat without O_CREAT/O_TMPFILE). The kernel's `umode_t` is 16
 /// bits, so testing two bits of the low word is exact. mkdir/mkdirat are not here: the kernel
 /// keeps only the permission and sticky bits of their mode.
-pub(super) const MODE_ARGS: &[(&str, u8)] = &[
+pub const MODE_ARGS: &[(&str, u8)] = &[
     ("chmod", 1),
     ("fchmod", 1),
     ("fchmodat", 2),
@@ -77,7 +77,7 @@ pub(super) const MODE_ARGS: &[(&str, u8)] = &[
 /// check — no signal, no ptrace access, so Landlock's scopes do not see them. In the host's
 /// pid namespace they would reach the user's (or root's) other processes: `prlimit64(pid,
 /// RLIMIT_CPU, 1)` kills one. Acting on oneself (pid 0) stays allowed.
-const PID_TARGETED: [(&str, u8); 7] = [
+pub const PID_TARGETED: [(&str, u8); 7] = [
     ("prlimit64", 0),
     ("setpriority", 1),
     ("ioprio_set", 1),

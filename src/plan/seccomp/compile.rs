@@ -6,8 +6,9 @@ use super::arg_types::arg_width;
 use super::bpf::{check_len, condition, dispatch, ret_value, Asm, Rule, Target, RET_ALLOW};
 use super::groups::{expand_group, group_path};
 use super::{
-    action_text, other_arch_having, refuses, Arch, ArgWidth, CmpOp, DefaultPolicy, ListKind,
-    NamedSyscall, SeccompAction, SeccompError, SeccompPlan, SeccompSpec, SeccompSummary,
+    action_text, other_arch_having, refuses, Arch, ArgRuleSpec, ArgWidth, CmpOp, DefaultPolicy,
+    ListKind, NamedSyscall, Portable, SeccompAction, SeccompError, SeccompPlan, SeccompSpec,
+    SeccompSummary,
 };
 use std::collections::BTreeMap;
 
@@ -375,9 +376,37 @@ pub fn compile(spec: &SeccompSpec, arch: Arch) -> Result<SeccompPlan, SeccompErr
         ListKind::Deny => (named(&listed), Vec::new()),
         _ => (Vec::new(), named(&listed)),
     };
+    let verdict = |v: u32| match v {
+        RET_ALLOW => SeccompAction::Allow,
+        _ => refuse,
+    };
+    let name_of = |nr: u32| arch.syscall_name(nr).unwrap_or_default().to_string();
+    let portable = Portable {
+        default: Some(verdict(default_v)),
+        listed: listed
+            .values()
+            .map(|n| (n.clone(), verdict(listed_v)))
+            .collect(),
+        rules: rules
+            .iter()
+            .flat_map(|(&nr, list)| {
+                list.iter().map(move |r| ArgRuleSpec {
+                    syscall: name_of(nr),
+                    arg: r.arg,
+                    op: r.op,
+                    value: r.value,
+                    width: r.width,
+                    action: r.action,
+                })
+            })
+            .collect(),
+        nested: spec.nested,
+        host_pid: spec.host_pid,
+    };
     Ok(SeccompPlan {
         arch,
         filters,
+        portable,
         summary: SeccompSummary {
             default: spec.default,
             refuse_action: refuse,

@@ -61,7 +61,9 @@ mod groups;
 #[cfg(test)]
 mod tests;
 
-pub use always_on::ALL_NAMESPACES;
+pub use always_on::{
+    ALL_NAMESPACES, CLONE_NEWTIME, MODE_ARGS, PID_TARGETED, SETID_BITS, TIOCLINUX, TIOCSTI,
+};
 pub use arg_types::arg_width;
 pub use bpf::{
     merged, notifying, RET_ALLOW, RET_ERRNO, RET_KILL_PROCESS, RET_LOG, RET_TRAP, RET_USER_NOTIF,
@@ -412,10 +414,30 @@ pub struct SeccompPlan {
     /// Derived from the lists, so not part of the serialized plan.
     #[serde(skip)]
     pub origins: BTreeMap<u32, String>,
+    /// The policy by syscall name, for `jail export` (other runtimes take names, not BPF).
+    /// Not part of the JSON plan: the filters and the summary say the same.
+    #[serde(skip)]
+    pub portable: Portable,
 }
 
 fn is_true(b: &bool) -> bool {
     *b
+}
+
+/// The resolved policy filter by name: what `jail export` turns into an OCI seccomp section.
+/// The guard and always-on filters are not listed: they follow from `arch`, `nested` and
+/// `host_pid` (the constants of `always_on.rs`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Portable {
+    /// What a syscall that is not listed gets (Allow for a deny list).
+    pub default: Option<SeccompAction>,
+    /// Listed syscalls and their verdict (the refuse action, or Allow for an allow list).
+    pub listed: Vec<(String, SeccompAction)>,
+    /// Argument rules in evaluation order (the profile's, then the personality values of
+    /// `@default-deny`); per syscall the first match decides, else its list verdict.
+    pub rules: Vec<ArgRuleSpec>,
+    pub nested: u64,
+    pub host_pid: bool,
 }
 
 impl SeccompPlan {

@@ -1,0 +1,120 @@
+/* The isolation facts a sandboxed process can see, one `key=value` line each, so the same
+ * program run under `jail run` and under an OCI runtime (runc, crun) of the exported bundle can
+ * be compared line by line (tests/export/main.rs).
+ *
+ * argv: HOST_NS  PATH...   HOST_NS = "user:INODE,pid:INODE,..." (the caller's namespaces);
+ * each PATH is reported as missing / hidden (exists but empty or unreadable) / ro / rw. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static void status_line(const char *key) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    size_t n = strlen(key);
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, key, n) == 0 && line[n] == ':') {
+            char *v = line + n + 1;
+            while (*v == ' ' || *v == '\t') v++;
+            v[strcspn(v, "\n")] = 0;
+            printf("%s=%s\n", key, v);
+        }
+    }
+    if (f) fclose(f);
+}
+
+static const char *err(int r) { return r == 0 ? "ok" : strerrorname_np(errno); }
+
+static void path_fact(const char *p) {
+    struct stat st;
+    const char *what;
+    if (lstat(p, &st) != 0) {
+        what = "missing";
+    } else if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(p);
+        int entries = 0;
+        struct dirent *e;
+        while (d && (e = readdir(d)))
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) entries++;
+        if (d) closedir(d);
+        if (!d || entries == 0) what = "hidden";
+        else if (access(p, W_OK) == 0) what = "rw";
+        else what = "ro";
+    } else {
+        int fd = open(p, O_RDONLY | O_NONBLOCK);
+        char c;
+        if (fd < 0 || (S_ISREG(st.st_mode) && st.st_size == 0 && read(fd, &c, 1) <= 0)) what = "hidden";
+        else if (access(p, W_OK) == 0) what = "rw";
+        else what = "ro";
+        if (fd >= 0) close(fd);
+    }
+    printf("path %s=%s\n", p, what);
+}
+
+int main(int argc, char **argv) {
+    status_line("CapEff");
+    status_line("CapBnd");
+    status_line("CapAmb");
+    status_line("NoNewPrivs");
+    status_line("Seccomp");
+    printf("uid=%d gid=%d\n", getuid(), getgid());
+
+    /* Namespaces: new or the caller's. */
+    char *host = argc > 1 ? strdup(argv[1]) : strdup("");
+    for (char *tok = strtok(host, ","); tok; tok = strtok(NULL, ",")) {
+        char *colon = strchr(tok, ':');
+        if (!colon) continue;
+        *colon = 0;
+        char p[64];
+        snprintf(p, sizeof p, "/proc/self/ns/%s", tok);
+        struct stat st;
+        if (stat(p, &st) != 0) printf("ns %s=unreadable\n", tok);
+        else printf("ns %s=%s\n", tok, (unsigned long)st.st_ino == strtoul(colon + 1, 0, 10) ? "host" : "new");
+    }
+
+    /* Denied system calls and the errno they get. */
+    printf("unshare(CLONE_NEWUSER)=%s\n", err(unshare(CLONE_NEWUSER)));
+    printf("unshare(CLONE_NEWNET)=%s\n", err(unshare(CLONE_NEWNET)));
+    printf("mount(tmpfs)=%s\n", err(mount("none", "/tmp", "tmpfs", 0, NULL)));
+    char c = 'x';
+    printf("ioctl(TIOCSTI)=%s\n", err(ioctl(0, TIOCSTI, &c)));
+    printf("clone3=%s\n", err((int)syscall(SYS_clone3, NULL, 0)));
+    char f[] = "/tmp/jail-probe-XXXXXX";
+    int fd = mkstemp(f);
+    if (fd >= 0) {
+        printf("fchmod(S_ISUID)=%s\n", err(fchmod(fd, 04755)));
+        close(fd);
+        unlink(f);
+    } else {
+        printf("fchmod(S_ISUID)=no /tmp\n");
+    }
+
+    /* Limits. */
+    static const struct { int r; const char *n; } lim[] = {
+        {RLIMIT_NOFILE, "nofile"}, {RLIMIT_NPROC, "nproc"}, {RLIMIT_CORE, "core"},
+        {RLIMIT_AS, "as"}, {RLIMIT_FSIZE, "fsize"}, {RLIMIT_STACK, "stack"},
+    };
+    for (size_t i = 0; i < sizeof lim / sizeof lim[0]; i++) {
+        struct rlimit rl;
+        getrlimit(lim[i].r, &rl);
+        printf("rlimit %s=%llu/%llu\n", lim[i].n, (unsigned long long)rl.rlim_cur,
+               (unsigned long long)rl.rlim_max);
+    }
+    char hn[256] = "";
+    gethostname(hn, sizeof hn);
+    printf("hostname=%s\n", hn);
+
+    for (int i = 2; i < argc; i++) path_fact(argv[i]);
+    return 0;
+}
