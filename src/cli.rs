@@ -111,7 +111,7 @@ pub struct SandboxOpts {
     /// host's system is bound, COMMAND is PID 1
     #[arg(long, value_name = "DIR", conflicts_with = "image")]
     pub rootfs: Option<String>,
-    /// Use a container image from a local file as the root: oci:DIR[:TAG] (an OCI image layout,
+    /// Not available yet (refused by this build). Use a container image from a local file as the root: oci:DIR[:TAG] (an OCI image layout,
     /// as skopeo, podman save --format oci-dir or buildah push write) or docker-archive:FILE (as
     /// docker save writes). Layers are unpacked once into ~/.cache/jail/images; the image's Env,
     /// Entrypoint/Cmd, WorkingDir and User apply unless the profile or command line says
