@@ -249,7 +249,7 @@ _jail() {
             return 0
             ;;
         jail__subcmd__explain)
-            opts="-p -v -q -h --profile --net --bind --ro-bind --tmpfs --hide --env --unsetenv --memory --cpus --pids --best-effort --tmp-size --shm-size --hostname --chdir --rootfs --format --verbose --quiet --help"
+            opts="-p -v -q -h --profile --net --bind --ro-bind --tmpfs --hide --env --unsetenv --memory --cpus --pids --best-effort --tmp-size --shm-size --hostname --chdir --rootfs --image --init --format --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -320,6 +320,10 @@ _jail() {
                     return 0
                     ;;
                 --rootfs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --image)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -893,7 +897,7 @@ _jail() {
             return 0
             ;;
         jail__subcmd__run)
-            opts="-p -v -q -h --profile --net --bind --ro-bind --tmpfs --hide --env --unsetenv --memory --cpus --pids --best-effort --tmp-size --shm-size --hostname --chdir --rootfs --dry-run --name --json-status-fd --format --verbose --quiet --help"
+            opts="-p -v -q -h --profile --net --bind --ro-bind --tmpfs --hide --env --unsetenv --memory --cpus --pids --best-effort --tmp-size --shm-size --hostname --chdir --rootfs --image --init --dry-run --name --json-status-fd --format --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -964,6 +968,10 @@ _jail() {
                     return 0
                     ;;
                 --rootfs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --image)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -57,12 +57,14 @@ complete -c jail -n "__fish_jail_using_subcommand run" -l tmp-size -d 'Size of t
 complete -c jail -n "__fish_jail_using_subcommand run" -l shm-size -d 'Size of /dev/shm (default 512MiB)' -r
 complete -c jail -n "__fish_jail_using_subcommand run" -l hostname -d 'Host name inside' -r
 complete -c jail -n "__fish_jail_using_subcommand run" -l chdir -d 'Working directory inside' -r
-complete -c jail -n "__fish_jail_using_subcommand run" -l rootfs -d 'Use a directory (e.g. a container image) as the read-only root' -r
+complete -c jail -n "__fish_jail_using_subcommand run" -l rootfs -d 'Use a directory (an unpacked container image) as the root, with a throwaway writable layer: changes are kept in memory and dropped when the sandbox ends, the directory itself is never written. With no --profile the built-in `image` profile applies: nothing of the host\'s system is bound, COMMAND is PID 1' -r
+complete -c jail -n "__fish_jail_using_subcommand run" -l image -d 'Not available yet (refused by this build). Use a container image from a local file as the root: oci:DIR[:TAG] (an OCI image layout, as skopeo, podman save --format oci-dir or buildah push write) or docker-archive:FILE (as docker save writes). Layers are unpacked once into ~/.cache/jail/images; the image\'s Env, Entrypoint/Cmd, WorkingDir and User apply unless the profile or command line says otherwise (COMMAND replaces Cmd). Nothing is downloaded: fetch images with your registry client (skopeo copy docker://busybox oci:DIR:latest)' -r
 complete -c jail -n "__fish_jail_using_subcommand run" -l name -d 'Name of the sandbox for `jail ps`, `stop` and `enter` (default: the profile name and a short id; no control characters or `/`)' -r
 complete -c jail -n "__fish_jail_using_subcommand run" -l json-status-fd -d 'Write JSON status lines to this descriptor: one when the sandbox is up, one when it ends' -r
 complete -c jail -n "__fish_jail_using_subcommand run" -l format -d 'Output format of --dry-run' -r -f -a "text\t''
 json\t''"
 complete -c jail -n "__fish_jail_using_subcommand run" -l best-effort -d 'Run even when no cgroup can enforce the limits: hold what rlimits can (RLIMIT_AS for --memory, RLIMIT_NPROC for --pids) and say so; same as [limits] enforce = "best-effort"'
+complete -c jail -n "__fish_jail_using_subcommand run" -l init -d 'Put jail\'s init in front of COMMAND as PID 1 (reaps orphans, forwards signals), as `docker run --init` does; same as [process] init = true'
 complete -c jail -n "__fish_jail_using_subcommand run" -l dry-run -d 'Print the plan like `explain` and run nothing'
 complete -c jail -n "__fish_jail_using_subcommand run" -s v -l verbose -d 'Print each setup step as it happens, and the refusal report (the system calls the sandbox refused, with the profile lines that allow them) even when COMMAND succeeds'
 complete -c jail -n "__fish_jail_using_subcommand run" -s q -l quiet -d 'Print only errors (no refusal report)'
@@ -87,12 +89,19 @@ complete -c jail -n "__fish_jail_using_subcommand explain" -l tmp-size -d 'Size 
 complete -c jail -n "__fish_jail_using_subcommand explain" -l shm-size -d 'Size of /dev/shm (default 512MiB)' -r
 complete -c jail -n "__fish_jail_using_subcommand explain" -l hostname -d 'Host name inside' -r
 complete -c jail -n "__fish_jail_using_subcommand explain" -l chdir -d 'Working directory inside' -r
-complete -c jail -n "__fish_jail_using_subcommand explain" -l rootfs -d 'Use a directory (e.g. a container image) as the read-only root' -r
+complete -c jail -n "__fish_jail_using_subcommand explain" -l rootfs -d 'Use a directory (an unpacked container image) as the root, with a throwaway writable layer: changes are kept in memory and dropped when the sandbox ends, the directory itself is never written. With no --profile the built-in `image` profile applies: nothing of the host\'s system is bound, COMMAND is PID 1' -r
+complete -c jail -n "__fish_jail_using_subcommand explain" -l image -d 'Not available yet (refused by this build). Use a container image from a local file as the root: oci:DIR[:TAG] (an OCI image layout, as skopeo, podman save --format oci-dir or buildah push write) or docker-archive:FILE (as docker save writes). Layers are unpacked once into ~/.cache/jail/images; the image\'s Env, Entrypoint/Cmd, WorkingDir and User apply unless the profile or command line says otherwise (COMMAND replaces Cmd). Nothing is downloaded: fetch images with your registry client (skopeo copy docker://busybox oci:DIR:latest)' -r
 complete -c jail -n "__fish_jail_using_subcommand explain" -l format -r -f -a "text\t''
 json\t''"
 complete -c jail -n "__fish_jail_using_subcommand explain" -l best-effort -d 'Run even when no cgroup can enforce the limits: hold what rlimits can (RLIMIT_AS for --memory, RLIMIT_NPROC for --pids) and say so; same as [limits] enforce = "best-effort"'
+<<<<<<< HEAD
 complete -c jail -n "__fish_jail_using_subcommand explain" -s v -l verbose -d 'Print each setup step as it happens, and the refusal report (the system calls the sandbox refused, with the profile lines that allow them) even when COMMAND succeeds'
 complete -c jail -n "__fish_jail_using_subcommand explain" -s q -l quiet -d 'Print only errors (no refusal report)'
+=======
+complete -c jail -n "__fish_jail_using_subcommand explain" -l init -d 'Put jail\'s init in front of COMMAND as PID 1 (reaps orphans, forwards signals), as `docker run --init` does; same as [process] init = true'
+complete -c jail -n "__fish_jail_using_subcommand explain" -s v -l verbose -d 'Print each setup step as it happens'
+complete -c jail -n "__fish_jail_using_subcommand explain" -s q -l quiet -d 'Print only errors'
+>>>>>>> h-image
 complete -c jail -n "__fish_jail_using_subcommand explain" -s h -l help -d 'Print help'
 complete -c jail -n "__fish_jail_using_subcommand list" -l format -r -f -a "text\t''
 json\t''"

@@ -226,9 +226,24 @@ pub struct SandboxOpts {
     /// Working directory inside
     #[arg(long, value_name = "DIR")]
     pub chdir: Option<String>,
-    /// Use a directory (e.g. a container image) as the read-only root
-    #[arg(long, value_name = "DIR")]
+    /// Use a directory (an unpacked container image) as the root, with a throwaway writable
+    /// layer: changes are kept in memory and dropped when the sandbox ends, the directory itself
+    /// is never written. With no --profile the built-in `image` profile applies: nothing of the
+    /// host's system is bound, COMMAND is PID 1
+    #[arg(long, value_name = "DIR", conflicts_with = "image")]
     pub rootfs: Option<String>,
+    /// Not available yet (refused by this build). Use a container image from a local file as the root: oci:DIR[:TAG] (an OCI image layout,
+    /// as skopeo, podman save --format oci-dir or buildah push write) or docker-archive:FILE (as
+    /// docker save writes). Layers are unpacked once into ~/.cache/jail/images; the image's Env,
+    /// Entrypoint/Cmd, WorkingDir and User apply unless the profile or command line says
+    /// otherwise (COMMAND replaces Cmd). Nothing is downloaded: fetch images with your registry
+    /// client (skopeo copy docker://busybox oci:DIR:latest)
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+    /// Put jail's init in front of COMMAND as PID 1 (reaps orphans, forwards signals), as
+    /// `docker run --init` does; same as [process] init = true
+    #[arg(long)]
+    pub init: bool,
 }
 
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, ValueEnum)]

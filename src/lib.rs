@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod dbus_address;
 pub mod host;
+pub mod image;
 pub mod plan;
 pub mod profile;
 pub mod sandbox;

@@ -18,6 +18,7 @@ const BUDGET: &[(&str, f64)] = &[
     // Shared pieces.
     ("base", 1.0),
     ("default", 2.0),
+    ("image", 1.0),
     ("shell", 6.0),
     ("gui", 1.5),
     ("x11", 3.5),

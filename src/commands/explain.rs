@@ -303,7 +303,7 @@ fn mount_text(m: &MountStep) -> String {
     match m {
         MountStep::RootTmpfs => "root: an empty tmpfs (made read-only at the end)".into(),
         MountStep::RootImage { source } => format!(
-            "root: {} read-only (writes go to a throwaway layer)",
+            "root: {} under a throwaway writable layer (overlayfs in scratch: changes are dropped when the sandbox ends, the folder is never written)",
             source.display()
         ),
         MountStep::Proc { target, writes } => format!(

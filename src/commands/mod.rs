@@ -86,6 +86,7 @@ impl From<&SandboxOpts> for Overrides {
             hostname: o.hostname.clone(),
             chdir: o.chdir.clone(),
             rootfs: o.rootfs.clone(),
+            init: o.init,
         }
     }
 }
@@ -98,9 +99,16 @@ pub fn build_plan(
     host: &Host,
     v: Verbosity,
 ) -> Option<Plan> {
+    if opts.image.is_some() {
+        eprintln!("jail: error: --image is not supported by this build yet; unpack the image and use --rootfs DIR");
+        return None;
+    }
     let search = SearchPath::from_env(&host.config_home);
     let spec = match &opts.profile {
         Some(p) => p.clone(),
+        // An image is the system: the built-in `image` profile binds nothing of the host's
+        // (SPEC §6).
+        None if opts.rootfs.is_some() || opts.image.is_some() => "image".into(),
         // The profile named after COMMAND when it exists and COMMAND is the system's (a broken
         // one is reported, not skipped), else `default` (SPEC §1).
         None => {

@@ -43,6 +43,8 @@ pub struct Overrides {
     pub hostname: Option<String>,
     pub chdir: Option<String>,
     pub rootfs: Option<String>,
+    /// `--init`: `[process] init = true`
+    pub init: bool,
 }
 
 /// Builds the profile layer of the command-line options; errors name the option.
@@ -152,6 +154,10 @@ fn overrides_layer(o: &Overrides, sources: &mut SourceMap) -> Result<Profile, Lo
     }
     if let Some(r) = &o.rootfs {
         p.filesystem.rootfs = Some(cli_value(sources, "--rootfs", r));
+    }
+    if o.init {
+        let v = cli_value(sources, "--init", "true");
+        p.process.init = Some(L::new(true, v.at));
     }
     Ok(p)
 }

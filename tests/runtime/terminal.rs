@@ -13,15 +13,15 @@ impl Term {
     pub(super) fn send(&mut self, b: &[u8]) {
         self.master.write_all(b).unwrap();
     }
-    /// Reads until `want` appears after what was already consumed.
-    pub(super) fn expect(&mut self, want: &str) {
+    /// Reads until `want` appears after what was already consumed; returns what came before it.
+    pub(super) fn expect(&mut self, want: &str) -> String {
         let end = Instant::now() + Duration::from_secs(20);
         let mut buf = [0u8; 4096];
         loop {
             if let Some(i) = String::from_utf8_lossy(&self.seen).find(want) {
                 let s = String::from_utf8_lossy(&self.seen).into_owned();
                 self.seen = s.as_bytes()[i + want.len()..].to_vec();
-                return;
+                return s[..i].to_string();
             }
             assert!(
                 Instant::now() < end,

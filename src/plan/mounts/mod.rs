@@ -49,7 +49,8 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
                     ..
                 }) => {
                     steps.push(MountStep::RootImage { source: real });
-                    ll_ro.push("/".into());
+                    // Writes land in the throwaway layer (the mounts below keep their own flags).
+                    ll_rw.push("/".into());
                 }
                 _ => {
                     return Err(Located::at(

@@ -203,6 +203,7 @@ pub fn build(plan: &Plan, verbose: bool) -> Result<()> {
     let empty_fd = open_host(Path::new(&empty), "placeholder")?;
 
     let mut root: Option<OwnedFd> = None;
+    let mut writable_root = false;
     for (i, step) in plan.mounts.iter().enumerate() {
         // Sources not under /tmp are opened now, and closed at the end of the step (device
         // nodes one at a time, by do_step).
@@ -241,8 +242,11 @@ pub fn build(plan: &Plan, verbose: bool) -> Result<()> {
                     nosuid_nodev,
                     Some(opts.as_str()),
                 );
+                // With the layer the root stays writable (SPEC §6: a throwaway writable layer).
+                writable_root = r.is_ok();
                 if r.is_err() {
                     // Without overlayfs: the image read-only as it is (mount points must exist in it).
+                    say("overlayfs refused: the image is the read-only root");
                     let t = open_host(Path::new(NEW_ROOT), "new root")?;
                     bind(
                         &srcs[0],
@@ -263,11 +267,17 @@ pub fn build(plan: &Plan, verbose: bool) -> Result<()> {
     }
     let root = root.ok_or_else(|| StepError::detail("mount", Errno::EINVAL, "plan has no root"))?;
 
-    // 5. Read-only root (only the root mount: the grants below keep their own flags).
+    // 5. Read-only root (only the root mount: the grants below keep their own flags), except an
+    // image's throwaway layer, which is there to be written.
+    let ro = if writable_root {
+        0
+    } else {
+        sys::MOUNT_ATTR_RDONLY
+    };
     sys::mount_setattr(
         root.as_raw_fd(),
         false,
-        sys::MOUNT_ATTR_RDONLY | sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NODEV,
+        ro | sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NODEV,
         0,
     )
     .step(|| "make the root read-only".into())?;

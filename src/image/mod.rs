@@ -1,0 +1,346 @@
+//! Container images from local files (`jail run --image`, SPEC §6): an OCI image layout
+//! (`oci:DIR[:TAG]`) or a `docker save` archive (`docker-archive:FILE`). Nothing is fetched.
+//!
+//! [`open`] finds the image's manifest, checks every blob it reads against its sha256 digest,
+//! unpacks the layers once into the cache (`$XDG_CACHE_HOME/jail/images/HEX/rootfs`, keyed by
+//! the manifest's digest, or the config's for an archive) and returns that folder with the
+//! image config. Unpacking happens in a temporary folder beside the entry, renamed into place
+//! only when every layer is in: a failure leaves nothing in the cache. The unpacker's rules are
+//! in [`unpack`].
+
+mod source;
+pub mod unpack;
+
+use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest};
+use source::Source;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// Limits for the JSON documents (an index, a manifest, a config) read whole.
+const JSON_LIMIT: u64 = 4 << 20;
+const ANN_REF: &str = "org.opencontainers.image.ref.name";
+
+/// What the image config asks for (SPEC §6: applied unless the profile or command line says
+/// otherwise).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    /// `KEY=VALUE` entries.
+    pub env: Vec<String>,
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    pub workdir: Option<String>,
+    /// `uid[:gid]` or `name[:group]`, as written.
+    pub user: Option<String>,
+}
+
+/// An image ready to be the root.
+#[derive(Debug, Clone)]
+pub struct Image {
+    /// The unpacked root folder (in the cache).
+    pub rootfs: PathBuf,
+    pub config: Config,
+}
+
+impl Config {
+    /// The command to run: Entrypoint followed by COMMAND when one is given (it replaces Cmd,
+    /// as in `docker run IMAGE COMMAND`), else by Cmd.
+    pub fn command(&self, given: &[String]) -> Vec<String> {
+        let tail = if given.is_empty() { &self.cmd } else { given };
+        self.entrypoint.iter().chain(tail).cloned().collect()
+    }
+}
+
+/// The cache folder of unpacked images.
+pub fn cache_dir() -> Result<PathBuf, String> {
+    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|x| Path::new(x).is_absolute()) {
+        return Ok(PathBuf::from(x).join("jail/images"));
+    }
+    match std::env::var_os("HOME").filter(|h| Path::new(h).is_absolute()) {
+        Some(h) => Ok(PathBuf::from(h).join(".cache/jail/images")),
+        None => Err("no cache folder: set HOME or XDG_CACHE_HOME".into()),
+    }
+}
+
+/// Resolves `reference` (`oci:DIR[:TAG]` or `docker-archive:FILE`), unpacking it into the
+/// cache when it is not there yet. Errors are one line, for `jail: error: --image REF: …`.
+pub fn open(reference: &str) -> Result<Image, String> {
+    let (src, key, config_blob, layers) = if let Some(rest) = reference.strip_prefix("oci:") {
+        oci_layout(rest)?
+    } else if let Some(file) = reference.strip_prefix("docker-archive:") {
+        docker_archive(Path::new(file))?
+    } else {
+        return Err(
+            "takes oci:DIR[:TAG] or docker-archive:FILE (local files; fetch images with skopeo, podman or docker)"
+                .into(),
+        );
+    };
+    let cfg = ImageConfiguration::from_reader(&config_blob[..])
+        .map_err(|e| format!("the image config is not valid: {e}"))?;
+    let config = cfg
+        .config()
+        .as_ref()
+        .map(|c| Config {
+            env: c.env().clone().unwrap_or_default(),
+            entrypoint: c.entrypoint().clone().unwrap_or_default(),
+            cmd: c.cmd().clone().unwrap_or_default(),
+            workdir: c.working_dir().clone().filter(|w| !w.is_empty()),
+            user: c.user().clone().filter(|u| !u.is_empty()),
+        })
+        .unwrap_or_default();
+    let rootfs = unpack_cached(&src, &key, &layers)?;
+    Ok(Image { rootfs, config })
+}
+
+/// A layer to unpack: where its bytes are, and the sha256 they must hash to.
+struct Layer {
+    path: String,
+    digest: String,
+}
+
+type Found = (Source, String, Vec<u8>, Vec<Layer>);
+
+fn split_tag(rest: &str) -> (&str, Option<&str>) {
+    // DIR may hold ':' itself: a tag is what follows the last ':' when it has no '/' and DIR
+    // without it is a folder (or the whole is not).
+    if Path::new(rest).is_dir() {
+        return (rest, None);
+    }
+    match rest.rsplit_once(':') {
+        Some((d, t)) if !t.contains('/') && !d.is_empty() => (d, Some(t)),
+        _ => (rest, None),
+    }
+}
+
+fn oci_layout(rest: &str) -> Result<Found, String> {
+    let (dir, tag) = split_tag(rest);
+    let dirp = Path::new(dir);
+    let layout = dirp.join("oci-layout");
+    if !layout.is_file() {
+        return Err(format!(
+            "{dir}: not an OCI image layout (no oci-layout file; skopeo copy docker://IMAGE oci:{dir}:TAG makes one)"
+        ));
+    }
+    let src = Source::Layout(dirp.to_path_buf());
+    let index = ImageIndex::from_reader(&src.read_small("index.json", JSON_LIMIT)?[..])
+        .map_err(|e| format!("{dir}/index.json: {e}"))?;
+    let ms = index.manifests();
+    let pick = match tag {
+        Some(t) => ms
+            .iter()
+            .find(|m| {
+                m.annotations()
+                    .as_ref()
+                    .and_then(|a| a.get(ANN_REF))
+                    .is_some_and(|r| r == t)
+            })
+            .ok_or_else(|| format!("{dir}: no image tagged {t} (tags: {})", tags(ms)))?,
+        None if ms.len() == 1 => &ms[0],
+        None if ms.is_empty() => return Err(format!("{dir}: the layout holds no image")),
+        None => {
+            return Err(format!(
+                "{dir}: the layout holds {} images; name one: oci:{dir}:TAG (tags: {})",
+                ms.len(),
+                tags(ms)
+            ))
+        }
+    };
+    let mut digest = pick.digest().to_string();
+    let mut body = src.verified(&digest, JSON_LIMIT)?;
+    // A multi-platform index: the manifest for this machine.
+    if is_index(&body) {
+        let sub = ImageIndex::from_reader(&body[..]).map_err(|e| format!("{digest}: {e}"))?;
+        let arch = oci_spec::image::Arch::default();
+        let m = sub
+            .manifests()
+            .iter()
+            .find(|m| {
+                m.platform()
+                    .as_ref()
+                    .is_some_and(|p| *p.architecture() == arch && p.os().to_string() == "linux")
+            })
+            .ok_or_else(|| format!("{dir}: no image for linux/{arch} in the index {digest}"))?;
+        digest = m.digest().to_string();
+        body = src.verified(&digest, JSON_LIMIT)?;
+    }
+    let man =
+        ImageManifest::from_reader(&body[..]).map_err(|e| format!("manifest {digest}: {e}"))?;
+    let config = src.verified(man.config().digest().as_ref(), JSON_LIMIT)?;
+    let mut layers = vec![];
+    for l in man.layers() {
+        let d = l.digest().to_string();
+        layers.push(Layer {
+            path: format!("blobs/sha256/{}", source::digest_hex(&d)?),
+            digest: d,
+        });
+    }
+    let key = source::digest_hex(&digest)?.to_string();
+    Ok((src, key, config, layers))
+}
+
+fn is_index(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .is_some_and(|v| v.get("manifests").is_some() && v.get("layers").is_none())
+}
+
+fn tags(ms: &[oci_spec::image::Descriptor]) -> String {
+    let t: Vec<&str> = ms
+        .iter()
+        .filter_map(|m| m.annotations().as_ref()?.get(ANN_REF).map(String::as_str))
+        .collect();
+    if t.is_empty() {
+        "none".into()
+    } else {
+        t.join(", ")
+    }
+}
+
+fn docker_archive(file: &Path) -> Result<Found, String> {
+    let src = Source::archive(file)?;
+    let shown = file.display();
+    let man: serde_json::Value =
+        serde_json::from_slice(&src.read_small("manifest.json", JSON_LIMIT)?)
+            .map_err(|e| format!("{shown}: manifest.json: {e}"))?;
+    let list = man
+        .as_array()
+        .ok_or_else(|| format!("{shown}: manifest.json is not a list"))?;
+    let one = match list.as_slice() {
+        [one] => one,
+        [] => return Err(format!("{shown}: the archive holds no image")),
+        _ => {
+            return Err(format!(
+                "{shown}: the archive holds {} images; save one",
+                list.len()
+            ))
+        }
+    };
+    let cfg_name = one["Config"]
+        .as_str()
+        .ok_or_else(|| format!("{shown}: manifest.json has no Config"))?;
+    let config = src.read_small(cfg_name, JSON_LIMIT)?;
+    let cfg_hex = source::sha256_hex(&config);
+    // The config's name is its digest (HEX.json, or blobs/sha256/HEX): check it.
+    let base = cfg_name.rsplit('/').next().unwrap_or(cfg_name);
+    let named = base.strip_suffix(".json").unwrap_or(base);
+    if named.len() == 64 {
+        source::check(&format!("sha256:{named}"), &cfg_hex)?;
+    }
+    let cfg = ImageConfiguration::from_reader(&config[..])
+        .map_err(|e| format!("{shown}: the image config is not valid: {e}"))?;
+    let diff_ids = cfg.rootfs().diff_ids();
+    let names: Vec<&str> = one["Layers"]
+        .as_array()
+        .ok_or_else(|| format!("{shown}: manifest.json has no Layers"))?
+        .iter()
+        .map(|l| {
+            l.as_str()
+                .ok_or_else(|| format!("{shown}: a layer name is not text"))
+        })
+        .collect::<Result<_, _>>()?;
+    if names.len() != diff_ids.len() {
+        return Err(format!(
+            "{shown}: {} layers but the config lists {}",
+            names.len(),
+            diff_ids.len()
+        ));
+    }
+    let mut layers = vec![];
+    for (n, d) in names.iter().zip(diff_ids) {
+        // blobs/sha256/HEX names its own digest; an older layer.tar is the uncompressed tar,
+        // whose digest is the config's diff_id.
+        let digest = match n.strip_prefix("blobs/sha256/") {
+            Some(h) => format!("sha256:{h}"),
+            None => d.clone(),
+        };
+        layers.push(Layer {
+            path: n.to_string(),
+            digest,
+        });
+    }
+    Ok((src, cfg_hex, config, layers))
+}
+
+/// The cached root of `key`, unpacked now when missing.
+fn unpack_cached(src: &Source, key: &str, layers: &[Layer]) -> Result<PathBuf, String> {
+    let cache = cache_dir()?;
+    let entry = cache.join(key);
+    let rootfs = entry.join("rootfs");
+    if rootfs.is_dir() {
+        return Ok(rootfs);
+    }
+    std::fs::create_dir_all(&cache).map_err(|e| format!("{}: {e}", cache.display()))?;
+    let tmp = cache.join(format!(".tmp-{key}-{}", std::process::id()));
+    let _ = remove_tree(&tmp);
+    let r = unpack_into(src, &tmp, layers).and_then(|()| {
+        match std::fs::rename(&tmp, &entry) {
+            Ok(()) => Ok(()),
+            // Another jail unpacked the same image meanwhile: use that one.
+            Err(_) if rootfs.is_dir() => Ok(()),
+            Err(e) => Err(format!("{}: {e}", entry.display())),
+        }
+    });
+    if r.is_err() || tmp.exists() {
+        let _ = remove_tree(&tmp);
+    }
+    r.map(|()| rootfs)
+}
+
+fn unpack_into(src: &Source, tmp: &Path, layers: &[Layer]) -> Result<(), String> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(tmp)
+        .map_err(|e| format!("{}: {e}", tmp.display()))?;
+    let root_path = tmp.join("rootfs");
+    std::fs::DirBuilder::new()
+        .mode(0o755)
+        .create(&root_path)
+        .map_err(|e| format!("{}: {e}", root_path.display()))?;
+    let root: std::os::fd::OwnedFd = std::fs::File::open(&root_path)
+        .map_err(|e| format!("{}: {e}", root_path.display()))?
+        .into();
+    let mut dirs = vec![];
+    for (i, l) in layers.iter().enumerate() {
+        // Checked whole before a byte of it is unpacked.
+        let got = source::hash_stream(src.open_path(&l.path)?)
+            .map_err(|e| format!("layer {}: {e}", i + 1))?;
+        source::check(&l.digest, &got).map_err(|e| format!("layer {}: {e}", i + 1))?;
+        let r = BufReader::new(src.open_path(&l.path)?);
+        let res = with_decompressed(r, |tar| unpack::layer(&root, tar, &mut dirs));
+        res.map_err(|e| format!("layer {} ({}): {e}", i + 1, l.digest))?;
+    }
+    unpack::finish(&root, &mut dirs)
+}
+
+/// Decompresses by the stream's first bytes (gzip, zstd, or a plain tar), whatever the
+/// media type claims.
+fn with_decompressed<R: BufRead>(
+    mut r: R,
+    f: impl FnOnce(&mut dyn Read) -> Result<(), String>,
+) -> Result<(), String> {
+    let head = r.fill_buf().map_err(|e| e.to_string())?.to_vec();
+    if head.starts_with(&[0x1f, 0x8b]) {
+        f(&mut flate2::bufread::GzDecoder::new(r))
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        let mut d = zstd::stream::read::Decoder::with_buffer(r).map_err(|e| e.to_string())?;
+        f(&mut d)
+    } else {
+        let mut r = r;
+        f(&mut r)
+    }
+}
+
+/// Removes a tree we made, making folders writable first (an image may hold read-only ones).
+fn remove_tree(p: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let md = std::fs::symlink_metadata(p)?;
+    if md.is_dir() {
+        let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o700));
+        for e in std::fs::read_dir(p)? {
+            remove_tree(&e?.path())?;
+        }
+        std::fs::remove_dir(p)
+    } else {
+        std::fs::remove_file(p)
+    }
+}

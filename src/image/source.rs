@@ -1,0 +1,135 @@
+//! Where an image's blobs come from: an OCI image layout folder or a `docker save` archive.
+//! Every blob read is checked against its sha256 digest before it is used.
+
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+/// The sha256 of a whole stream, in hex.
+pub fn hash_stream(mut r: impl Read) -> std::io::Result<String> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex(&h.finalize()))
+}
+
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+pub fn sha256_hex(b: &[u8]) -> String {
+    hex(&Sha256::digest(b))
+}
+
+/// `sha256:HEX` → HEX, checked.
+pub fn digest_hex(d: &str) -> Result<&str, String> {
+    match d.split_once(':') {
+        Some(("sha256", h)) if h.len() == 64 && h.bytes().all(|c| c.is_ascii_hexdigit()) => Ok(h),
+        _ => Err(format!(
+            "digest {}: only sha256 digests are supported",
+            crate::util::printable(d, false)
+        )),
+    }
+}
+
+pub enum Source {
+    /// An OCI image layout: `DIR/blobs/sha256/HEX`.
+    Layout(PathBuf),
+    /// A `docker save` tar: member name → (offset, size).
+    Archive {
+        file: PathBuf,
+        members: HashMap<String, (u64, u64)>,
+    },
+}
+
+impl Source {
+    pub fn archive(file: &Path) -> Result<Source, String> {
+        let f = File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let mut ar = tar::Archive::new(f);
+        let mut members = HashMap::new();
+        let entries = ar
+            .entries_with_seek()
+            .map_err(|e| format!("{}: not a tar: {e}", file.display()))?;
+        for e in entries {
+            let e = e.map_err(|e| format!("{}: corrupt tar: {e}", file.display()))?;
+            if e.header().entry_type().is_file() {
+                let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
+                let name = name.trim_start_matches("./").to_string();
+                members.insert(name, (e.raw_file_position(), e.size()));
+            }
+        }
+        Ok(Source::Archive {
+            file: file.to_path_buf(),
+            members,
+        })
+    }
+
+    /// A member of the archive or a file of the layout, by relative path.
+    pub fn open_path(&self, rel: &str) -> Result<Box<dyn Read>, String> {
+        let shown = crate::util::printable(rel, false);
+        match self {
+            Source::Layout(dir) => {
+                if rel.split('/').any(|c| c == ".." || c.is_empty()) {
+                    return Err(format!("{shown}: not a path inside the layout"));
+                }
+                let p = dir.join(rel);
+                File::open(&p)
+                    .map(|f| Box::new(f) as Box<dyn Read>)
+                    .map_err(|e| format!("{}: {e} (a missing blob?)", p.display()))
+            }
+            Source::Archive { file, members } => {
+                let rel = rel.trim_start_matches("./");
+                let &(off, size) = members
+                    .get(rel)
+                    .ok_or_else(|| format!("{}: no member {shown}", file.display()))?;
+                let mut f = File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+                f.seek(SeekFrom::Start(off))
+                    .map_err(|e| format!("{}: {e}", file.display()))?;
+                Ok(Box::new(f.take(size)))
+            }
+        }
+    }
+
+    /// A small file read whole, at most `limit` bytes.
+    pub fn read_small(&self, rel: &str, limit: u64) -> Result<Vec<u8>, String> {
+        let mut v = vec![];
+        self.open_path(rel)?
+            .take(limit + 1)
+            .read_to_end(&mut v)
+            .map_err(|e| format!("{}: {e}", crate::util::printable(rel, false)))?;
+        if v.len() as u64 > limit {
+            return Err(format!(
+                "{}: larger than {limit} bytes",
+                crate::util::printable(rel, false)
+            ));
+        }
+        Ok(v)
+    }
+
+    /// A small blob read whole and checked against its digest.
+    pub fn verified(&self, digest: &str, limit: u64) -> Result<Vec<u8>, String> {
+        let h = digest_hex(digest)?;
+        let v = self.read_small(&format!("blobs/sha256/{h}"), limit)?;
+        check(digest, &sha256_hex(&v))?;
+        Ok(v)
+    }
+}
+
+pub fn check(digest: &str, got_hex: &str) -> Result<(), String> {
+    let want = digest_hex(digest)?;
+    if want != got_hex {
+        return Err(format!(
+            "blob {}: digest mismatch (its content hashes to sha256:{got_hex}; the image is corrupt or was changed)",
+            crate::util::printable(digest, false)
+        ));
+    }
+    Ok(())
+}
