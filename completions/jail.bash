@@ -409,7 +409,7 @@ _jail() {
             return 0
             ;;
         jail__subcmd__export__subcmd__kubernetes)
-            opts="-p -v -q -h --profile --net --bind --ro-bind --tmpfs --hide --env --unsetenv --memory --cpus --pids --best-effort --tmp-size --shm-size --hostname --chdir --rootfs --image --out --verbose --quiet --help"
+            opts="-p -v -q -h --profile --net --bind --ro-bind --tmpfs --hide --env --unsetenv --memory --cpus --pids --best-effort --tmp-size --shm-size --hostname --chdir --rootfs --image --init --out --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -499,7 +499,7 @@ _jail() {
             return 0
             ;;
         jail__subcmd__export__subcmd__oci)
-            opts="-p -v -q -h --profile --net --bind --ro-bind --tmpfs --hide --env --unsetenv --memory --cpus --pids --best-effort --tmp-size --shm-size --hostname --chdir --rootfs --image --bundle --verbose --quiet --help"
+            opts="-p -v -q -h --profile --net --bind --ro-bind --tmpfs --hide --env --unsetenv --memory --cpus --pids --best-effort --tmp-size --shm-size --hostname --chdir --rootfs --image --init --bundle --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

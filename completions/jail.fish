@@ -94,14 +94,9 @@ complete -c jail -n "__fish_jail_using_subcommand explain" -l image -d 'Not avai
 complete -c jail -n "__fish_jail_using_subcommand explain" -l format -r -f -a "text\t''
 json\t''"
 complete -c jail -n "__fish_jail_using_subcommand explain" -l best-effort -d 'Run even when no cgroup can enforce the limits: hold what rlimits can (RLIMIT_AS for --memory, RLIMIT_NPROC for --pids) and say so; same as [limits] enforce = "best-effort"'
-<<<<<<< HEAD
+complete -c jail -n "__fish_jail_using_subcommand explain" -l init -d 'Put jail\'s init in front of COMMAND as PID 1 (reaps orphans, forwards signals), as `docker run --init` does; same as [process] init = true'
 complete -c jail -n "__fish_jail_using_subcommand explain" -s v -l verbose -d 'Print each setup step as it happens, and the refusal report (the system calls the sandbox refused, with the profile lines that allow them) even when COMMAND succeeds'
 complete -c jail -n "__fish_jail_using_subcommand explain" -s q -l quiet -d 'Print only errors (no refusal report)'
-=======
-complete -c jail -n "__fish_jail_using_subcommand explain" -l init -d 'Put jail\'s init in front of COMMAND as PID 1 (reaps orphans, forwards signals), as `docker run --init` does; same as [process] init = true'
-complete -c jail -n "__fish_jail_using_subcommand explain" -s v -l verbose -d 'Print each setup step as it happens'
-complete -c jail -n "__fish_jail_using_subcommand explain" -s q -l quiet -d 'Print only errors'
->>>>>>> h-image
 complete -c jail -n "__fish_jail_using_subcommand explain" -s h -l help -d 'Print help'
 complete -c jail -n "__fish_jail_using_subcommand list" -l format -r -f -a "text\t''
 json\t''"
@@ -166,10 +161,11 @@ complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcom
 complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l shm-size -d 'Size of /dev/shm (default 512MiB)' -r
 complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l hostname -d 'Host name inside' -r
 complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l chdir -d 'Working directory inside' -r
-complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l rootfs -d 'Use a directory (e.g. a container image) as the read-only root' -r
-complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l image -d 'An image reference to unpack as the root (not yet supported: unpack it and give --rootfs)' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l rootfs -d 'Use a directory (an unpacked container image) as the root, with a throwaway writable layer: changes are kept in memory and dropped when the sandbox ends, the directory itself is never written. With no --profile the built-in `image` profile applies: nothing of the host\'s system is bound, COMMAND is PID 1' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l image -d 'Not available yet (refused by this build). Use a container image from a local file as the root: oci:DIR[:TAG] (an OCI image layout, as skopeo, podman save --format oci-dir or buildah push write) or docker-archive:FILE (as docker save writes). Layers are unpacked once into ~/.cache/jail/images; the image\'s Env, Entrypoint/Cmd, WorkingDir and User apply unless the profile or command line says otherwise (COMMAND replaces Cmd). Nothing is downloaded: fetch images with your registry client (skopeo copy docker://busybox oci:DIR:latest)' -r
 complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l bundle -d 'The bundle folder (created if missing; config.json and rootfs/ are written in it)' -r -F
 complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l best-effort -d 'Run even when no cgroup can enforce the limits: hold what rlimits can (RLIMIT_AS for --memory, RLIMIT_NPROC for --pids) and say so; same as [limits] enforce = "best-effort"'
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -l init -d 'Put jail\'s init in front of COMMAND as PID 1 (reaps orphans, forwards signals), as `docker run --init` does; same as [process] init = true'
 complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -s v -l verbose -d 'Print each setup step as it happens, and the refusal report (the system calls the sandbox refused, with the profile lines that allow them) even when COMMAND succeeds'
 complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -s q -l quiet -d 'Print only errors (no refusal report)'
 complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -s h -l help -d 'Print help'
@@ -188,10 +184,11 @@ complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcom
 complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l shm-size -d 'Size of /dev/shm (default 512MiB)' -r
 complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l hostname -d 'Host name inside' -r
 complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l chdir -d 'Working directory inside' -r
-complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l rootfs -d 'Use a directory (e.g. a container image) as the read-only root' -r
-complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l image -d 'The container image of the Pod (default: debian:stable-slim)' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l rootfs -d 'Use a directory (an unpacked container image) as the root, with a throwaway writable layer: changes are kept in memory and dropped when the sandbox ends, the directory itself is never written. With no --profile the built-in `image` profile applies: nothing of the host\'s system is bound, COMMAND is PID 1' -r
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l image -d 'Not available yet (refused by this build). Use a container image from a local file as the root: oci:DIR[:TAG] (an OCI image layout, as skopeo, podman save --format oci-dir or buildah push write) or docker-archive:FILE (as docker save writes). Layers are unpacked once into ~/.cache/jail/images; the image\'s Env, Entrypoint/Cmd, WorkingDir and User apply unless the profile or command line says otherwise (COMMAND replaces Cmd). Nothing is downloaded: fetch images with your registry client (skopeo copy docker://busybox oci:DIR:latest)' -r
 complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l out -d 'The folder the manifest and the seccomp profile are written to (created if missing)' -r -F
 complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l best-effort -d 'Run even when no cgroup can enforce the limits: hold what rlimits can (RLIMIT_AS for --memory, RLIMIT_NPROC for --pids) and say so; same as [limits] enforce = "best-effort"'
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l init -d 'Put jail\'s init in front of COMMAND as PID 1 (reaps orphans, forwards signals), as `docker run --init` does; same as [process] init = true'
 complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -s v -l verbose -d 'Print each setup step as it happens, and the refusal report (the system calls the sandbox refused, with the profile lines that allow them) even when COMMAND succeeds'
 complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -s q -l quiet -d 'Print only errors (no refusal report)'
 complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -s h -l help -d 'Print help'

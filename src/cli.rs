@@ -128,9 +128,6 @@ pub enum ExportTarget {
 pub struct ExportOciArgs {
     #[command(flatten)]
     pub opts: SandboxOpts,
-    /// An image reference to unpack as the root (not yet supported: unpack it and give --rootfs)
-    #[arg(long, value_name = "REF", conflicts_with = "rootfs")]
-    pub image: Option<String>,
     /// The bundle folder (created if missing; config.json and rootfs/ are written in it)
     #[arg(long, value_name = "DIR")]
     pub bundle: PathBuf,
@@ -155,11 +152,9 @@ pub struct LearnTraceArgs {
 
 #[derive(Args, Debug)]
 pub struct ExportKubeArgs {
+    // The Pod's container image is --image NAME here (default: debian:stable-slim).
     #[command(flatten)]
     pub opts: SandboxOpts,
-    /// The container image of the Pod (default: debian:stable-slim)
-    #[arg(long, value_name = "NAME")]
-    pub image: Option<String>,
     /// The folder the manifest and the seccomp profile are written to (created if missing)
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,

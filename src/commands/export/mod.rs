@@ -110,7 +110,7 @@ fn plan_for(
 }
 
 fn export_oci(a: ExportOciArgs, v: Verbosity) -> Result<Notes, Option<String>> {
-    if let Some(r) = &a.image {
+    if let Some(r) = &a.opts.image {
         return Err(Some(format!(
             "--image {r}: image references are not supported by export yet; unpack the image (e.g. `podman export`, `umoci unpack`) and give --rootfs DIR"
         )));
@@ -174,7 +174,10 @@ fn export_oci(a: ExportOciArgs, v: Verbosity) -> Result<Notes, Option<String>> {
 }
 
 fn export_kube(a: ExportKubeArgs, v: Verbosity) -> Result<Notes, Option<String>> {
-    let plan = plan_for(&a.opts, &a.command, v)?;
+    // For a Pod, --image names the container image the cluster pulls, not a local root.
+    let mut opts = a.opts.clone();
+    let pod_image = opts.image.take();
+    let plan = plan_for(&opts, &a.command, v)?;
     let mut notes = Notes::default();
     common_notes(&plan, &mut notes);
     let name = kube::dns_name(&plan.profile);
@@ -184,7 +187,7 @@ fn export_kube(a: ExportKubeArgs, v: Verbosity) -> Result<Notes, Option<String>>
         notes.lost(&format!("seccomp: {s}"));
     }
     let sec_json = serde_json::to_string_pretty(&sec).map_err(|e| Some(e.to_string()))?;
-    let image = a.image.as_deref().unwrap_or(kube::DEFAULT_IMAGE);
+    let image = pod_image.as_deref().unwrap_or(kube::DEFAULT_IMAGE);
     let pod = to_pod(
         &plan,
         &name,
