@@ -3,10 +3,20 @@
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 
+/// What `jail --version` prints after the name: the version and the commit it was built from
+/// (build.rs; `unknown` outside git). `-V` and the man pages show the version alone.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("JAIL_COMMIT"),
+    ")"
+);
+
 #[derive(Parser, Debug)]
 #[command(
     name = "jail",
     version,
+    long_version = LONG_VERSION,
     about = "Run an application in a sandbox described by a short TOML profile",
     long_about = "jail compiles a profile (namespaces, files shown, limits, seccomp and Landlock rules) into a plan \
 and runs COMMAND inside it. `jail explain` prints the plan without running anything.",

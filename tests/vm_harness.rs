@@ -7,9 +7,16 @@
 //! TCG emulation) or after SIGKILL of jail. KVM is used when a probe boot of the guest kernel
 //! works with it; otherwise run.sh says why and falls back to TCG.
 //!
+//! The user boot also installs the Debian package (built with `cargo deb`, tests/common/deb.rs)
+//! with dpkg -i and uses it as that user: a sandbox, `man jail`, bash completion, `jail list`
+//! from /usr/share/jail/profiles, `jail doctor`'s AppArmor line and menu wrappers that call
+//! /usr/bin/jail.
+//!
 //! It takes minutes, so it runs only when JAIL_TEST_VM=1 (CI sets it) and fails when the guest
 //! reports any FAIL or gives no result (a timeout names the last step the guest reached).
 //! Without it the test says it skipped.
+
+mod common;
 
 use std::path::Path;
 use std::process::Command;
@@ -24,7 +31,11 @@ fn limits_in_a_systemd_cgroup_v2_guest() {
         return;
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let status = Command::new(root.join("tests/vm/run.sh"))
+    let mut run = Command::new(root.join("tests/vm/run.sh"));
+    if let Some(deb) = common::deb::package() {
+        run.env("JAIL_DEB", deb);
+    }
+    let status = run
         .env("JAIL_BIN", env!("CARGO_BIN_EXE_jail"))
         .current_dir(root)
         .status()

@@ -22,15 +22,109 @@ fn read(p: &str) -> Option<String> {
         .map(|s| s.trim().to_string())
 }
 
+/// 1 when AppArmor lets only programs whose profile says `userns` create user namespaces
+/// (Ubuntu 23.10 and later).
+const RESTRICT_SYSCTL: &str = "/proc/sys/kernel/apparmor_restrict_unprivileged_userns";
+/// Where the package installs the profile that grants `userns` to [`PACKAGED_JAIL`].
+const PROFILE_FILE: &str = "/etc/apparmor.d/jail";
+const PACKAGED_JAIL: &str = "/usr/bin/jail";
+
+/// What `jail doctor` reads about AppArmor (`None`: could not be read).
+#[derive(Debug)]
+struct AppArmor {
+    /// The LSM is active (/sys/module/apparmor/parameters/enabled is `Y`).
+    enabled: bool,
+    /// kernel.apparmor_restrict_unprivileged_userns = 1 (absent on kernels without it).
+    restricts_userns: bool,
+    /// /etc/apparmor.d/jail exists (the package installed it).
+    profile_installed: bool,
+    /// The profile `jail` is in the kernel's list (unreadable without securityfs or rights).
+    profile_loaded: Option<bool>,
+    /// This binary is the one the profile covers.
+    is_packaged_jail: bool,
+    /// A user namespace could be created just now.
+    userns_ok: bool,
+}
+
+impl AppArmor {
+    fn probe(userns_ok: bool) -> Self {
+        let loaded = std::fs::read_to_string("/sys/kernel/security/apparmor/profiles")
+            .ok()
+            .map(|list| profile_listed(&list));
+        AppArmor {
+            enabled: read("/sys/module/apparmor/parameters/enabled").is_some_and(|s| s == "Y"),
+            restricts_userns: read(RESTRICT_SYSCTL).is_some_and(|s| s == "1"),
+            profile_installed: std::path::Path::new(PROFILE_FILE).exists(),
+            profile_loaded: loaded,
+            is_packaged_jail: std::env::current_exe()
+                .is_ok_and(|p| p == std::path::Path::new(PACKAGED_JAIL)),
+            userns_ok,
+        }
+    }
+}
+
+/// Whether the kernel's profile list (`NAME (MODE)` per line) holds jail's profile.
+fn profile_listed(list: &str) -> bool {
+    list.lines()
+        .any(|l| l.rsplit_once(" (").is_some_and(|(name, _)| name == "jail"))
+}
+
+/// The AppArmor line: whether AppArmor is on, whether it restricts user namespaces, whether
+/// jail's profile is installed and loaded, and what to do when jail needs it and lacks it.
+fn apparmor_check(a: &AppArmor) -> Check {
+    let loaded = match a.profile_loaded {
+        Some(true) => "loaded",
+        Some(false) => "not loaded",
+        None => "loaded or not (cannot read /sys/kernel/security/apparmor/profiles)",
+    };
+    let profile = if a.profile_installed {
+        format!("the jail profile ({PROFILE_FILE}) is installed, {loaded}")
+    } else if a.profile_loaded == Some(true) {
+        format!("the jail profile is loaded, {PROFILE_FILE} is missing")
+    } else {
+        format!("no jail profile ({PROFILE_FILE} is missing)")
+    };
+    let (ok, detail, remedy) = if !a.enabled {
+        (
+            true,
+            "not enabled on this kernel: nothing restricts user namespaces, no profile needed"
+                .to_string(),
+            None,
+        )
+    } else if !a.restricts_userns {
+        (true, format!("enabled, does not restrict unprivileged user namespaces (no {RESTRICT_SYSCTL} = 1): {profile}, not needed here"), None)
+    } else {
+        let detail = format!(
+            "enabled and restricts unprivileged user namespaces ({RESTRICT_SYSCTL} = 1); {profile}"
+        );
+        let remedy = if !a.profile_installed && a.profile_loaded != Some(true) {
+            Some(format!("install the jail package (it ships {PROFILE_FILE} granting `userns` to {PACKAGED_JAIL}), or write that file: `abi <abi/4.0>, include <tunables/global> profile jail {PACKAGED_JAIL} flags=(unconfined) {{ userns, }}` and run `sudo apparmor_parser -r {PROFILE_FILE}`; or `sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0`"))
+        } else if a.profile_loaded != Some(true) {
+            Some(format!("load it: `sudo apparmor_parser -r {PROFILE_FILE}`"))
+        } else if !a.is_packaged_jail {
+            Some(format!("the profile covers {PACKAGED_JAIL} only: run that one (this jail is elsewhere and gets no `userns` from it)"))
+        } else {
+            None
+        };
+        // What counts is whether this jail gets its user namespaces.
+        (a.userns_ok, detail, if a.userns_ok { None } else { remedy })
+    };
+    Check {
+        optional: false,
+        name: "apparmor",
+        ok,
+        detail,
+        remedy,
+    }
+}
+
 pub fn run(a: FormatArg) -> i32 {
     let host = Host::probe();
     let mut checks = vec![];
 
     // User namespaces: try one for real, in a throwaway child.
     let userns = crate::sandbox::probe::namespaces();
-    let apparmor = read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
-        .map(|s| s == "1")
-        .unwrap_or(false);
+    let apparmor = read(RESTRICT_SYSCTL).is_some_and(|s| s == "1");
     let max = read("/proc/sys/user/max_user_namespaces").unwrap_or_default();
     let clone_sysctl = read("/proc/sys/kernel/unprivileged_userns_clone");
     checks.push(Check {
@@ -43,21 +137,13 @@ pub fn run(a: FormatArg) -> i32 {
         },
         remedy: match (&userns, apparmor, clone_sysctl.as_deref(), max.as_str()) {
             (Ok(()), _, _, _) => None,
-            (_, true, _, _) => Some("Ubuntu 24.04+ restricts unprivileged user namespaces with AppArmor: add an AppArmor profile for jail with `userns,` (e.g. /etc/apparmor.d/jail: `abi <abi/4.0>, include <tunables/global> profile jail /usr/bin/jail flags=(unconfined) { userns, }`) and `sudo apparmor_parser -r /etc/apparmor.d/jail`; or `sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0`".into()),
+            (_, true, _, _) => Some("AppArmor restricts unprivileged user namespaces here: see the apparmor line".into()),
             (_, _, Some("0"), _) => Some("`sudo sysctl kernel.unprivileged_userns_clone=1`".into()),
             (_, _, _, "0") => Some("`sudo sysctl user.max_user_namespaces=15000`".into()),
             _ => None,
         },
     });
-    if apparmor {
-        checks.push(Check {
-            optional: false,
-            name: "apparmor userns restriction",
-            ok: userns.is_ok(),
-            detail: "kernel.apparmor_restrict_unprivileged_userns = 1".into(),
-            remedy: None,
-        });
-    }
+    checks.push(apparmor_check(&AppArmor::probe(userns.is_ok())));
 
     checks.push(Check {
         optional: true,
@@ -153,4 +239,75 @@ pub fn run(a: FormatArg) -> i32 {
         }
     }
     i32::from(!ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn aa(enabled: bool, restricts: bool, installed: bool, loaded: Option<bool>) -> AppArmor {
+        AppArmor {
+            enabled,
+            restricts_userns: restricts,
+            profile_installed: installed,
+            profile_loaded: loaded,
+            is_packaged_jail: true,
+            userns_ok: !restricts || (installed && loaded == Some(true)),
+        }
+    }
+
+    #[test]
+    fn apparmor_disabled_or_not_restricting_is_fine_with_or_without_the_profile() {
+        let off = apparmor_check(&aa(false, false, true, None));
+        assert!(off.ok && off.remedy.is_none());
+        assert!(off.detail.starts_with("not enabled"), "{}", off.detail);
+        let on = apparmor_check(&aa(true, false, true, Some(false)));
+        assert!(on.ok && on.remedy.is_none());
+        assert!(on.detail.contains("does not restrict"), "{}", on.detail);
+        assert!(on.detail.contains("installed, not loaded"), "{}", on.detail);
+        let none = apparmor_check(&aa(true, false, false, Some(false)));
+        assert!(
+            none.ok && none.detail.contains("no jail profile"),
+            "{}",
+            none.detail
+        );
+    }
+
+    #[test]
+    fn a_restricting_apparmor_names_the_missing_step() {
+        let missing = apparmor_check(&aa(true, true, false, Some(false)));
+        assert!(!missing.ok);
+        assert!(missing
+            .remedy
+            .as_deref()
+            .unwrap()
+            .starts_with("install the jail package"));
+        let unloaded = apparmor_check(&aa(true, true, true, Some(false)));
+        assert!(!unloaded.ok);
+        assert_eq!(
+            unloaded.remedy.as_deref(),
+            Some("load it: `sudo apparmor_parser -r /etc/apparmor.d/jail`")
+        );
+        let good = apparmor_check(&aa(true, true, true, Some(true)));
+        assert!(good.ok && good.remedy.is_none());
+        assert!(good.detail.contains("installed, loaded"), "{}", good.detail);
+        // The profile is loaded, but this jail is a build-tree one: it is not covered.
+        let mut elsewhere = aa(true, true, true, Some(true));
+        (elsewhere.is_packaged_jail, elsewhere.userns_ok) = (false, false);
+        let c = apparmor_check(&elsewhere);
+        assert!(
+            !c.ok
+                && c.remedy
+                    .as_deref()
+                    .unwrap()
+                    .contains("covers /usr/bin/jail only")
+        );
+    }
+
+    #[test]
+    fn the_profile_list_is_matched_by_whole_name() {
+        assert!(profile_listed("firefox (enforce)\njail (unconfined)\n"));
+        assert!(!profile_listed("jailer (enforce)\nbwrap (unconfined)\n"));
+        assert!(!profile_listed(""));
+    }
 }

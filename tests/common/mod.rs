@@ -14,6 +14,8 @@
 //! ([`TempDir`], [`remove_at_exit`]), whatever its tests did.
 #![allow(dead_code)]
 
+pub mod deb;
+
 use std::ffi::OsStr;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;

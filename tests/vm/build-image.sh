@@ -5,6 +5,9 @@
 #
 # usage: build-image.sh OUTDIR  ->  OUTDIR/{vmlinuz,initrd.img,rootfs.ext4.zst}
 #
+# man-db and bash-completion: guest-tests.sh installs the jail .deb (dpkg -i, no network in the
+# guest) and checks `man jail` and bash completion as the lingering user.
+#
 # A oneshot unit (vmtest.service) runs /mnt/host/run.sh from the 9p share "hostshare", writes
 # out/{stdout,stderr,rc,timing} to the share and powers the machine off. The image is made with
 # `mke2fs -d` (no loop mounts, so it builds in containers) and is only ever booted with
@@ -26,7 +29,7 @@ fi
 
 rm -rf "$R"
 debootstrap --variant=minbase \
-  --include=systemd,systemd-sysv,dbus,dbus-user-session,libpam-systemd,linux-image-amd64,procps,busybox-static,util-linux,passwd,python3-minimal \
+  --include=systemd,systemd-sysv,dbus,dbus-user-session,libpam-systemd,linux-image-amd64,procps,busybox-static,util-linux,passwd,python3-minimal,man-db,bash-completion \
   bookworm "$R" "${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 
 echo vmtest > "$R/etc/hostname"

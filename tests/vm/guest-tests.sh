@@ -220,10 +220,76 @@ root_shared_cgroup() {
   else fail "[root, shared cgroup] left behind: $left"; fi
 }
 
+# The Debian package (run.sh puts JAIL_DEB on the share as jail.deb), installed as an admin
+# would and used as the lingering user would: a sandbox, the man page, bash completion, the
+# collection in /usr/share, the AppArmor line of doctor, and a menu wrapper that calls
+# /usr/bin/jail even when written by a jail from a build tree (issue 16).
+package_checks() {
+  local out rc P=/usr/bin/jail n total home=/home/$USER_T
+  if [ ! -f /mnt/host/jail.deb ]; then
+    echo "SKIPPED: no jail.deb on the share (JAIL_DEB unset): the package checks did not run"
+    return
+  fi
+  step "[package] dpkg -i jail.deb"
+  out=$(dpkg -i /mnt/host/jail.deb 2>&1); rc=$?
+  if [ $rc = 0 ] && [ -x $P ] && [ -f /etc/apparmor.d/jail ]; then
+    pass "[package] dpkg -i: $(dpkg-query -W -f '${Package} ${Version}' jail) installed; postinst said: $(echo "$out" | grep '^jail:' || echo nothing)"
+  else
+    fail "[package] dpkg -i failed (rc=$rc): $out"; return
+  fi
+  out=$(as_user $P --version 2>&1)
+  if echo "$out" | grep -Eq '^jail [0-9.]+ \(commit [0-9a-f]{7}(-dirty)?\)$'; then pass "[package] $P --version: $out"
+  else fail "[package] $P --version: $out"; fi
+  out=$(as_user $P run -- /bin/true 2>&1); rc=$?
+  if [ $rc = 0 ]; then pass "[package] as $USER_T: jail run -- /bin/true exits 0"
+  else fail "[package] as $USER_T: jail run -- /bin/true: rc=$rc: $out"; fi
+  step "[package] man, completion, list, doctor"
+  out=$(as_user env MANWIDTH=200 MANPAGER=cat man jail 2>&1)
+  if echo "$out" | grep -q 'Run an application in a sandbox described by a short TOML profile' \
+     && as_user env MANPAGER=cat man 5 jail-profile 2>/dev/null | grep -q . \
+     && as_user env MANPAGER=cat man jail-run 2>/dev/null | grep -q 'jail run'; then
+    pass "[package] man jail, man 5 jail-profile and man jail-run show the pages"
+  else fail "[package] man jail: $(echo "$out" | head -5)"; fi
+  # What bash does on `jail ru<TAB>`: bash-completion loads the package's completion for jail on
+  # demand and its function fills COMPREPLY.
+  out=$(as_user bash -c '. /usr/share/bash-completion/bash_completion
+    _completion_loader jail
+    f=$(complete -p jail | sed -E "s/.*-F ([^ ]+).*/\1/")
+    COMP_WORDS=(jail ru); COMP_CWORD=1; COMP_LINE="jail ru"; COMP_POINT=7
+    "$f" jail ru jail; echo "${COMPREPLY[*]}"' 2>&1)
+  if [ "$out" = run ]; then pass "[package] bash completes \`jail ru<TAB>\` to run"
+  else fail "[package] bash completion of \`jail ru<TAB>\`: got [$out], want [run]"; fi
+  out=$(as_user $P list 2>&1)
+  n=$(echo "$out" | grep -c ' /usr/share/jail/profiles/[a-z0-9.-]*\.toml ')
+  total=$(ls /usr/share/jail/profiles/*.toml | wc -l)
+  if [ "$n" -gt 0 ] && [ "$n" = "$total" ] && ! echo "$out" | grep -q 'builtin:'; then
+    pass "[package] jail list: all $n profiles come from /usr/share/jail/profiles"
+  else fail "[package] jail list: $n of $total from /usr/share/jail/profiles: $(echo "$out" | head -5)"; fi
+  out=$(as_user $P doctor 2>&1 | grep apparmor)
+  if echo "$out" | grep -q '^ok   apparmor .*\(not enabled\|installed\)'; then pass "[package] jail doctor: $out"
+  else fail "[package] jail doctor's apparmor line: [$out]"; fi
+  # A menu entry for an app of the collection; wrappers written by the installed jail (first on
+  # $PATH once the test build is gone) and by a copy in the user's build tree both call it.
+  mkdir -p /usr/share/applications
+  printf '[Desktop Entry]\nType=Application\nName=VLC\nExec=/usr/bin/vlc --started-from-file %%U\n' \
+    > /usr/share/applications/vlc.desktop
+  rm -f /usr/local/bin/jail
+  runuser -u $USER_T -- install -D -m 755 /mnt/host/jail $home/src/jail/target/release/jail
+  for who in jail $home/src/jail/target/release/jail; do
+    rm -f $home/.local/share/applications/vlc.desktop
+    out=$(as_user $who desktop install vlc 2>&1); rc=$?
+    got=$(grep '^Exec=' $home/.local/share/applications/vlc.desktop 2>/dev/null)
+    if [ $rc = 0 ] && [ "$got" = "Exec=$P run --profile vlc -- /usr/bin/vlc --started-from-file %U" ]; then
+      pass "[package] \`$who desktop install vlc\` writes $got"
+    else fail "[package] \`$who desktop install vlc\`: rc=$rc, $out; wrapper: [$got]"; fi
+  done
+  rm -rf $home/src $home/.local/share/applications/vlc.desktop
+}
+
 for m in $MODES; do
   case $m in
     root) run_checks root as_root as_root_fast; root_shared_cgroup ;;
-    user) run_checks user as_user as_user ;;
+    user) run_checks user as_user as_user; package_checks ;;
     *) fail "unknown JAIL_VM_MODE $m" ;;
   esac
 done

@@ -9,6 +9,9 @@
 #   JAIL_BIN      the jail binary to test (default: `cargo build --release`, honouring
 #                 CARGO_TARGET_DIR). The guest is Debian 12 like the CI host, so a normal glibc
 #                 build runs there.
+#   JAIL_DEB      a jail .deb (tests/vm_harness.rs builds it with cargo deb): the guest installs
+#                 it with dpkg -i and checks it as the lingering user; without it those checks
+#                 say they skipped.
 #   JAIL_VM_CACHE where images are cached (default: tests/vm/cache, git-ignored). The image is
 #                 keyed by a hash of build-image.sh: edit that script and the next run rebuilds.
 #   JAIL_VM_ACCEL auto (default): KVM if /dev/kvm is usable and a probe boot of the guest kernel
@@ -27,7 +30,7 @@
 #
 # Exit status: the guest script's (non-zero if any boot's was); 125 when a guest produced no
 # result (boot failure, timeout).
-# The guest sees the share at /mnt/host: run.sh (the guest script), jail, env (settings),
+# The guest sees the share at /mnt/host: run.sh (the guest script), jail, jail.deb, env (settings),
 # out/ (results: stdout, stderr, rc, timing, progress).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -78,6 +81,7 @@ trap cleanup EXIT
 chmod 755 "$share"
 install -m 755 "$JAIL_BIN" "$share/jail"
 install -m 755 "$guest" "$share/run.sh"
+if [ -n "${JAIL_DEB:-}" ]; then install -m 644 "$JAIL_DEB" "$share/jail.deb"; fi
 
 # 4. The accelerator. /dev/kvm can exist and still not run this guest (no access; a nested or
 # paravirtual host whose KVM aborts on an MSR or never gets a stock kernel past the boot loader),

@@ -15,7 +15,9 @@ fn root() -> PathBuf {
 /// Every generated file: (path relative to the repo, contents).
 fn render() -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = vec![];
-    let cmd = jail::cli::Cli::command();
+    // The man pages name the version, not the commit (`jail --version` has it): otherwise every
+    // commit would make them stale.
+    let cmd = jail::cli::Cli::command().long_version(None::<&'static str>);
     let mut buf = vec![];
     clap_mangen::Man::new(cmd.clone())
         .render(&mut buf)

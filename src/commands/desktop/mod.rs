@@ -8,7 +8,8 @@
 //! The source file is untrusted (a package, a flatpak export, anything on `$XDG_DATA_DIRS`), so
 //! the copy is rebuilt, not patched:
 //! - every `Exec=` of every group (the entry, each `[Desktop Action …]`, any other group) becomes
-//!   `JAIL run --profile APP -- ARGV…`: JAIL the absolute path of this binary, APP the profile
+//!   `JAIL run --profile APP -- ARGV…`: JAIL the installed jail (this binary when it is the
+//!   `jail` of a `$PATH` folder, else the first `jail` on `$PATH`, else this binary), APP the profile
 //!   jail chose, ARGV the original command line split as the Desktop Entry Specification says
 //!   and written back with every argument quoted, field codes (`%u %U %f %F …`) kept bare so
 //!   they still expand. Nothing in the source is left in front of `--`: an `Exec=` that already
@@ -55,7 +56,7 @@ use crate::cli::{DesktopAction, DesktopArgs};
 use crate::host::Host;
 use crate::profile::SearchPath;
 use apps::{dir_error, install, open_dir, read_at, wrappers};
-use launcher::launcher_is_safe;
+use launcher::{launcher_for, launcher_is_safe};
 use nix::errno::Errno;
 use rewrite::is_wrapper_text;
 use source::data_dirs;
@@ -85,7 +86,7 @@ pub fn run(a: DesktopArgs) -> i32 {
                 return EXIT_USAGE;
             }
             let jail = match std::env::current_exe() {
-                Ok(p) => p,
+                Ok(me) => launcher_for(&me, std::env::var_os("PATH").as_deref()),
                 Err(e) => {
                     error(format!("cannot find jail's own path: {e}"));
                     return EXIT_FAIL;
@@ -97,6 +98,9 @@ pub fn run(a: DesktopArgs) -> i32 {
             if !launcher_is_safe(&jail, &host.policy_dirs(&search_dirs)) {
                 error(format!("{} could be replaced by a sandbox (it lies in a folder you can write): wrappers would run whatever is put there; install jail where only root can change it (the package, /usr/local/bin) or into a $PATH folder of your home (cargo install), then run that one", jail.display()));
                 return EXIT_FAIL;
+            }
+            if std::env::current_exe().is_ok_and(|me| me != jail) {
+                println!("the wrappers call {} (the jail on $PATH)", jail.display());
             }
             let search = SearchPath::from_env(&host.config_home);
             let dirs = data_dirs(&host);

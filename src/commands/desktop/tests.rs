@@ -224,3 +224,31 @@ fn marker_is_a_whole_key_in_the_entry_group() {
     assert!(!is_wrapper_text("[Other]\nX-Jail-Wrapper=true\n"));
     assert!(!is_wrapper_text("[Desktop Entry]\n#X-Jail-Wrapper=true\n"));
 }
+
+#[test]
+fn wrappers_call_the_jail_on_path_not_the_build_tree() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = std::env::temp_dir().join(format!("jail-unit-launcher-{}", std::process::id()));
+    let (build, bin, other) = (d.join("target/release"), d.join("bin"), d.join("other"));
+    for (dir, mode) in [(&build, 0o755), (&bin, 0o755), (&other, 0o644)] {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("jail"), "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(dir.join("jail"), std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let me = build.join("jail");
+    let path = |dirs: &[&Path]| std::env::join_paths(dirs).unwrap();
+    let r = (
+        // From the build tree: the installed one on $PATH (a non-executable `jail` is skipped).
+        launcher::launcher_for(&me, Some(&path(&[&other, &bin]))),
+        // This binary is on $PATH, behind another jail: this one, named through $PATH.
+        launcher::launcher_for(&bin.join("jail"), Some(&path(&[&build, &bin]))),
+        // No jail on $PATH (or no $PATH, or only relative entries): this binary.
+        launcher::launcher_for(&me, Some(&path(&[&other]))),
+        launcher::launcher_for(&me, None),
+        launcher::launcher_for(&me, Some(std::ffi::OsStr::new("target/release:."))),
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+    assert_eq!(r.0, bin.join("jail"));
+    assert_eq!(r.1, bin.join("jail"));
+    assert_eq!((r.2, r.3, r.4), (me.clone(), me.clone(), me));
+}
