@@ -20,7 +20,7 @@ const BUDGET: &[(&str, f64)] = &[
     ("default", 2.0),
     ("image", 1.0),
     ("shell", 6.0),
-    ("gui", 1.5),
+    ("gui", 2.0), // display = "auto" falls back to X11 (x11-fallback, 1.0)
     ("x11", 3.5),
     ("audio", 1.5),
     ("network", 4.0),

@@ -80,6 +80,7 @@ checks! {
     RuntimeDir, "runtime-dir", 2.5, "the whole $XDG_RUNTIME_DIR visible", filesystem::runtime_dir;
     // Desktop session.
     X11, "x11", 2.5, "X11 display", session::x11;
+    X11Fallback, "x11-fallback", 1.0, "X11 display on sessions without Wayland", session::x11_fallback;
     Wayland, "wayland", 0.5, "Wayland compositor", session::wayland;
     Audio, "audio", 1.0, "sound server (and so the microphone)", session::audio;
     DbusSession, "dbus-session", 0.5, "session bus reachable", session::dbus_session;

@@ -10,18 +10,22 @@ use std::path::{Path, PathBuf};
 
 pub fn x11(f: &Facts) -> Finding {
     let x11_sock = f.bound_under(Path::new("/tmp/.X11-unix"));
-    // A profile is judged, not this session: `display = "auto"` gets X11 on an X11 session.
-    if !f.gui("x11") && x11_sock.is_empty() && f.gui("display") {
-        return flag(
-            true,
-            "display = \"auto\" takes the X11 display on a session without Wayland, and X11 lets any client read keystrokes and screen contents of every window",
-            "",
-        );
-    }
     flag(
         f.gui("x11") || !x11_sock.is_empty(),
         "X11 lets any client read keystrokes and screen contents of every window",
         "no X11 socket",
+    )
+}
+
+/// A profile is judged, not this session: `display = "auto"` takes the X11 display on a session
+/// without Wayland (as Flatpak's `fallback-x11`). Weighed less than `x11`: on a Wayland session
+/// the app never gets it.
+pub fn x11_fallback(f: &Facts) -> Finding {
+    let x11_always = f.gui("x11") || !f.bound_under(Path::new("/tmp/.X11-unix")).is_empty();
+    flag(
+        f.gui("display") && !x11_always,
+        "display = \"auto\" takes the X11 display on a session without Wayland (X11 lets any client read keystrokes and windows of every other)",
+        "no X11 fallback",
     )
 }
 
