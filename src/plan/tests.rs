@@ -1,0 +1,171 @@
+use super::*;
+use crate::host::{HostFs, Kind};
+
+struct NoFs;
+impl HostFs for NoFs {
+    fn kind(&self, _: &Path) -> Option<Kind> {
+        None
+    }
+    fn canonicalize(&self, _: &Path) -> Option<PathBuf> {
+        None
+    }
+}
+
+fn host(runtime: Option<&str>) -> Host {
+    Host {
+        uid: 1234,
+        gid: 1234,
+        user: "ann".into(),
+        home: "/home/ann".into(),
+        real_home: "/home/ann".into(),
+        canonical_homes: vec![],
+        cwd: "/home/ann/src".into(),
+        runtime_dir: runtime.map(PathBuf::from),
+        config_home: "/home/ann/.config".into(),
+        data_home: "/home/ann/.local/share".into(),
+        downloads: "/home/ann/Dl".into(),
+        env: Default::default(),
+        landlock_abi: None,
+        hard_rlimits: Default::default(),
+        fs: Box::new(NoFs),
+        cgroup: crate::plan::cgroup::no_backend,
+        session_optional: false,
+        pid: 4242,
+    }
+}
+
+#[test]
+fn expand_every_variable() {
+    let h = host(Some("/run/user/1234"));
+    for (from, to) in [
+        ("~", "/home/ann"),
+        ("~/x", "/home/ann/x"),
+        ("/a/~", "/a/~"),
+        ("~ann", "~ann"),
+        ("${HOME}/.ssh", "/home/ann/.ssh"),
+        ("/u/${USER}/${UID}", "/u/ann/1234"),
+        ("${XDG_RUNTIME_DIR}/bus", "/run/user/1234/bus"),
+        ("${XDG_CONFIG_HOME}", "/home/ann/.config"),
+        ("${XDG_DATA_HOME}", "/home/ann/.local/share"),
+        ("${DOWNLOADS}", "/home/ann/Dl"),
+        ("${PWD}", "/home/ann/src"),
+        ("$HOME", "$HOME"),
+    ] {
+        assert_eq!(expand(from, &h).as_deref(), Ok(to), "{from}");
+    }
+    assert!(expand("${SHELL}", &h)
+        .unwrap_err()
+        .contains("unknown variable ${SHELL}"));
+    assert!(expand("${HOME", &h).unwrap_err().contains("unclosed"));
+    assert!(expand("${}", &h).unwrap_err().contains("unknown variable"));
+    let e = expand("${XDG_RUNTIME_DIR}", &host(None)).unwrap_err();
+    assert!(e.contains("not set"), "{e}");
+}
+
+#[test]
+fn paths_must_be_absolute_and_are_normalized() {
+    let h = host(None);
+    let cx = Ctx {
+        host: &h,
+        warnings: vec![],
+    };
+    let l = |s: &str| L::new(s.to_string(), Origin::default());
+    assert_eq!(cx.path(&l("/a/./b/../c")).unwrap(), PathBuf::from("/a/c"));
+    assert_eq!(cx.path(&l("/../../etc")).unwrap(), PathBuf::from("/etc"));
+    assert_eq!(cx.path(&l("~/../x")).unwrap(), PathBuf::from("/home/x"));
+    for bad in ["", "rel", "./x", "?/x"] {
+        assert!(
+            cx.path(&l(bad))
+                .unwrap_err()
+                .msg
+                .contains("not an absolute path"),
+            "{bad}"
+        );
+    }
+}
+
+/// Every path under /g exists as a folder and is its own real path.
+struct BigFs;
+impl HostFs for BigFs {
+    fn kind(&self, p: &Path) -> Option<Kind> {
+        (p.starts_with("/g") || p == Path::new("/")).then_some(Kind::Dir)
+    }
+    fn canonicalize(&self, p: &Path) -> Option<PathBuf> {
+        self.kind(p).map(|_| p.to_path_buf())
+    }
+}
+
+/// The work of compiling a profile of `n` read-only grants, `n/10` writable ones, `n/10`
+/// tmpfs, `n/10` hides inside grants, merged over a base that a `.local` trims by `n/10`
+/// `!X` removals: path comparisons and index probes, counted (not timed).
+fn compile_work(n: usize) -> u64 {
+    use crate::profile::Merge;
+    let q = |v: Vec<String>| {
+        v.iter()
+            .map(|s| format!("{s:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let ro: Vec<String> = (0..n).map(|i| format!("/g/ro{i}")).collect();
+    let rw: Vec<String> = (0..n / 10).map(|i| format!("/g/rw{i}")).collect();
+    let tmpfs: Vec<String> = (0..n / 10).map(|i| format!("/g/t{i}")).collect();
+    let hide: Vec<String> = (0..n / 10)
+        .map(|i| format!("/g/ro{}/secret", i * 7))
+        .collect();
+    let base = format!(
+        "[filesystem]\nro = [{}]\nrw = [{}]\ntmpfs = [{}]\nhide = [{}]\n",
+        q(ro),
+        q(rw),
+        q(tmpfs),
+        q(hide)
+    );
+    let local = format!(
+        "[filesystem]\nro = [{}]\n",
+        q((0..n / 10)
+            .map(|i| format!("!/g/ro{}", i * 3 + 1))
+            .collect())
+    );
+    let h = Host {
+        fs: Box::new(BigFs),
+        ..host(None)
+    };
+    let start = work_done();
+    let mut p = profile::Profile::default();
+    p.absorb(toml::from_str(&base).unwrap());
+    p.absorb(toml::from_str(&local).unwrap());
+    let loaded = Loaded {
+        name: "big".into(),
+        profile: p,
+        ..Default::default()
+    };
+    let plan = compile(&loaded, &["/bin/true".into()], &h).unwrap();
+    assert!(plan.mounts.len() > n, "{} steps", plan.mounts.len());
+    work_done() - start
+}
+
+#[test]
+fn an_argument_with_a_nul_byte_is_refused() {
+    let loaded = Loaded {
+        name: "nul".into(),
+        ..Default::default()
+    };
+    let e = compile(&loaded, &["/bin/echo".into(), "a\0b".into()], &host(None)).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("argument 1 of COMMAND contains a NUL byte"),
+        "{e}"
+    );
+}
+
+#[test]
+fn compile_work_grows_linearly_with_the_grants() {
+    let small = compile_work(1_000);
+    let big = compile_work(10_000);
+    // Linear work gives 10x (plus a little for deeper sorting); the quadratic merge,
+    // hide and Landlock loops of before gave ~100x.
+    assert!(
+        big <= small * 12,
+        "10,000 grants cost {big} comparisons, 1,000 cost {small}: {:.1}x",
+        big as f64 / small as f64
+    );
+}
