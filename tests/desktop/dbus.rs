@@ -2,9 +2,9 @@
 use super::*;
 
 /// A session bus of `u` in `dir`, with a process owning `names`. Returns the bus address.
-struct Bus {
-    address: String,
-    socket: PathBuf,
+pub(super) struct Bus {
+    pub(super) address: String,
+    pub(super) socket: PathBuf,
     _daemon: Reaper,
     _owner: Reaper,
 }
@@ -21,7 +21,7 @@ print('owned', flush=True)
 GLib.MainLoop().run()
 "#;
 
-fn session_bus(u: &User, dir: &Path, names: &[&str]) -> Bus {
+pub(super) fn session_bus(u: &User, dir: &Path, names: &[&str]) -> Bus {
     let socket = dir.join("bus");
     let mut daemon = as_user(u, "dbus-daemon")
         .args(["--session", "--nofork", "--print-address=1"])
@@ -54,7 +54,7 @@ fn session_bus(u: &User, dir: &Path, names: &[&str]) -> Bus {
 }
 
 /// `gdbus` pings NAME; prints "NAME reachable" or "NAME unreachable: ERROR".
-const PING: &str = "for n in \"$@\"; do \
+pub(super) const PING: &str = "for n in \"$@\"; do \
     if out=$(gdbus call --session --dest \"$n\" --object-path / --method org.freedesktop.DBus.Peer.Ping 2>&1); \
     then echo \"$n reachable\"; else echo \"$n unreachable: $out\"; fi; done";
 
@@ -202,7 +202,8 @@ fn dbus_filtered_fails_closed() {
             .output();
         r.expect_code(125);
         assert!(
-            r.stderr().contains("start xdg-dbus-proxy") && r.stderr().contains("not installed"),
+            r.stderr()
+                .contains("dbus.session = \"filtered\": xdg-dbus-proxy is not installed"),
             "{}",
             r.stderr()
         );

@@ -5,6 +5,7 @@ mod common;
 
 mod browser;
 mod dbus;
+mod dbus_rules;
 mod gui;
 mod wrappers;
 mod x11;

@@ -167,9 +167,27 @@ fn golden_explain(profile: &str, format: &str) -> (bool, String) {
     }
 }
 
+/// The helpers' folder is named after jail's pid: `…/session-PID`.
+fn normalize_pid(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find("/session-") {
+        let (head, tail) = rest.split_at(i + "/session-".len());
+        out.push_str(head);
+        let digits = tail.len() - tail.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits > 0 {
+            out.push_str("PID");
+        }
+        rest = &tail[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn normalize_text(s: &str) -> String {
     let mut out = vec![];
     for line in s.lines() {
+        let line = &normalize_pid(line);
         // Step numbers shift when a host-dependent line is dropped.
         let l = match line.split_once(". ") {
             Some((n, rest))
@@ -212,7 +230,7 @@ fn normalize_text(s: &str) -> String {
 }
 
 fn normalize_json(s: &str) -> String {
-    let mut v: Value = serde_json::from_str(s).unwrap();
+    let mut v: Value = serde_json::from_str(&normalize_pid(s)).unwrap();
     // Only present when the session has an X cookie file or a bus to filter (host-dependent).
     v.as_object_mut().unwrap().remove("helpers");
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();

@@ -4,7 +4,7 @@
 
 use super::{err, grant, need_socket, origin, Ctx, Dbus, Desktop, Error};
 use crate::dbus_address::{self, UnixSocket};
-use crate::profile::{self, Located, L};
+use crate::profile::{self, Located, Origin, L};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -103,13 +103,144 @@ fn valid_call(s: &str) -> bool {
         })
 }
 
-/// The `[dbus]` section: its rules checked, the buses found, their grants and variables.
-pub(super) fn compile(cx: &mut Ctx, d: &mut Desktop, p: &profile::Dbus) -> Result<Dbus, Error> {
-    let mode_name = |m: profile::DbusMode| match m {
+/// The program that filters a bus: looked up on `PATH` here (so `jail explain` and `jail check`
+/// say when it is missing) and again by the supervisor when it starts it.
+pub const PROXY: &str = "xdg-dbus-proxy";
+
+/// Where to get [`PROXY`].
+const PROXY_INSTALL: &str =
+    "Debian/Ubuntu: apt install xdg-dbus-proxy; Fedora: dnf install xdg-dbus-proxy";
+
+#[derive(Clone, Copy, PartialEq)]
+enum Bus {
+    Session,
+    System,
+}
+
+/// Whether [`PROXY`] is on the session's `PATH` (a file, following symlinks).
+fn proxy_installed(cx: &Ctx) -> bool {
+    let path = cx
+        .host
+        .env
+        .get("PATH")
+        .map(String::as_str)
+        .unwrap_or("/usr/local/bin:/usr/bin:/bin");
+    std::env::split_paths(path).any(|d| {
+        let p = d.join(PROXY);
+        let real = cx.host.fs.canonicalize(&p);
+        real.as_deref().and_then(|r| cx.host.fs.kind(r)) == Some(crate::host::Kind::File)
+    })
+}
+
+/// One bus in `mode`: its socket found (and, filtered, the proxy), its grant and variable.
+/// Returns the mode in effect: with `dbus.optional`, a bus that cannot be given is `None`, with
+/// a note saying why — never the unfiltered bus in place of a filtered one.
+fn bus(
+    cx: &mut Ctx,
+    d: &mut Desktop,
+    which: Bus,
+    mode: profile::DbusMode,
+    optional: bool,
+    at: &Option<Origin>,
+) -> Result<profile::DbusMode, Error> {
+    if mode == profile::DbusMode::None {
+        return Ok(mode);
+    }
+    match find_bus(cx, d, which, mode, at) {
+        Ok(()) => Ok(mode),
+        Err(e) if optional => {
+            let what = match which {
+                Bus::Session => "session",
+                Bus::System => "system",
+            };
+            cx.warnings.push(format!(
+                "{} (dbus.optional: no {what} bus in the sandbox)",
+                e.msg
+            ));
+            Ok(profile::DbusMode::None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn find_bus(
+    cx: &mut Ctx,
+    d: &mut Desktop,
+    which: Bus,
+    mode: profile::DbusMode,
+    at: &Option<Origin>,
+) -> Result<(), Error> {
+    let mode_name = match mode {
         profile::DbusMode::None => "none",
         profile::DbusMode::Filtered => "filtered",
         profile::DbusMode::Host => "host",
     };
+    let host = cx.host;
+    let (key, outside) = match which {
+        Bus::Session => {
+            let key = format!("dbus.session = \"{mode_name}\"");
+            let outside = session_bus_host(&host.env, host.runtime_dir.as_deref())
+                .map_err(|e| err(format!("{key}: {e}"), at))?;
+            need_socket(
+                cx,
+                &outside,
+                &key,
+                "session bus socket",
+                " (is a session bus running?)",
+                at,
+            )?;
+            (key, outside)
+        }
+        Bus::System => {
+            let key = format!("dbus.system = \"{mode_name}\"");
+            let outside = system_bus_host(&host.env).map_err(|e| err(format!("{key}: {e}"), at))?;
+            need_socket(
+                cx,
+                &outside,
+                &key,
+                "system bus socket",
+                " (is dbus-daemon running?)",
+                at,
+            )?;
+            (key, outside)
+        }
+    };
+    if mode == profile::DbusMode::Filtered && !proxy_installed(cx) {
+        return Err(err(
+            format!("{key}: {PROXY} is not installed ({PROXY_INSTALL}); jail does not give an unfiltered bus instead"),
+            at,
+        ));
+    }
+    match (which, mode) {
+        // The socket itself, at the same place, read-only.
+        (Bus::Session, profile::DbusMode::Host) => {
+            d.ro.push(grant(&outside, at));
+            d.env
+                .insert("DBUS_SESSION_BUS_ADDRESS".into(), bus_address(&outside));
+        }
+        // The proxy's socket, bound there from the plan's helpers.
+        (Bus::Session, _) => {
+            let inside = session_bus_inside(host.runtime_dir.as_deref());
+            d.env
+                .insert("DBUS_SESSION_BUS_ADDRESS".into(), bus_address(&inside));
+        }
+        (Bus::System, profile::DbusMode::Host) => {
+            d.ro.push(grant(&outside, at));
+            d.env
+                .insert("DBUS_SYSTEM_BUS_ADDRESS".into(), bus_address(&outside));
+        }
+        (Bus::System, _) => {
+            d.env.insert(
+                "DBUS_SYSTEM_BUS_ADDRESS".into(),
+                bus_address(Path::new(SYSTEM_BUS_INSIDE)),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The `[dbus]` section: its rules checked, the buses found, their grants and variables.
+pub(super) fn compile(cx: &mut Ctx, d: &mut Desktop, p: &profile::Dbus) -> Result<Dbus, Error> {
     let session = p.session.as_ref().map(|x| x.v).unwrap_or_default();
     let system = p.system.as_ref().map(|x| x.v).unwrap_or_default();
     for (list, key) in [(&p.talk, "talk"), (&p.own, "own"), (&p.see, "see")] {
@@ -139,58 +270,9 @@ pub(super) fn compile(cx: &mut Ctx, d: &mut Desktop, p: &profile::Dbus) -> Resul
         );
     }
 
-    let host = cx.host;
-    // Session bus.
-    let at = origin(&p.session);
-    if session != profile::DbusMode::None {
-        let key = format!("dbus.session = \"{}\"", mode_name(session));
-        let outside = session_bus_host(&host.env, host.runtime_dir.as_deref())
-            .map_err(|e| err(format!("{key}: {e}"), &at))?;
-        need_socket(
-            cx,
-            &outside,
-            &key,
-            "session bus socket",
-            " (is a session bus running?)",
-            &at,
-        )?;
-        let inside = match session {
-            // The socket itself, at the same place, read-only.
-            profile::DbusMode::Host => {
-                d.ro.push(grant(&outside, &at));
-                outside
-            }
-            // The proxy's socket, bound there by the supervisor.
-            _ => session_bus_inside(host.runtime_dir.as_deref()),
-        };
-        d.env
-            .insert("DBUS_SESSION_BUS_ADDRESS".into(), bus_address(&inside));
-    }
-    // System bus.
-    let at = origin(&p.system);
-    if system != profile::DbusMode::None {
-        let key = format!("dbus.system = \"{}\"", mode_name(system));
-        let outside = system_bus_host(&host.env).map_err(|e| err(format!("{key}: {e}"), &at))?;
-        need_socket(
-            cx,
-            &outside,
-            &key,
-            "system bus socket",
-            " (is dbus-daemon running?)",
-            &at,
-        )?;
-        if system == profile::DbusMode::Host {
-            d.ro.push(grant(&outside, &at));
-            // Also at the standard place, where clients look without the variable.
-            d.env
-                .insert("DBUS_SYSTEM_BUS_ADDRESS".into(), bus_address(&outside));
-        } else {
-            d.env.insert(
-                "DBUS_SYSTEM_BUS_ADDRESS".into(),
-                bus_address(Path::new(SYSTEM_BUS_INSIDE)),
-            );
-        }
-    }
+    let optional = p.optional.as_ref().is_some_and(|x| x.v);
+    let session = bus(cx, d, Bus::Session, session, optional, &origin(&p.session))?;
+    let system = bus(cx, d, Bus::System, system, optional, &origin(&p.system))?;
     let strings = |v: &Vec<L<String>>| v.iter().map(|x| x.v.clone()).collect::<Vec<_>>();
     Ok(Dbus {
         session,

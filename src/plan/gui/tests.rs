@@ -140,6 +140,7 @@ fn dbus_modes() {
         vec![
             ("/run/user/1000/bus", Kind::Special),
             ("/run/dbus/system_bus_socket", Kind::Special),
+            ("/usr/bin/xdg-dbus-proxy", Kind::File),
         ],
     );
     let d = compile_str(&h, "[dbus]\nsession = \"host\"\nsystem = \"host\"\n").unwrap();
@@ -213,6 +214,7 @@ fn helpers_are_planned_in_full() {
             ("/tmp/.X11-unix/X7", Kind::Special),
             ("/home/u/.Xauth", Kind::File),
             ("/run/user/1000/bus", Kind::Special),
+            ("/usr/bin/xdg-dbus-proxy", Kind::File),
         ],
     );
     let d = compile_str(
@@ -327,4 +329,58 @@ fn every_missing_piece_is_reported_at_once() {
         e.msg
     );
     assert!(e.at.is_some());
+}
+
+#[test]
+fn dbus_optional_leaves_a_missing_bus_or_proxy_out_with_a_note() {
+    let filtered = "[dbus]\nsession = \"filtered\"\ntalk = [\"org.a.B\"]\n";
+    let optional = "[dbus]\nsession = \"filtered\"\noptional = true\ntalk = [\"org.a.B\"]\n";
+    let run = |h: &Host, toml: &str| {
+        let p: Profile = toml::from_str(toml).unwrap();
+        let mut cx = Ctx {
+            host: h,
+            warnings: vec![],
+        };
+        compile(&mut cx, &p).map(|d| (d, cx.warnings))
+    };
+    // No bus at all.
+    let h = host(&[], vec![("/usr/bin/xdg-dbus-proxy", Kind::File)]);
+    let e = run(&h, filtered).unwrap_err();
+    assert!(e.msg.contains("no session bus socket"), "{}", e.msg);
+    let (d, w) = run(&h, optional).unwrap();
+    assert_eq!(d.dbus.session, crate::profile::DbusMode::None);
+    assert!(!d.env.contains_key("DBUS_SESSION_BUS_ADDRESS"));
+    assert!(
+        w.iter().any(|w| w.contains("no session bus socket")
+            && w.contains("dbus.optional: no session bus in the sandbox")),
+        "{w:?}"
+    );
+    // A bus, no proxy: never the unfiltered bus instead.
+    let h = host(&[], vec![("/run/user/1000/bus", Kind::Special)]);
+    let e = run(&h, filtered).unwrap_err();
+    assert!(
+        e.msg
+            .contains("xdg-dbus-proxy is not installed (Debian/Ubuntu: apt install"),
+        "{}",
+        e.msg
+    );
+    let (d, w) = run(&h, optional).unwrap();
+    assert_eq!(d.dbus.session, crate::profile::DbusMode::None);
+    assert!(d.ro.is_empty() && !d.env.contains_key("DBUS_SESSION_BUS_ADDRESS"));
+    assert!(
+        w.iter()
+            .any(|w| w.contains("xdg-dbus-proxy is not installed")),
+        "{w:?}"
+    );
+    // Both: filtered.
+    let h = host(
+        &[],
+        vec![
+            ("/run/user/1000/bus", Kind::Special),
+            ("/usr/bin/xdg-dbus-proxy", Kind::File),
+        ],
+    );
+    let (d, w) = run(&h, optional).unwrap();
+    assert_eq!(d.dbus.session, crate::profile::DbusMode::Filtered);
+    assert!(w.is_empty(), "{w:?}");
 }

@@ -450,6 +450,9 @@ table! {
     pub struct Dbus {
         pub session: Option<L<DbusMode>>,
         pub system: Option<L<DbusMode>>,
+        /// A bus (filtered or host) the session does not have, or a filtered one without
+        /// xdg-dbus-proxy installed, is left out with a note instead of refusing to run.
+        pub optional: Option<L<bool>>,
         pub talk: Vec<L<String>>,
         pub own: Vec<L<String>>,
         pub call: Vec<L<String>>,
