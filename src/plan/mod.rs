@@ -23,6 +23,9 @@ use std::path::{Component, Path, PathBuf};
 
 pub use mounts::MountStep;
 
+/// The id root is mapped to inside a sandbox that nests user namespaces (see `compile`).
+pub const ROOT_NESTED_ID: u32 = 1000;
+
 /// Version of the JSON plan format (`jail explain --format json`); bumped on any breaking change.
 pub const FORMAT: u32 = 1;
 
@@ -334,6 +337,15 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
 
     let uid_mode = p.process.uid.as_ref().map(|x| x.v).unwrap_or_default();
     let ids = match uid_mode {
+        // Started by root with nested user namespaces (a browser's own sandbox): the kernel
+        // lets a nested namespace map uid 0 only for a creator with CAP_SETFCAP, which jail
+        // drops, so root is an ordinary id inside and the app's sandbox can start.
+        UidMode::User if host.uid == 0 && ns.user && ns.nested.iter().any(|n| n == "user") => Ids {
+            uid_inside: ROOT_NESTED_ID,
+            gid_inside: ROOT_NESTED_ID,
+            uid_outside: 0,
+            gid_outside: 0,
+        },
         UidMode::User => Ids {
             uid_inside: host.uid,
             gid_inside: host.gid,
@@ -426,7 +438,15 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
         }
     }
 
-    let seccomp = compile_seccomp(p, nested_flags, !ns.pid)?;
+    let mut seccomp = compile_seccomp(p, nested_flags, !ns.pid)?;
+    // Answering refused calls is the supervisor's work, outside the sandbox's cgroup: with a
+    // CPU limit, a sandbox looping on a refused call would spend CPU beyond it.
+    if seccomp.report && limits.cpus.is_some() {
+        seccomp.report = false;
+        cx.warnings.push(
+            "seccomp: no refusal report with [limits] cpus (jail answering refused calls would spend CPU outside the limit); refused calls get their errno directly".into(),
+        );
+    }
     let x11_host_net = !ns.net && desktop.gui.get("x11").copied().unwrap_or(false);
     let mut landlock = compile_landlock(&mut cx, p, &loaded.sources, &fs, x11_host_net)?;
 

@@ -169,3 +169,46 @@ fn compile_work_grows_linearly_with_the_grants() {
         big as f64 / small as f64
     );
 }
+
+#[test]
+fn root_with_nested_user_namespaces_is_an_ordinary_id_inside() {
+    let h = Host {
+        uid: 0,
+        gid: 0,
+        ..host(None)
+    };
+    let plan_of = |toml: &str| {
+        let loaded = Loaded {
+            name: "p".into(),
+            profile: toml::from_str(toml).unwrap(),
+            ..Default::default()
+        };
+        compile(&loaded, &["/bin/true".into()], &h).unwrap()
+    };
+    let p = plan_of("[namespaces]\nnested = [\"user\"]\n");
+    assert_eq!((p.ids.uid_inside, p.ids.uid_outside), (ROOT_NESTED_ID, 0));
+    assert_eq!(p.ids.gid_inside, ROOT_NESTED_ID);
+    let p = plan_of("");
+    assert_eq!((p.ids.uid_inside, p.ids.uid_outside), (0, 0));
+}
+
+#[test]
+fn no_refusal_report_under_a_cpu_limit() {
+    let h = host(None);
+    let plan_of = |toml: &str| {
+        let loaded = Loaded {
+            name: "p".into(),
+            profile: toml::from_str(toml).unwrap(),
+            ..Default::default()
+        };
+        compile(&loaded, &["/bin/true".into()], &h).unwrap()
+    };
+    assert!(plan_of("").seccomp.report);
+    let p = plan_of("[limits]\ncpus = 0.5\nenforce = \"best-effort\"\n");
+    assert!(!p.seccomp.report);
+    assert!(
+        p.warnings.iter().any(|w| w.contains("no refusal report")),
+        "{:?}",
+        p.warnings
+    );
+}

@@ -35,6 +35,7 @@ use nix::sys::signal;
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::Pid;
 use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
 
 /// The namespace names of /proc/PID/ns mapped to setns flags.
 fn ns_flag(name: &str) -> Option<i32> {
@@ -83,7 +84,12 @@ pub fn enter(
         // Open first, check after: a pid reused in between fails the owner check or the
         // namespace check once joined.
         if let Ok(fd) = pidfd_open(pid) {
-            if super::state::proc_uid(pid) == Some(me) {
+            // A process that moved into namespaces of its own (a browser's sandbox nests
+            // them) is not joined through: only one in the recorded namespaces.
+            let in_recorded = rec.namespaces.iter().all(|(n, ino)| {
+                std::fs::metadata(format!("/proc/{pid}/ns/{n}")).is_ok_and(|m| m.ino() == *ino)
+            });
+            if super::state::proc_uid(pid) == Some(me) && in_recorded {
                 pidfd = Some(fd);
                 break;
             }
@@ -94,7 +100,7 @@ pub fn enter(
             "find a process to join",
             Errno::ESRCH,
             format!(
-                "sandbox {} has no process of yours left besides its init",
+                "sandbox {} has no process of yours left in its own namespaces besides its init (COMMAND may have moved into namespaces of its own)",
                 rec.id
             ),
         )

@@ -60,14 +60,9 @@ fn screenshot(with_display: bool) {
         if with_display {
             j = j.env("DISPLAY", format!(":{n}")).env("XAUTHORITY", &auth);
         }
-        if u.is_root() {
-            // A sandbox started by root runs as uid 0 inside; the kernel lets a nested user
-            // namespace map uid 0 only when its creator had CAP_SETFCAP, which jail drops, so
-            // Firefox's own sandbox cannot start there.
-            j = j.args(["run", "--env", "MOZ_DISABLE_CONTENT_SANDBOX=1"]);
-        } else {
-            j = j.args(["run"]);
-        }
+        // Also as root: root is mapped to an ordinary id inside because the profile nests
+        // user namespaces, so Firefox's own content sandbox starts (it used to hang).
+        j = j.args(["run"]);
         let r = j
             .args(["--profile", "firefox-esr", "--bind"])
             .arg_path(&out)
