@@ -393,3 +393,43 @@ fn symlinked_secrets_stay_hidden() {
         assert!(!out.exists());
     });
 }
+
+/// A home with secrets to hide and a working folder outside it: two overlays, each with its
+/// own throwaway folders (they once collided when a descriptor number was reused). A socket
+/// the run bound and that is gone afterwards is not granted (the profile would not compile).
+#[test]
+fn overlays_and_a_socket_gone_after_the_run() {
+    if !need("python3") {
+        return;
+    }
+    each_user(|u| {
+        let dir = TempDir::new(u);
+        let home = dir.join("home");
+        write_file(u, &home, ".ssh/id_rsa", "SECRET-KEY\n");
+        write_file(u, &home, ".netrc", "SECRET-NETRC\n");
+        let work = dir.join("work");
+        write_file(
+            u,
+            &work,
+            "bind.py",
+            "import socket\ns=socket.socket(socket.AF_UNIX)\ns.bind('s.sock')\nprint('bound')\n",
+        );
+        chown_all(u, &[&home, &home.join(".ssh"), &work]);
+        let out = dir.join("p.toml");
+        let o = out.to_str().unwrap();
+        let r = learn_in(
+            u,
+            &work,
+            Some(&home),
+            &["--out", o, "--", "python3", "bind.py"],
+        );
+        r.ok();
+        assert!(r.stdout().contains("bound"), "{}", r.stdout());
+        assert!(!work.join("s.sock").exists());
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert!(!text.contains("s.sock\""), "{text}");
+        let mut c = session_command(jail_bin(), u, &work);
+        c.env("HOME", &home).args(["check", o]);
+        assert!(c.status().unwrap().success(), "{text}");
+    });
+}
