@@ -3,9 +3,11 @@
 //! ([`writer`]).
 //!
 //! The permissive sandbox (`sandbox.rs`) shows the host read-only, keeps secrets hidden and
-//! throws writes away, so learning changes nothing on the host. The tracer runs inside it as
-//! COMMAND's parent (`jail __learn-trace`) and leaves its record in a private folder of this
-//! run, bound into the sandbox; the writer reads it outside.
+//! throws file writes away (host services COMMAND asks to act for it are not stopped: learn
+//! trusted programs only). The tracer runs inside it as COMMAND's parent (`jail __learn-trace`)
+//! and leaves its record in the one sub-folder of this run's private folder bound into the
+//! sandbox; jail's own files sit beside it, out of reach, and the writer reads the record
+//! outside, only after the recorder ended cleanly.
 
 mod sandbox;
 mod writer;
@@ -60,7 +62,7 @@ pub fn run(a: LearnArgs, v: Verbosity) -> i32 {
     };
     if v != Verbosity::Quiet {
         eprintln!(
-            "jail: learning {} (every syscall is traced; writes are thrown away)",
+            "jail: learning {} (every syscall is traced; file writes are thrown away)",
             crate::util::printable(&a.command.join(" "), false)
         );
     }
