@@ -66,15 +66,16 @@ pub enum Command {
     #[command(
         long_about = "Runs COMMAND in a permissive sandbox and writes a profile that grants only what the run used. \
 The permissive sandbox shows the host's / read-only, hides the home's keys and credentials (~/.ssh, ~/.gnupg, keyrings, \
-cloud tokens), keeps jail's policy folders read-only, throws every write away (the home and the current folder are \
+cloud tokens), keeps jail's policy folders read-only, throws every file write away (the home and the current folder are \
 overlays with a throwaway upper layer, /tmp is private) and shares the host's \
-network. A ptrace recorder notes every path COMMAND and its children opened, executed, wrote or listed, the unix \
+network. It does not stop COMMAND from asking host services reachable through unix sockets or the network to act \
+for it (a session bus can start systemd-run units outside): learn only programs you trust. A ptrace recorder notes every path COMMAND and its children opened, executed, wrote or listed, the unix \
 sockets and internet ports they used, the syscalls and the namespaces they asked for. The profile written includes \
 the shared pieces that cover what was seen (base, network, x11 …) or BASE, grants the rest explicitly, and says \
 on each line why it is there. Run COMMAND again with `jail run --profile FILE -- COMMAND`.",
         after_help = "Exit status: 0 when the profile was written (also when COMMAND failed, was killed or timed out: \
 the file then says so at the top and jail warns); 125 when jail refused (COMMAND not found, FILE exists without \
---force, the sandbox could not be built).\n\nNot seen: files a setuid helper opens (it cannot be traced), \
+--force, the sandbox could not be built, COMMAND killed the recorder, a secret resolves outside the home).\n\nNot seen: files a setuid helper opens (it cannot be traced), \
 operations submitted through io_uring, D-Bus names, the environment variables it reads \
 (only the bus connection is seen), and whatever a run did not do (another code path, another option)."
     )]

@@ -243,3 +243,193 @@ fn bad_input_is_refused_without_a_file() {
             .contains("killed by signal 9"));
     });
 }
+
+/// `jail learn` as `user` in `cwd` with `HOME` set to `home`; killed (and failed) when it does
+/// not end within a minute.
+fn learn_in(user: &User, cwd: &Path, home: Option<&Path>, args: &[&str]) -> Run {
+    let mut cmd = session_command(jail_bin(), user, cwd);
+    if let Some(h) = home {
+        cmd.env("HOME", h);
+    }
+    cmd.arg("learn").args(args);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("start jail");
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > end {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("jail learn did not end within a minute");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Run {
+        out: child.wait_with_output().unwrap(),
+        user: user.name.clone(),
+    }
+}
+
+fn chown_all(u: &User, paths: &[&Path]) {
+    if euid() == 0 {
+        for p in paths {
+            std::os::unix::fs::lchown(p, Some(u.uid), Some(u.gid)).unwrap();
+        }
+    }
+}
+
+/// COMMAND sees jail's private folder of the run only as the one record folder: links it
+/// plants where jail writes its coverage and learned profile point nowhere on the host, and a
+/// record it forged before killing the recorder (or a FIFO in its place) is refused.
+#[test]
+fn command_cannot_reach_what_jail_writes() {
+    each_user(|u| {
+        let dir = TempDir::new(u);
+        let victim = write_file(u, &dir, "victim.txt", "mine\n");
+        let v = victim.to_str().unwrap();
+        // Links where jail writes its own files, in the private folder and its record folder.
+        let links = format!(
+            "for d in /tmp/jail-learn-* /tmp/jail-learn-*/rec; do\n\
+             ln -s {v} $d/coverage.toml; ln -s {v} $d/learned.toml; ln -s {v} $d/permissive.toml\n\
+             done\n"
+        );
+        write_file(u, &dir, "links.sh", &links);
+        let out = dir.join("p.toml");
+        let o = out.to_str().unwrap();
+        let r = learn_in(u, &dir, None, &["--out", o, "--", "sh", "links.sh"]);
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "mine\n");
+        r.ok();
+        assert!(std::fs::read_to_string(&out).unwrap().contains("include"));
+        std::fs::remove_file(&out).unwrap();
+        // A forged record (granting the victim's folder read-write), then the recorder killed.
+        let forged = format!(
+            "{{\"paths\":{{\"{v}\":{{\"ok\":{{\"Write\":1}},\"failed\":{{}}}}}},\"abstract_sockets\":[],\
+             \"inet\":[],\"syscalls\":{{}},\"syscalls_ok\":{{}},\"namespaces\":{{}},\
+             \"ending\":{{\"status\":0,\"signal\":null,\"timed_out\":false}},\"exec_error\":null,\"complete\":true}}"
+        );
+        write_file(u, &dir, "forged.json", &forged);
+        let forge = format!(
+            "for d in /tmp/jail-learn-* /tmp/jail-learn-*/rec; do cp {} $d/record.json; done\nkill -9 $PPID\nsleep 5\n",
+            dir.join("forged.json").display()
+        );
+        write_file(u, &dir, "forge.sh", &forge);
+        let r = learn_in(u, &dir, None, &["--out", o, "--", "sh", "forge.sh"]);
+        r.expect_code(125);
+        assert!(r.stderr().contains("recorder was killed"), "{}", r.stderr());
+        assert_eq!(
+            r.stderr().matches("jail: error").count(),
+            1,
+            "{}",
+            r.stderr()
+        );
+        assert!(!out.exists());
+        // A FIFO in the record's place, then the recorder killed: refused, not blocked on.
+        let fifo = "for d in /tmp/jail-learn-* /tmp/jail-learn-*/rec; do mkfifo $d/record.json; done\nkill -9 $PPID\nsleep 5\n";
+        write_file(u, &dir, "fifo.sh", fifo);
+        let r = learn_in(u, &dir, None, &["--out", o, "--", "sh", "fifo.sh"]);
+        r.expect_code(125);
+        assert!(r.stderr().contains("recorder was killed"), "{}", r.stderr());
+        assert!(!out.exists());
+    });
+}
+
+/// A secret of the home reached through a symlink (~/.ssh → ~/dotfiles/ssh) is hidden at
+/// the folder it resolves to, and the learned profile grants neither name; one that resolves
+/// outside the home cannot be hidden, and learn refuses to run.
+#[test]
+fn symlinked_secrets_stay_hidden() {
+    each_user(|u| {
+        let dir = TempDir::new(u);
+        let home = dir.join("home");
+        write_file(u, &home, "dotfiles/ssh/id_rsa", "SECRET-KEY\n");
+        std::os::unix::fs::symlink("dotfiles/ssh", home.join(".ssh")).unwrap();
+        chown_all(
+            u,
+            &[
+                &home,
+                &home.join("dotfiles"),
+                &home.join("dotfiles/ssh"),
+                &home.join(".ssh"),
+            ],
+        );
+        let out = dir.join("p.toml");
+        let o = out.to_str().unwrap();
+        let script = "cat ~/.ssh/id_rsa ~/dotfiles/ssh/id_rsa; echo done";
+        let r = learn_in(
+            u,
+            &home,
+            Some(&home),
+            &["--out", o, "--", "sh", "-c", script],
+        );
+        r.ok();
+        assert!(r.stdout().contains("done"), "{}", r.stdout());
+        assert!(!r.stdout().contains("SECRET-KEY"), "{}", r.stdout());
+        let text = std::fs::read_to_string(&out).unwrap();
+        // Named in comments (what was not granted), never in a grant.
+        let grants: String = text
+            .lines()
+            .map(|l| l.split('#').next().unwrap_or(""))
+            .collect();
+        assert!(!grants.contains("ssh"), "{text}");
+        assert!(
+            text.contains("dotfiles/ssh/id_rsa (a key or credential"),
+            "{text}"
+        );
+        std::fs::remove_file(&out).unwrap();
+        // Outside the home: refused in one line, nothing written.
+        write_file(u, &dir, "elsewhere/aws/credentials", "SECRET-AWS\n");
+        std::os::unix::fs::symlink(dir.join("elsewhere/aws"), home.join(".aws")).unwrap();
+        chown_all(u, &[&home.join(".aws")]);
+        let r = learn_in(
+            u,
+            &home,
+            Some(&home),
+            &["--out", o, "--", "sh", "-c", "cat ~/.aws/credentials"],
+        );
+        r.expect_code(125);
+        assert!(r.stderr().contains("outside the home"), "{}", r.stderr());
+        assert_eq!(r.stderr().lines().count(), 1, "{}", r.stderr());
+        assert!(!r.stdout().contains("SECRET-AWS"));
+        assert!(!out.exists());
+    });
+}
+
+/// A home with secrets to hide and a working folder outside it: two overlays, each with its
+/// own throwaway folders (they once collided when a descriptor number was reused). A socket
+/// the run bound and that is gone afterwards is not granted (the profile would not compile).
+#[test]
+fn overlays_and_a_socket_gone_after_the_run() {
+    if !need("python3") {
+        return;
+    }
+    each_user(|u| {
+        let dir = TempDir::new(u);
+        let home = dir.join("home");
+        write_file(u, &home, ".ssh/id_rsa", "SECRET-KEY\n");
+        write_file(u, &home, ".netrc", "SECRET-NETRC\n");
+        let work = dir.join("work");
+        write_file(
+            u,
+            &work,
+            "bind.py",
+            "import socket\ns=socket.socket(socket.AF_UNIX)\ns.bind('s.sock')\nprint('bound')\n",
+        );
+        chown_all(u, &[&home, &home.join(".ssh"), &work]);
+        let out = dir.join("p.toml");
+        let o = out.to_str().unwrap();
+        let r = learn_in(
+            u,
+            &work,
+            Some(&home),
+            &["--out", o, "--", "python3", "bind.py"],
+        );
+        r.ok();
+        assert!(r.stdout().contains("bound"), "{}", r.stdout());
+        assert!(!work.join("s.sock").exists());
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert!(!text.contains("s.sock\""), "{text}");
+        let mut c = session_command(jail_bin(), u, &work);
+        c.env("HOME", &home).args(["check", o]);
+        assert!(c.status().unwrap().success(), "{text}");
+    });
+}

@@ -3,9 +3,11 @@
 //! ([`writer`]).
 //!
 //! The permissive sandbox (`sandbox.rs`) shows the host read-only, keeps secrets hidden and
-//! throws writes away, so learning changes nothing on the host. The tracer runs inside it as
-//! COMMAND's parent (`jail __learn-trace`) and leaves its record in a private folder of this
-//! run, bound into the sandbox; the writer reads it outside.
+//! throws file writes away (host services COMMAND asks to act for it are not stopped: learn
+//! trusted programs only). The tracer runs inside it as COMMAND's parent (`jail __learn-trace`)
+//! and leaves its record in the one sub-folder of this run's private folder bound into the
+//! sandbox; jail's own files sit beside it, out of reach, and the writer reads the record
+//! outside, only after the recorder ended cleanly.
 
 mod sandbox;
 mod writer;
@@ -60,7 +62,7 @@ pub fn run(a: LearnArgs, v: Verbosity) -> i32 {
     };
     if v != Verbosity::Quiet {
         eprintln!(
-            "jail: learning {} (every syscall is traced; writes are thrown away)",
+            "jail: learning {} (every syscall is traced; file writes are thrown away)",
             crate::util::printable(&a.command.join(" "), false)
         );
     }
@@ -71,17 +73,26 @@ pub fn run(a: LearnArgs, v: Verbosity) -> i32 {
         state_dir: Some(host.state_dir()),
     };
     let code = crate::sandbox::run(&plan, &opts);
-    let rec: Record = match std::fs::read(work.record())
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-    {
-        Some(r) => r,
-        None => {
+    // The recorder ends with 0 only after it wrote the whole record; COMMAND runs in the same
+    // sandbox and can kill it (leaving a record it forged) or fail its write.
+    if code != 0 {
+        return fail(format!(
+            "learn: the recorder was killed or failed (the sandbox ended with status {code}); nothing written"
+        ));
+    }
+    let rec: Record = match read_record(&work.record()) {
+        Ok(r) => r,
+        Err(e) => {
             return fail(format!(
-                "learn: the recorder left no record (the sandbox ended with status {code}); nothing written"
+                "learn: the recorder left no usable record ({e}); nothing written"
             ))
         }
     };
+    if !rec.complete {
+        return fail(
+            "learn: the record has no end marker (the recorder was killed); nothing written",
+        );
+    }
     if rec.ending.status == Some(127)
         && !rec
             .paths
@@ -162,11 +173,13 @@ fn compile_text(
     host: &Host,
     search: &SearchPath,
 ) -> Option<crate::plan::Plan> {
-    let file = work.path(name);
-    if let Err(e) = std::fs::write(&file, text) {
-        fail(format!("learn: {e}"));
-        return None;
-    }
+    let file = match work.write(name, text) {
+        Ok(f) => f,
+        Err(e) => {
+            fail(format!("learn: {e}"));
+            return None;
+        }
+    };
     let loaded = match profile::load(search, &file.to_string_lossy(), &Overrides::default()) {
         Ok(l) => l,
         Err((e, sources)) => {
@@ -181,6 +194,36 @@ fn compile_text(
             None
         }
     }
+}
+
+/// The largest record read back (a record that big is a forged or runaway one).
+const RECORD_MAX: u64 = 256 << 20;
+
+/// Reads the record without following a symlink or blocking on a FIFO COMMAND left in its
+/// place: a regular file of at most [`RECORD_MAX`] bytes.
+fn read_record(p: &Path) -> Result<Record, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(p)
+        .map_err(|e| e.to_string())?;
+    let m = f.metadata().map_err(|e| e.to_string())?;
+    if !m.is_file() {
+        return Err("not a regular file".into());
+    }
+    if m.len() > RECORD_MAX {
+        return Err(format!("larger than {} MiB", RECORD_MAX >> 20));
+    }
+    let mut b = vec![];
+    f.take(RECORD_MAX + 1)
+        .read_to_end(&mut b)
+        .map_err(|e| e.to_string())?;
+    if b.len() as u64 > RECORD_MAX {
+        return Err(format!("larger than {} MiB", RECORD_MAX >> 20));
+    }
+    serde_json::from_slice(&b).map_err(|e| format!("not a record: {e}"))
 }
 
 /// COMMAND as execvp would find it on the host (the permissive sandbox shows the same files).

@@ -9,8 +9,10 @@ use crate::host::Host;
 use crate::profile::{self, Overrides, SearchPath};
 use std::path::{Path, PathBuf};
 
-/// A private folder of this run in /tmp (mode 0700), removed when dropped: holds the
-/// permissive profile and the recorder's output.
+/// A private folder of this run in /tmp (mode 0700), removed when dropped. The sandbox sees
+/// only its `rec` sub-folder, where the recorder leaves its record; jail's own files (the
+/// permissive profile, the coverage and the learned profile it compiles) sit beside it, out
+/// of COMMAND's reach, and are made with create_new so nothing there is followed.
 pub struct WorkDir(PathBuf);
 
 impl WorkDir {
@@ -22,13 +24,33 @@ impl WorkDir {
             return Err(std::io::Error::last_os_error());
         }
         let s = String::from_utf8_lossy(&tmpl[..tmpl.len() - 1]).into_owned();
-        Ok(WorkDir(PathBuf::from(s)))
+        let w = WorkDir(PathBuf::from(s));
+        std::fs::create_dir(w.rec_dir())?;
+        Ok(w)
+    }
+    /// The one folder bound into the sandbox (read-write).
+    pub fn rec_dir(&self) -> PathBuf {
+        self.0.join("rec")
     }
     pub fn record(&self) -> PathBuf {
-        self.0.join("record.json")
+        self.rec_dir().join("record.json")
     }
     pub fn path(&self, name: &str) -> PathBuf {
         self.0.join(name)
+    }
+    /// Writes jail's own file `name` (never one that exists, never through a symlink).
+    pub fn write(&self, name: &str, text: &str) -> std::io::Result<PathBuf> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let p = self.path(name);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .mode(0o600)
+            .open(&p)?;
+        f.write_all(text.as_bytes())?;
+        Ok(p)
     }
 }
 
@@ -53,7 +75,41 @@ fn system_dir(p: &Path) -> bool {
         .any(|s| p == Path::new(s))
 }
 
-fn profile_text(work: &WorkDir, host: &Host, exe: &Path) -> String {
+/// The home's secrets as the sandbox must hide them: each one that is a symlink by the path
+/// it resolves to, which must stay in the home (a secret elsewhere cannot be masked here).
+fn secrets(home: &Path) -> Result<Vec<PathBuf>, String> {
+    let real_home = home.canonicalize().unwrap_or_else(|_| home.to_path_buf());
+    let mut out = vec![];
+    for s in SECRETS {
+        let p = home.join(s);
+        let Ok(m) = p.symlink_metadata() else {
+            out.push(p);
+            continue;
+        };
+        if !m.file_type().is_symlink()
+            && p.parent().and_then(|d| d.canonicalize().ok()).as_deref() == p.parent()
+        {
+            out.push(p);
+            continue;
+        }
+        let Ok(r) = p.canonicalize() else {
+            // A dangling link: nothing to read behind it now.
+            continue;
+        };
+        if !r.starts_with(&real_home) {
+            return Err(format!(
+                "the secret {} resolves to {}, outside the home, which learn cannot hide; learn elsewhere or move it into the home",
+                p.display(),
+                r.display()
+            ));
+        }
+        // Under the home's overlay by its path in the home (the overlay sits at `home`).
+        out.push(home.join(r.strip_prefix(&real_home).unwrap_or(&r)));
+    }
+    Ok(out)
+}
+
+fn profile_text(work: &WorkDir, host: &Host, exe: &Path) -> Result<String, String> {
     let mut t = String::from(
         "description = \"jail learn: the permissive sandbox of a recorded run\"\n\n\
          [namespaces]\nnet = false\nnested = [\"user\", \"pid\", \"net\", \"mount\", \"ipc\", \"uts\", \"cgroup\"]\n\n\
@@ -73,7 +129,7 @@ fn profile_text(work: &WorkDir, host: &Host, exe: &Path) -> String {
     ro.sort();
     ro.push(q(Path::new("?/tmp/.X11-unix")));
     ro.push(q(exe));
-    t += &format!("ro = [{}]\nrw = [{}]\n", ro.join(", "), q(&work.0));
+    t += &format!("ro = [{}]\nrw = [{}]\n", ro.join(", "), q(&work.rec_dir()));
     if host.cwd.is_dir() {
         // Shown through an overlay, which the plan's own choice of the working folder does
         // not count as a grant.
@@ -102,8 +158,7 @@ fn profile_text(work: &WorkDir, host: &Host, exe: &Path) -> String {
     // The home's keys and credentials: an empty folder or file over each that exists, after
     // the overlay (hides would sit under it).
     if overlays.first() == Some(home) {
-        for s in SECRETS {
-            let p = home.join(s);
+        for p in secrets(home)? {
             let Ok(m) = p.symlink_metadata() else {
                 continue;
             };
@@ -117,13 +172,18 @@ fn profile_text(work: &WorkDir, host: &Host, exe: &Path) -> String {
                     "\n[[filesystem.mount]]\ntype = \"file\"\ntarget = {}\ncontent = \"\"\nmode = \"0600\"\n",
                     q(&p)
                 );
+            } else {
+                return Err(format!(
+                    "{} is neither a file nor a folder and cannot be hidden; move it out of the home to learn",
+                    p.display()
+                ));
             }
         }
     } else {
         // No overlay of the home: the secrets are hidden under the read-only / instead.
-        let hides: Vec<String> = SECRETS
+        let hides: Vec<String> = secrets(home)?
             .iter()
-            .map(|s| q(Path::new(&format!("?{}", home.join(s).display()))))
+            .map(|p| q(Path::new(&format!("?{}", p.display()))))
             .collect();
         t = t.replacen(
             "[filesystem]\n",
@@ -131,7 +191,7 @@ fn profile_text(work: &WorkDir, host: &Host, exe: &Path) -> String {
             1,
         );
     }
-    t
+    Ok(t)
 }
 
 /// The plan of the recorded run: the permissive profile, COMMAND wrapped in the recorder.
@@ -148,12 +208,20 @@ pub fn plan(
             return None;
         }
     };
-    let text = profile_text(work, host, &exe);
-    let file = work.0.join("permissive.toml");
-    if let Err(e) = std::fs::write(&file, &text) {
-        eprintln!("jail: error: learn: {e}");
-        return None;
-    }
+    let text = match profile_text(work, host, &exe) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("jail: error: learn: {}", crate::util::printable(&e, false));
+            return None;
+        }
+    };
+    let file = match work.write("permissive.toml", &text) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("jail: error: learn: {e}");
+            return None;
+        }
+    };
     let loaded = match profile::load(search, &file.to_string_lossy(), &Overrides::default()) {
         Ok(l) => l,
         Err((e, sources)) => {

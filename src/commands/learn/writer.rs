@@ -154,8 +154,17 @@ fn too_wide(p: &Path, host: &Host) -> bool {
     wide.iter().any(|w| w == p)
 }
 
+/// A path in or under one of the home's secrets, by its raw name or by where both resolve
+/// (a symlinked ~/.ssh → ~/dotfiles/ssh makes ~/dotfiles/ssh/id_rsa a secret too).
 fn secret(p: &Path, host: &Host) -> bool {
-    SECRETS.iter().any(|s| p.starts_with(host.home.join(s)))
+    let real = p.canonicalize().ok();
+    SECRETS.iter().any(|s| {
+        let s = host.home.join(s);
+        p.starts_with(&s)
+            || s.canonicalize().is_ok_and(|rs| {
+                p.starts_with(&rs) || real.as_ref().is_some_and(|r| r.starts_with(&rs))
+            })
+    })
 }
 
 fn collect(rec: &Record, cx: &Context) -> Grants {
@@ -211,6 +220,9 @@ fn collect(rec: &Record, cx: &Context) -> Grants {
                     };
                     (dir, Access::Rw)
                 }
+                // A socket gone since the run (its server ended): a grant of it would not
+                // compile, and a new server's socket is not the one the run used.
+                Use::Socket if !exists => continue,
                 Use::Socket => (path.clone(), Access::Rw),
             };
             let access = if target.starts_with("/dev") && !target.starts_with("/dev/shm") {

@@ -511,7 +511,11 @@ fn do_step(
                 )
             } else {
                 // A throwaway upper layer in scratch.
-                let n = t.as_raw_fd();
+                // A counter, not the descriptor number: numbers are reused by the next
+                // overlay once this one's target is closed, and the folders would collide.
+                static OVERLAYS: std::sync::atomic::AtomicUsize =
+                    std::sync::atomic::AtomicUsize::new(0);
+                let n = OVERLAYS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let (u, w) = (format!("{SCRATCH}/ovl{n}u"), format!("{SCRATCH}/ovl{n}w"));
                 for d in [&u, &w] {
                     std::fs::create_dir(d).step(|| "create overlay folders".into())?;

@@ -107,9 +107,10 @@ pub fn trace_main(out: &Path, timeout: Option<u64>, argv: &[String]) -> i32 {
         }
     }
     t.wait_loop(child);
+    t.rec.complete = true;
     match serde_json::to_vec(&t.rec)
         .map_err(std::io::Error::other)
-        .and_then(|b| std::fs::write(out, b))
+        .and_then(|b| write_fresh(out, &b))
     {
         Ok(()) => 0,
         Err(e) => {
@@ -117,6 +118,24 @@ pub fn trace_main(out: &Path, timeout: Option<u64>, argv: &[String]) -> i32 {
             crate::EXIT_JAIL
         }
     }
+}
+
+/// Writes the record to a fresh file beside `out`, then renames it over whatever COMMAND
+/// left at `out` (never opening that, which may be a FIFO or a symlink).
+fn write_fresh(out: &Path, b: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut tmp = out.as_os_str().to_owned();
+    tmp.push(format!(".{}", std::process::id()));
+    let tmp = std::path::PathBuf::from(tmp);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&tmp)?;
+    f.write_all(b)?;
+    drop(f);
+    std::fs::rename(&tmp, out)
 }
 
 impl Tracer {

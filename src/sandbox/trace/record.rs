@@ -69,6 +69,9 @@ pub struct Record {
     pub ending: Ending,
     /// The command could not be started (errno of execve).
     pub exec_error: Option<i32>,
+    /// Set by the recorder when the traced run ended and the record is whole.
+    #[serde(default)]
+    pub complete: bool,
 }
 
 impl Record {
