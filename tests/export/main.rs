@@ -179,6 +179,56 @@ fn runc_keeps_mounts_under_a_read_only_grant_read_only() {
     assert!(!sub.join("x").exists());
 }
 
+/// An existing bundle whose rootfs/ or files/ is a symlink (or holds something) is refused:
+/// nothing is written, removed or made through it.
+#[test]
+fn export_refuses_a_bundle_that_leads_elsewhere() {
+    each_user(|u| {
+        let dir = TempDir::new(u);
+        let victim = dir.join("victim");
+        std::fs::create_dir(&victim).unwrap();
+        let own = |p: &std::path::Path| {
+            if euid() == 0 {
+                std::os::unix::fs::lchown(p, Some(u.uid), Some(u.gid)).unwrap();
+            }
+        };
+        own(&victim);
+        write_file(u, &victim, "bin", "important\n");
+        for (name, link) in [("rootfs", true), ("files", true), ("rootfs", false)] {
+            let b = dir.join(format!("b-{name}-{link}"));
+            std::fs::create_dir(&b).unwrap();
+            own(&b);
+            let p = b.join(name);
+            if link {
+                std::os::unix::fs::symlink("../victim", &p).unwrap();
+            } else {
+                std::fs::create_dir(&p).unwrap();
+                write_file(u, &p, "left", "");
+            }
+            own(&p);
+            let bs = b.display().to_string();
+            let r = Jail::new(u)
+                .args(["export", "oci", "--bundle", &bs, "--", "/bin/true"])
+                .output();
+            r.expect_code(125);
+            let err = r.stderr();
+            assert!(
+                err.lines().any(|l| l.starts_with("jail: error: ")
+                    && l.contains(name)
+                    && l.contains("--bundle")),
+                "{err}"
+            );
+            assert_eq!(
+                std::fs::read_to_string(victim.join("bin")).unwrap(),
+                "important\n",
+                "{name}"
+            );
+            assert_eq!(std::fs::read_dir(&victim).unwrap().count(), 1, "{name}");
+            assert!(!b.join("config.json").exists(), "{name}");
+        }
+    });
+}
+
 /// The Pod: read-only grants are recursively read-only, and a symlink where a file is written
 /// is replaced, not followed.
 #[test]
