@@ -139,7 +139,8 @@ pub enum ExportTarget {
 pub struct ExportOciArgs {
     #[command(flatten)]
     pub opts: SandboxOpts,
-    /// The bundle folder (created if missing; config.json and rootfs/ are written in it)
+    /// The bundle folder (created if missing; config.json and rootfs/ are written in it; an
+    /// existing rootfs/ or files/ must be an empty real folder, not a symlink)
     #[arg(long, value_name = "DIR")]
     pub bundle: PathBuf,
     /// The program the bundle runs and its arguments

@@ -47,9 +47,13 @@ pub fn to_pod(plan: &Plan, name: &str, image: &str, seccomp: &str, notes: &mut N
         let mut v = v;
         v["name"] = json!(vname);
         volumes.push(v);
-        mounts.push(
-            json!({"name": vname, "mountPath": target.display().to_string(), "readOnly": ro}),
-        );
+        let mut m =
+            json!({"name": vname, "mountPath": target.display().to_string(), "readOnly": ro});
+        if ro {
+            // Kubernetes 1.30+: read-only under the mount too (the mounts below the host path).
+            m["recursiveReadOnly"] = json!("Enabled");
+        }
+        mounts.push(m);
     };
     for step in &plan.mounts {
         match step {
@@ -74,11 +78,26 @@ pub fn to_pod(plan: &Plan, name: &str, image: &str, seccomp: &str, notes: &mut N
                 "{}: hidden by jail; a Pod has no masked paths (the image decides what is there)",
                 target.display()
             )),
+            MountStep::MaskPrivate { target } => notes.lost(&format!(
+                "{}: jail masks what others may not read under it when the sandbox is built; the Pod shows all of it",
+                target.display()
+            )),
+            MountStep::Placeholder { target, .. } => notes.lost(&format!(
+                "{}: jail holds this missing policy path with a read-only placeholder so it cannot be created through a writable grant; the Pod does not",
+                target.display()
+            )),
             MountStep::RootImage { .. } => notes.lost(
                 "the image root: the Pod runs the container image given with --image instead",
             ),
             _ => {}
         }
+    }
+    if plan
+        .mounts
+        .iter()
+        .any(|s| matches!(s, MountStep::Bind { access, .. } if *access == Access::Ro))
+    {
+        notes.lost("read-only grants: recursiveReadOnly: Enabled needs Kubernetes 1.30 or later (feature RecursiveReadOnlyMounts, on by default since 1.31) and a runtime that supports it; an older cluster refuses or ignores it, and then the mounts under a read-only grant stay writable");
     }
     if plan
         .mounts

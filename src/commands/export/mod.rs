@@ -128,41 +128,66 @@ fn export_oci(a: ExportOciArgs, v: Verbosity) -> Result<Notes, Option<String>> {
         ))
     };
     mkdir(b).map_err(|e| err("cannot create the bundle folder", b, e))?;
+    // The bundle's own folders are made fresh: an existing one must be an empty real folder,
+    // so nothing below is written through a symlink to somewhere else.
     let root = b.join(ROOTFS);
-    if spec
+    let own_root = spec
         .root()
         .as_ref()
-        .is_some_and(|r| r.path() == Path::new(ROOTFS))
-    {
-        mkdir(&root).map_err(|e| err("cannot create", &root, e))?;
+        .is_some_and(|r| r.path() == Path::new(ROOTFS));
+    let files = b.join("files");
+    let dirs = [
+        (&root, own_root),
+        (
+            &files,
+            make.iter()
+                .any(|m| matches!(m, Make::File(p, ..) if p.is_relative())),
+        ),
+    ];
+    let refuse = |d: &Path, e| {
+        err("the bundle's folder", d, e)
+            .map(|m| format!("{m}; give a new or empty --bundle folder"))
+    };
+    let mut absent = vec![];
+    for (d, needed) in dirs {
+        if fresh_dir(d).map_err(|e| refuse(d, e))? && needed {
+            absent.push(d);
+        }
+    }
+    for d in absent {
+        std::fs::DirBuilder::new()
+            .mode(0o755)
+            .create(d)
+            .map_err(|e| refuse(d, e))?;
     }
     for m in &make {
-        let inside = |p: &Path| {
-            p.strip_prefix("/")
-                .map(|r| root.join(r))
-                .unwrap_or_else(|_| b.join(p))
-        };
-        let r = match m {
-            Make::Dir(p, mode) => {
-                let d = inside(p);
-                mkdir_all(&d).and_then(|_| {
-                    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(*mode))
-                })
-            }
-            Make::Symlink(p, to) => {
-                let l = inside(p);
-                let _ = std::fs::remove_file(&l);
-                l.parent()
-                    .map_or(Ok(()), mkdir_all)
-                    .and_then(|_| std::os::unix::fs::symlink(to, &l))
-            }
-            Make::File(p, content, mode) => {
-                let f = inside(p);
-                f.parent()
-                    .map_or(Ok(()), mkdir_all)
-                    .and_then(|_| write_whole(&f, content.as_bytes(), *mode))
+        let (base, p) = match m {
+            Make::Dir(p, _) | Make::Symlink(p, _) | Make::File(p, ..) => {
+                match p.strip_prefix("/") {
+                    Ok(r) => (&root, r),
+                    Err(_) => (b, p.as_path()),
+                }
             }
         };
+        let r = (|| match m {
+            Make::Dir(_, mode) => {
+                let d = make_parents(base, p, true)?;
+                std::fs::set_permissions(&d, std::fs::Permissions::from_mode(*mode))
+            }
+            Make::Symlink(_, to) => {
+                let l = make_parents(base, p, false)?;
+                match std::fs::symlink_metadata(&l) {
+                    Ok(md) if md.is_dir() => std::fs::remove_dir(&l)?,
+                    Ok(_) => std::fs::remove_file(&l)?,
+                    Err(_) => {}
+                }
+                std::os::unix::fs::symlink(to, &l)
+            }
+            Make::File(_, content, mode) => {
+                let f = make_parents(base, p, false)?;
+                write_whole(&f, content.as_bytes(), *mode)
+            }
+        })();
         let p = match m {
             Make::Dir(p, _) | Make::Symlink(p, _) | Make::File(p, ..) => p,
         };
@@ -220,11 +245,51 @@ fn mkdir(p: &Path) -> std::io::Result<()> {
     }
 }
 
-fn mkdir_all(p: &Path) -> std::io::Result<()> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o755)
-        .create(p)
+/// Whether `d` is absent; an empty real folder is fine too, anything else (a symlink, a file,
+/// a folder that holds something) is refused.
+fn fresh_dir(d: &Path) -> std::io::Result<bool> {
+    match std::fs::symlink_metadata(d) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(e),
+        Ok(md) if md.file_type().is_symlink() => Err(std::io::Error::other("is a symlink")),
+        Ok(md) if !md.is_dir() => Err(std::io::Error::other("exists and is not a folder")),
+        Ok(_) if std::fs::read_dir(d)?.next().is_some() => {
+            Err(std::io::Error::other("exists and is not empty"))
+        }
+        Ok(_) => Ok(false),
+    }
+}
+
+/// `base/rel` with its parent folders made one at a time, never through a symlink (the plan's
+/// symlinks point at host paths, which must not be written to). With `dir`, `base/rel` itself
+/// is made a folder too (or must already be a real one).
+fn make_parents(base: &Path, rel: &Path, dir: bool) -> std::io::Result<std::path::PathBuf> {
+    use std::path::Component;
+    let parts: Vec<_> = rel.components().collect();
+    let mut at = base.to_path_buf();
+    for (i, c) in parts.iter().enumerate() {
+        let Component::Normal(n) = c else {
+            return Err(std::io::Error::other("not a plain path"));
+        };
+        at.push(n);
+        if i + 1 == parts.len() && !dir {
+            break;
+        }
+        match std::fs::symlink_metadata(&at) {
+            Ok(md) if md.is_dir() => {}
+            Ok(_) => {
+                return Err(std::io::Error::other(format!(
+                    "{} is a symlink or a file, not a folder",
+                    at.display()
+                )))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::DirBuilder::new().mode(0o755).create(&at)?
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(at)
 }
 
 /// Writes `data` to a temporary file beside `path` and renames it over `path`: a reader sees

@@ -142,7 +142,9 @@ fn filesystem(plan: &Plan, notes: &mut Notes) -> Fs {
                 ..
             } => {
                 let mut o = vec!["rbind", "nosuid"];
-                o.push(if *access == Access::Ro { "ro" } else { "rw" });
+                // "rro" (runc >= 1.1, crun): read-only all the way down, as jail makes its binds;
+                // plain "ro" would leave the mounts under the grant writable.
+                o.push(if *access == Access::Ro { "rro" } else { "rw" });
                 if *access != Access::Dev {
                     o.push("nodev");
                 }
