@@ -177,14 +177,7 @@ fn root_with_nested_user_namespaces_is_an_ordinary_id_inside() {
         gid: 0,
         ..host(None)
     };
-    let plan_of = |toml: &str| {
-        let loaded = Loaded {
-            name: "p".into(),
-            profile: toml::from_str(toml).unwrap(),
-            ..Default::default()
-        };
-        compile(&loaded, &["/bin/true".into()], &h).unwrap()
-    };
+    let plan_of = |toml: &str| plan_of(&h, toml);
     let p = plan_of("[namespaces]\nnested = [\"user\"]\n");
     assert_eq!((p.ids.uid_inside, p.ids.uid_outside), (ROOT_NESTED_ID, 0));
     assert_eq!(p.ids.gid_inside, ROOT_NESTED_ID);
@@ -195,14 +188,7 @@ fn root_with_nested_user_namespaces_is_an_ordinary_id_inside() {
 #[test]
 fn no_refusal_report_under_a_cpu_limit() {
     let h = host(None);
-    let plan_of = |toml: &str| {
-        let loaded = Loaded {
-            name: "p".into(),
-            profile: toml::from_str(toml).unwrap(),
-            ..Default::default()
-        };
-        compile(&loaded, &["/bin/true".into()], &h).unwrap()
-    };
+    let plan_of = |toml: &str| plan_of(&h, toml);
     assert!(plan_of("").seccomp.report);
     let p = plan_of("[limits]\ncpus = 0.5\nenforce = \"best-effort\"\n");
     assert!(!p.seccomp.report);
@@ -211,4 +197,14 @@ fn no_refusal_report_under_a_cpu_limit() {
         "{:?}",
         p.warnings
     );
+}
+
+/// The plan of a one-file profile for `/bin/true`.
+fn plan_of(h: &Host, toml: &str) -> Plan {
+    let loaded = Loaded {
+        name: "p".into(),
+        profile: toml::from_str(toml).unwrap(),
+        ..Default::default()
+    };
+    compile(&loaded, &["/bin/true".into()], h).unwrap()
 }

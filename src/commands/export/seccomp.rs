@@ -58,23 +58,16 @@ enum AlwaysOn {
     },
 }
 
-const NS_BITS: [u64; 8] = [
-    0x0002_0000,
-    0x0200_0000,
-    0x0400_0000,
-    0x0800_0000,
-    0x1000_0000,
-    0x2000_0000,
-    0x4000_0000,
-    0x80,
-];
+/// The CLONE_NEW* flags, as the always-on rules check them one by one.
+fn ns_bits() -> impl Iterator<Item = u64> {
+    crate::plan::seccomp::NS_FLAGS.iter().map(|&(f, _)| f)
+}
 
 fn flags_check(index: u8, forbidden: u64) -> AlwaysOn {
     AlwaysOn::Check {
-        refuse: NS_BITS
-            .iter()
-            .filter(|f| forbidden & **f != 0)
-            .map(|&f| masked(index, f, f))
+        refuse: ns_bits()
+            .filter(|f| forbidden & *f != 0)
+            .map(|f| masked(index, f, f))
             .collect(),
         allow: vec![masked(index, forbidden, 0)],
     }
@@ -115,10 +108,9 @@ fn always_on(arch: Arch, nested: u64, host_pid: bool) -> BTreeMap<&'static str, 
         if let AlwaysOn::Check { refuse: r, .. } = flags_check(1, forbidden) {
             refuse.extend(r);
         }
-        let allow: Vec<Cmp> = NS_BITS
-            .iter()
-            .filter(|f| nested & **f != 0)
-            .map(|&f| masked(1, forbidden | f, f))
+        let allow: Vec<Cmp> = ns_bits()
+            .filter(|f| nested & *f != 0)
+            .map(|f| masked(1, forbidden | f, f))
             .collect();
         m.insert(
             "setns",

@@ -18,7 +18,8 @@ pub const TIOCLINUX: u32 = 0x541C;
 // Namespaces
 // ---------------------------------------------------------------------------------------------
 
-const NS_FLAGS: &[(u64, &str)] = &[
+/// Every CLONE_NEW* flag with its name (`jail export` writes the same checks).
+pub const NS_FLAGS: &[(u64, &str)] = &[
     (0x0002_0000, "CLONE_NEWNS"),
     (0x0200_0000, "CLONE_NEWCGROUP"),
     (0x0400_0000, "CLONE_NEWUTS"),

@@ -62,7 +62,8 @@ mod groups;
 mod tests;
 
 pub use always_on::{
-    ALL_NAMESPACES, CLONE_NEWTIME, MODE_ARGS, PID_TARGETED, SETID_BITS, TIOCLINUX, TIOCSTI,
+    ALL_NAMESPACES, CLONE_NEWTIME, MODE_ARGS, NS_FLAGS, PID_TARGETED, SETID_BITS, TIOCLINUX,
+    TIOCSTI,
 };
 pub use arg_types::arg_width;
 pub use bpf::{
