@@ -84,18 +84,7 @@ fn runc_runs_the_bundle_with_the_same_facts() {
         ];
         exp.extend(args);
         Jail::new(&root).args(&exp).output().ok();
-        let id = format!("jail-export-{}-{profile}", std::process::id());
-        let out = Command::new("runc")
-            .args(["run", "--bundle", &b, &id])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let _ = Command::new("runc").args(["delete", "-f", &id]).output();
-        assert!(
-            out.status.success(),
-            "runc: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = runc_run(&b, &format!("jail-export-{}-{profile}", std::process::id()));
         assert_eq!(
             inside.stdout(),
             String::from_utf8_lossy(&out.stdout),
@@ -161,18 +150,7 @@ fn runc_keeps_mounts_under_a_read_only_grant_read_only() {
         ])
         .output()
         .ok();
-    let id = format!("jail-export-rro-{}", std::process::id());
-    let out = Command::new("runc")
-        .args(["run", "--bundle", &b, &id])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let _ = Command::new("runc").args(["delete", "-f", &id]).output();
-    assert!(
-        out.status.success(),
-        "runc: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = runc_run(&b, &format!("jail-export-rro-{}", std::process::id()));
     let want = format!("{ro_s}/sub/x:refused\n{ro_s}/y:refused\n");
     assert_eq!(run.stdout(), want, "jail run");
     assert_eq!(String::from_utf8_lossy(&out.stdout), want, "runc");
@@ -272,4 +250,20 @@ fn kubernetes_export_keeps_grants_read_only_and_writes_no_symlink() {
             "{pod}"
         );
     });
+}
+
+/// `runc run --bundle BUNDLE ID`, the container removed afterwards; it must succeed.
+fn runc_run(bundle: &str, id: &str) -> std::process::Output {
+    let out = Command::new("runc")
+        .args(["run", "--bundle", bundle, id])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let _ = Command::new("runc").args(["delete", "-f", id]).output();
+    assert!(
+        out.status.success(),
+        "runc: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
