@@ -447,6 +447,15 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
             "seccomp: no refusal report with [limits] cpus (jail answering refused calls would spend CPU outside the limit); refused calls get their errno directly".into(),
         );
     }
+    // The report's socket costs the sandbox's setup one descriptor more: under a very low
+    // limit (`ulimit -n 16`) it is left out.
+    let nofile_hard = host.hard_rlimits.get(&profile::RlimitResource::Nofile);
+    if seccomp.report && matches!(nofile_hard, Some(Some(n)) if *n < 64) {
+        seccomp.report = false;
+        cx.warnings.push(
+            "seccomp: no refusal report: fewer than 64 file descriptors allowed (ulimit -n); refused calls get their errno directly".into(),
+        );
+    }
     let x11_host_net = !ns.net && desktop.gui.get("x11").copied().unwrap_or(false);
     let mut landlock = compile_landlock(&mut cx, p, &loaded.sources, &fs, x11_host_net)?;
 

@@ -188,12 +188,24 @@ fn root_with_nested_user_namespaces_is_an_ordinary_id_inside() {
 #[test]
 fn no_refusal_report_under_a_cpu_limit() {
     let h = host(None);
-    let plan_of = |toml: &str| plan_of(&h, toml);
+    let plan_of_host = plan_of;
+    let plan_of = |toml: &str| plan_of_host(&h, toml);
     assert!(plan_of("").seccomp.report);
     let p = plan_of("[limits]\ncpus = 0.5\nenforce = \"best-effort\"\n");
     assert!(!p.seccomp.report);
     assert!(
         p.warnings.iter().any(|w| w.contains("no refusal report")),
+        "{:?}",
+        p.warnings
+    );
+    // Under `ulimit -n 16` the report's socket would not fit.
+    let mut low = host(None);
+    low.hard_rlimits
+        .insert(profile::RlimitResource::Nofile, Some(16));
+    let p = plan_of_host(&low, "");
+    assert!(!p.seccomp.report);
+    assert!(
+        p.warnings.iter().any(|w| w.contains("fewer than 64")),
         "{:?}",
         p.warnings
     );

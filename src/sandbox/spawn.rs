@@ -250,29 +250,20 @@ fn supervise(
     };
     let tty_std = super::pty::tty_std();
     // The refusal report: COMMAND's process sends its seccomp listener back over this socket.
-    // It costs the sandbox's setup one descriptor more; under a very low descriptor limit
-    // (`ulimit -n 16`) the report is left out and refused calls get their errno directly.
-    let fds_enough = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
-        .is_ok_and(|(_, hard)| hard >= 64);
-    if plan.seccomp.report && !fds_enough && verbose {
-        eprintln!("jail: the refusal report is off: fewer than 64 file descriptors allowed");
-    }
-    let notify_pair = if plan.seccomp.report
-        && fds_enough
-        && super::seccomp::policy_filter(&plan.seccomp).is_some()
-    {
-        Some(
-            nix::sys::socket::socketpair(
-                nix::sys::socket::AddressFamily::Unix,
-                nix::sys::socket::SockType::Stream,
-                None,
-                nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+    let notify_pair =
+        if plan.seccomp.report && super::seccomp::policy_filter(&plan.seccomp).is_some() {
+            Some(
+                nix::sys::socket::socketpair(
+                    nix::sys::socket::AddressFamily::Unix,
+                    nix::sys::socket::SockType::Stream,
+                    None,
+                    nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+                )
+                .map_err(|e| StepError::new("create the seccomp report socket", e))?,
             )
-            .map_err(|e| StepError::new("create the seccomp report socket", e))?,
-        )
-    } else {
-        None
-    };
+        } else {
+            None
+        };
 
     // Forwarded signals and SIGCHLD (blocked since run() began) arrive through a signalfd;
     // the child unblocks them.
