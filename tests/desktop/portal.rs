@@ -289,3 +289,79 @@ fn portal_file_chooser_and_open_uri_from_a_sandbox() {
         );
     });
 }
+
+/// No document portal on the bus (a bus that activates nothing): jail refuses to run, with the
+/// step and the fix, and COMMAND does not run; `explain` shows what the key adds.
+#[test]
+fn portal_without_a_document_portal_refuses_to_run() {
+    if !need("dbus-daemon") || !need("xdg-dbus-proxy") {
+        return;
+    }
+    each_user(|u| {
+        let d = tempdir(u);
+        let socket = d.join("bus");
+        let config = write_file(
+            u,
+            &d,
+            "bus.conf",
+            &format!("<busconfig><type>session</type><listen>unix:path={}</listen><auth>EXTERNAL</auth><policy context=\"default\"><allow send_destination=\"*\" eavesdrop=\"true\"/><allow eavesdrop=\"true\"/><allow own=\"*\"/></policy></busconfig>", socket.display()),
+        );
+        let mut daemon = as_user(u, "dbus-daemon")
+            .arg(format!("--config-file={}", config.display()))
+            .args(["--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let address = first_line(&mut daemon);
+        let _daemon = Reaper(daemon);
+        let jail = |verb: &str| {
+            let j = Jail::new(u).profile(
+                "portal-test",
+                "include = [\"base\"]\n[filesystem]\nrw = [\"${PWD}\"]\n[dbus]\nsession = \"filtered\"\nportal = true\n",
+            );
+            let cwd = j.cwd.clone();
+            let r = j
+                .env("DBUS_SESSION_BUS_ADDRESS", &address)
+                .env("XDG_RUNTIME_DIR", &d)
+                .args([
+                    verb,
+                    "--profile",
+                    "portal-test",
+                    "--",
+                    "/bin/sh",
+                    "-c",
+                    "touch ran",
+                ])
+                .output();
+            (r, cwd)
+        };
+        let (r, cwd) = jail("run");
+        r.expect_code(125);
+        let err = r.stderr();
+        assert!(
+            err.contains("start the document portal (dbus.portal)")
+                && err.contains("apt install xdg-desktop-portal"),
+            "[{}] {err}",
+            u.name
+        );
+        assert!(
+            !cwd.join("ran").exists(),
+            "COMMAND ran without its document portal"
+        );
+        let (r, _) = jail("explain");
+        r.ok();
+        let out = r.stdout();
+        for want in [
+            "/.flatpak-info: file of".to_string(),
+            format!(
+                "{}/doc: bind read-write of {}/doc/by-app/org.jail.portal_test",
+                d.display(),
+                d.display()
+            ),
+            "--talk=org.freedesktop.portal.Desktop --talk=org.freedesktop.portal.Documents".into(),
+            "the proxy runs in a root of its own".into(),
+        ] {
+            assert!(out.contains(&want), "[{}] no {want:?} in\n{out}", u.name);
+        }
+    });
+}
