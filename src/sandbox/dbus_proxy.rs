@@ -275,7 +275,9 @@ fn proxy(
         // sandbox by jail, and must not stop or kill the proxy under it.
         .process_group(0);
     // SAFETY: between fork and exec only async-signal-safe calls (dup2, fcntl, prctl, getppid)
-    // are made, on descriptors this process owns.
+    // are made, on descriptors this process owns; with `dbus.portal`, `MirrorRoot::enter` adds
+    // only system calls (unshare, open/write/close, mount, mkdir, symlink, chroot, chdir) on
+    // strings prepared before the fork, in the forked child whose namespaces it may change.
     unsafe {
         cmd.pre_exec(move || {
             if wfd == 3 {
