@@ -183,6 +183,26 @@ pub fn to_text(p: &Plan) -> String {
                 ),
             );
         }
+        if let Some(portal) = &p.dbus.portal {
+            step(
+                &mut o,
+                format!(
+                    "  dbus.portal: ask the document portal to start (GetMountPoint) so {}/by-app/{} can be bound",
+                    portal.documents.display(),
+                    portal.app_id
+                ),
+            );
+            if let Some(root) = h.proxy.as_ref().and_then(|d| d.root.as_ref()) {
+                step(
+                    &mut o,
+                    format!(
+                        "  the proxy runs in a root of its own at {} (the host's / mirrored, plus /.flatpak-info naming {}: the portals identify the app by its proxy)",
+                        root.display(),
+                        portal.app_id
+                    ),
+                );
+            }
+        }
     }
     let throwaway = p.mounts.iter().any(|m| {
         matches!(

@@ -159,6 +159,9 @@ pub struct Dbus {
     pub own: Vec<String>,
     pub call: Vec<String>,
     pub see: Vec<String>,
+    /// `dbus.portal = true`: the identity xdg-desktop-portal gives the app.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub portal: Option<gui::portal::Portal>,
 }
 
 /// A compile error: a message and, when it comes from a file, where.
@@ -361,7 +364,8 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
     };
 
     // Desktop sockets and devices ([gui], [dbus]) become grants like any other.
-    let desktop = gui::compile(&mut cx, p)?;
+    let mut desktop = gui::compile(&mut cx, p)?;
+    desktop.dbus.portal = gui::portal::compile(&mut cx, &p.dbus, &loaded.name, &mut desktop.dbus)?;
     let with_desktop;
     let p = if desktop.ro.is_empty() && desktop.rw.is_empty() && desktop.dev.is_empty() {
         p
@@ -467,7 +471,7 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
     {
         Some((h, binds)) => {
             mounts.extend(binds);
-            gui::helpers::landlock_rule(&h, &mut landlock);
+            gui::helpers::landlock_rule(&h, &desktop.dbus, &mut landlock);
             Some(h)
         }
         None => None,

@@ -20,18 +20,23 @@
 //! the guard when the sandbox has ended. No thread is started: jail stays single-threaded until
 //! the clone.
 
+use super::dbus::{Connection, Message, Value};
 use super::error::StepError;
+use super::proxy_root::MirrorRoot;
 use crate::plan::gui::helpers::{DbusProxy, Helpers, XauthorityCopy};
+use crate::plan::gui::portal::Portal;
 use crate::plan::gui::{self};
 use crate::plan::Plan;
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::collections::BTreeMap;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 /// How long the proxy may take to say it listens.
 const READY_TIMEOUT_MS: u16 = 10_000;
@@ -88,8 +93,12 @@ pub fn start(plan: &Plan) -> Result<Option<ProxyGuard>, StepError> {
     if let Some(x) = &h.xauthority {
         xauthority(x)?;
     }
+    if let Some(p) = &plan.dbus.portal {
+        documents(p, &env)?;
+    }
     if let Some(p) = &h.proxy {
-        proxy(p, &env, &mut g)?;
+        let info = plan.dbus.portal.as_ref().map(|x| x.info.as_str());
+        proxy(p, &env, info, &mut g)?;
     }
     Ok(Some(g))
 }
@@ -175,9 +184,57 @@ fn which(env: &BTreeMap<String, String>, prog: &str) -> Option<PathBuf> {
     })
 }
 
+/// `dbus.portal`: asks the document portal to start (D-Bus activation through
+/// `GetMountPoint`, as Flatpak does) and checks that the app's view the plan binds is there.
+fn documents(p: &Portal, env: &BTreeMap<String, String>) -> Result<(), StepError> {
+    let step = "start the document portal (dbus.portal)";
+    let fix = "is xdg-desktop-portal installed (Debian/Ubuntu: apt install xdg-desktop-portal fuse3)? Or set dbus.portal = false";
+    let fail = |e: String| StepError::detail(step, Errno::ENOENT, format!("{e}; {fix}"));
+    let bus = gui::session_bus_host(env, p.documents.parent()).map_err(fail)?;
+    let mut c = Connection::connect(&gui::bus_address(&bus), Duration::from_secs(20))
+        .map_err(|e| fail(e.to_string()))?;
+    let reply = c
+        .call(Message::method_call(
+            "org.freedesktop.portal.Documents",
+            "/org/freedesktop/portal/documents",
+            "org.freedesktop.portal.Documents",
+            "GetMountPoint",
+            vec![],
+        ))
+        .map_err(|e| fail(e.to_string()))?;
+    let mut at: Vec<u8> = match reply.body.first() {
+        Some(Value::Array(_, bytes)) => bytes
+            .iter()
+            .filter_map(|b| match b {
+                Value::Byte(b) => Some(*b),
+                _ => None,
+            })
+            .collect(),
+        _ => vec![],
+    };
+    while at.last() == Some(&0) {
+        at.pop();
+    }
+    let at = PathBuf::from(std::ffi::OsString::from_vec(at));
+    if at != p.documents {
+        return Err(fail(format!(
+            "the document portal is mounted at {}, not at {}",
+            at.display(),
+            p.documents.display()
+        )));
+    }
+    let view = p.documents.join("by-app").join(&p.app_id);
+    match std::fs::metadata(&view) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(fail(format!("{} is not a folder", view.display()))),
+        Err(e) => Err(StepError::io(step, &e, view.display().to_string())),
+    }
+}
+
 fn proxy(
     p: &DbusProxy,
     env: &BTreeMap<String, String>,
+    info: Option<&str>,
     g: &mut ProxyGuard,
 ) -> Result<(), StepError> {
     let step = "start xdg-dbus-proxy (dbus = \"filtered\")";
@@ -201,6 +258,14 @@ fn proxy(
         .open(&log_path)
         .map_err(|e| StepError::io(step, &e, log_path.display().to_string()))?;
     let wfd = w.as_raw_fd();
+    // dbus.portal: the proxy's own root, holding the app's identity (see `proxy_root`).
+    let mirror = match (&p.root, info) {
+        (Some(root), Some(info)) => Some(
+            MirrorRoot::prepare(root, info)
+                .map_err(|e| StepError::io(step, &e, root.display().to_string()))?,
+        ),
+        _ => None,
+    };
     let mut cmd = Command::new(&bin);
     cmd.args(&args)
         .stdin(Stdio::null())
@@ -210,7 +275,9 @@ fn proxy(
         // sandbox by jail, and must not stop or kill the proxy under it.
         .process_group(0);
     // SAFETY: between fork and exec only async-signal-safe calls (dup2, fcntl, prctl, getppid)
-    // are made, on descriptors this process owns.
+    // are made, on descriptors this process owns; with `dbus.portal`, `MirrorRoot::enter` adds
+    // only system calls (unshare, open/write/close, mount, mkdir, symlink, chroot, chdir) on
+    // strings prepared before the fork, in the forked child whose namespaces it may change.
     unsafe {
         cmd.pre_exec(move || {
             if wfd == 3 {
@@ -231,6 +298,9 @@ fn proxy(
             ) < 0
             {
                 return Err(std::io::Error::last_os_error());
+            }
+            if let Some(m) = &mirror {
+                m.enter()?;
             }
             Ok(())
         });

@@ -17,6 +17,7 @@ pub mod landlock;
 pub mod lockdown;
 pub mod notify;
 pub mod probe;
+pub mod proxy_root;
 pub mod pty;
 pub mod relay;
 pub mod seccomp;

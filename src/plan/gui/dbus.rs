@@ -281,5 +281,6 @@ pub(super) fn compile(cx: &mut Ctx, d: &mut Desktop, p: &profile::Dbus) -> Resul
         own: strings(&p.own),
         call: strings(&p.call),
         see: strings(&p.see),
+        portal: None,
     })
 }

@@ -5,7 +5,7 @@
 //! and `sandbox::dbus_proxy` only carries it out.
 
 use super::{bus_address, session_bus_host, session_bus_inside, system_bus_host};
-use super::{x11_display, xauthority_host, SYSTEM_BUS_INSIDE, XAUTHORITY_INSIDE};
+use super::{portal, x11_display, xauthority_host, SYSTEM_BUS_INSIDE, XAUTHORITY_INSIDE};
 use crate::host::Host;
 use crate::plan::landlock::{FsRight, LandlockPlan, PathClass, PathRule};
 use crate::plan::mounts::{Access, MountStep};
@@ -46,6 +46,12 @@ pub struct DbusProxy {
     pub sockets: Vec<PathBuf>,
     /// Its stderr, quoted when it fails to start.
     pub log: PathBuf,
+    /// `dbus.portal`: the proxy runs with this folder as its root — a tmpfs mirroring the
+    /// host's `/` (each top-level folder bound, each symlink copied) plus the app's identity
+    /// file ([`portal::INFO_INSIDE`]), because the portals identify the app by the root of the
+    /// process the bus names as sender, which is the proxy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root: Option<PathBuf>,
 }
 
 /// The proxy's arguments for one bus: `ADDRESS PATH --filter RULES…`.
@@ -128,10 +134,27 @@ pub fn compile(
             args,
             sockets,
             log: dir.join("xdg-dbus-proxy.log"),
+            root: dbus.portal.as_ref().map(|_| dir.join("proxy-root")),
         })
     } else {
         None
     };
+    if let Some(p) = &dbus.portal {
+        binds.push(MountStep::File {
+            target: portal::INFO_INSIDE.into(),
+            content: p.info.clone(),
+            mode: 0o444,
+        });
+        binds.push(MountStep::Bind {
+            source: p.documents.join("by-app").join(&p.app_id),
+            target: p.documents.clone(),
+            access: Access::Rw,
+            why: format!(
+                "dbus.portal: the document portal's view for {} (the files the user gave it)",
+                p.app_id
+            ),
+        });
+    }
     Ok(Some((
         Helpers {
             dir,
@@ -143,8 +166,57 @@ pub fn compile(
 }
 
 /// Landlock's read rule for the Xauthority copy (connecting to the proxy's sockets needs no
-/// Landlock right).
-pub fn landlock_rule(h: &Helpers, l: &mut LandlockPlan) {
+/// Landlock right), and `dbus.portal`'s: read the identity file, read and write the documents.
+pub fn landlock_rule(h: &Helpers, dbus: &Dbus, l: &mut LandlockPlan) {
+    if let (Some(p), true) = (&dbus.portal, l.enforce()) {
+        let read = [FsRight::ReadFile];
+        let docs = [
+            FsRight::ReadFile,
+            FsRight::ReadDir,
+            FsRight::WriteFile,
+            FsRight::Truncate,
+            FsRight::MakeReg,
+            FsRight::RemoveFile,
+        ];
+        for (path, rights, class, what) in [
+            (
+                PathBuf::from(portal::INFO_INSIDE),
+                &read[..],
+                PathClass::Ro,
+                "the portal identity",
+            ),
+            (
+                p.documents.clone(),
+                &docs[..],
+                PathClass::Rw,
+                "the document portal's view",
+            ),
+        ] {
+            let access: Vec<FsRight> = rights
+                .iter()
+                .copied()
+                .filter(|r| l.handled_fs.contains(r))
+                .collect();
+            if access.is_empty() {
+                continue;
+            }
+            l.explain.push(format!(
+                "{} {}: {} ({what})",
+                if class == PathClass::Ro { "ro" } else { "rw" },
+                path.display(),
+                access
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ));
+            l.path_rules.push(PathRule {
+                path,
+                access,
+                classes: vec![class],
+            });
+        }
+    }
     if h.xauthority.is_some() && l.enforce() && l.handled_fs.contains(&FsRight::ReadFile) {
         l.path_rules.push(PathRule {
             path: XAUTHORITY_INSIDE.into(),

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 mod dbus;
 mod display;
 pub mod helpers;
+pub mod portal;
 
 pub use dbus::{
     bus_address, bus_path, session_bus_host, session_bus_inside, system_bus_host, valid_bus_name,

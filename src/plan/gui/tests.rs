@@ -1,5 +1,6 @@
 use super::*;
 use crate::host::{Host, HostFs};
+use crate::plan::MountStep;
 use crate::profile::Profile;
 
 struct FakeFs(Vec<(&'static str, Kind)>);
@@ -383,4 +384,63 @@ fn dbus_optional_leaves_a_missing_bus_or_proxy_out_with_a_note() {
     let (d, w) = run(&h, optional).unwrap();
     assert_eq!(d.dbus.session, crate::profile::DbusMode::Filtered);
     assert!(w.is_empty(), "{w:?}");
+}
+
+#[test]
+fn dbus_portal_gives_an_identity_the_names_and_the_documents() {
+    let h = host(
+        &[(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/run/user/1000/bus,guid=abc",
+        )],
+        vec![
+            ("/run/user/1000/bus", Kind::Special),
+            ("/usr/bin/xdg-dbus-proxy", Kind::File),
+        ],
+    );
+    let portal = |toml: &str| {
+        let p: Profile = toml::from_str(toml).unwrap();
+        let mut cx = Ctx {
+            host: &h,
+            warnings: vec![],
+        };
+        let mut d = compile(&mut cx, &p)?;
+        let got = portal::compile(&mut cx, &p.dbus, "my-app", &mut d.dbus)?;
+        Ok::<_, Error>((got, d.dbus))
+    };
+    let (p, d) = portal("[dbus]\nsession = \"filtered\"\nportal = true\n").unwrap();
+    let p = p.unwrap();
+    assert_eq!(p.app_id, "org.jail.my_app");
+    assert_eq!(p.documents, PathBuf::from("/run/user/1000/doc"));
+    assert!(p.info.contains("name=org.jail.my_app\n") && p.info.contains("instance-id=4242"));
+    assert_eq!(d.talk, portal::NAMES);
+    // The identity and the view of the documents come last, with the proxy's own root.
+    let (helpers, binds) = helpers::compile(
+        &h,
+        &Dbus {
+            portal: Some(p),
+            ..d
+        },
+        &Default::default(),
+    )
+    .unwrap()
+    .unwrap();
+    assert!(helpers.proxy.unwrap().root.is_some());
+    assert!(binds.iter().any(|b| matches!(b, MountStep::File { target, mode: 0o444, .. } if target == Path::new("/.flatpak-info"))));
+    assert!(binds.iter().any(|b| matches!(b, MountStep::Bind { source, target, .. }
+        if source == Path::new("/run/user/1000/doc/by-app/org.jail.my_app") && target == Path::new("/run/user/1000/doc"))));
+    // Off by default; an unfiltered bus is refused (the portals would see the app itself, with
+    // the whole bus).
+    assert!(portal("[dbus]\nsession = \"filtered\"\n")
+        .unwrap()
+        .0
+        .is_none());
+    for mode in ["host", "none"] {
+        let e = portal(&format!("[dbus]\nsession = \"{mode}\"\nportal = true\n")).unwrap_err();
+        assert!(
+            e.msg.contains("needs dbus.session = \"filtered\""),
+            "{}",
+            e.msg
+        );
+    }
 }

@@ -453,6 +453,9 @@ table! {
         /// A bus (filtered or host) the session does not have, or a filtered one without
         /// xdg-dbus-proxy installed, is left out with a note instead of refusing to run.
         pub optional: Option<L<bool>>,
+        /// xdg-desktop-portal: the app gets an identity the portals accept (`/.flatpak-info`,
+        /// also for its proxy), the portal names and its document portal folder.
+        pub portal: Option<L<bool>>,
         pub talk: Vec<L<String>>,
         pub own: Vec<L<String>>,
         pub call: Vec<L<String>>,
