@@ -8,6 +8,7 @@
 //! only when every layer is in: a failure leaves nothing in the cache. The unpacker's rules are
 //! in [`unpack`].
 
+pub mod apply;
 mod source;
 pub mod unpack;
 
@@ -39,6 +40,10 @@ pub struct Image {
     /// The unpacked root folder (in the cache).
     pub rootfs: PathBuf,
     pub config: Config,
+    /// The reference as given (`oci:DIR:TAG`), for messages.
+    pub reference: String,
+    /// True when this call unpacked it (false: found in the cache).
+    pub fresh: bool,
 }
 
 impl Config {
@@ -66,11 +71,14 @@ pub fn cache_dir() -> Result<PathBuf, String> {
 pub fn open(reference: &str) -> Result<Image, String> {
     let (src, key, config_blob, layers) = if let Some(rest) = reference.strip_prefix("oci:") {
         oci_layout(rest)?
+    } else if let Some(rest) = reference.strip_prefix("oci-archive:") {
+        let (file, tag) = split_tag(rest, Path::is_file);
+        oci_index(Source::archive(Path::new(file))?, file, tag)?
     } else if let Some(file) = reference.strip_prefix("docker-archive:") {
         docker_archive(Path::new(file))?
     } else {
         return Err(
-            "takes oci:DIR[:TAG] or docker-archive:FILE (local files; fetch images with skopeo, podman or docker)"
+            "takes oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE (local files; fetch images with skopeo, podman or docker)"
                 .into(),
         );
     };
@@ -87,8 +95,13 @@ pub fn open(reference: &str) -> Result<Image, String> {
             user: c.user().clone().filter(|u| !u.is_empty()),
         })
         .unwrap_or_default();
-    let rootfs = unpack_cached(&src, &key, &layers)?;
-    Ok(Image { rootfs, config })
+    let (rootfs, fresh) = unpack_cached(&src, &key, &layers)?;
+    Ok(Image {
+        rootfs,
+        config,
+        reference: crate::util::printable(reference, false).into_owned(),
+        fresh,
+    })
 }
 
 /// A layer to unpack: where its bytes are, and the sha256 they must hash to.
@@ -99,10 +112,10 @@ struct Layer {
 
 type Found = (Source, String, Vec<u8>, Vec<Layer>);
 
-fn split_tag(rest: &str) -> (&str, Option<&str>) {
+fn split_tag(rest: &str, exists: fn(&Path) -> bool) -> (&str, Option<&str>) {
     // DIR may hold ':' itself: a tag is what follows the last ':' when it has no '/' and DIR
     // without it is a folder (or the whole is not).
-    if Path::new(rest).is_dir() {
+    if exists(Path::new(rest)) {
         return (rest, None);
     }
     match rest.rsplit_once(':') {
@@ -112,7 +125,7 @@ fn split_tag(rest: &str) -> (&str, Option<&str>) {
 }
 
 fn oci_layout(rest: &str) -> Result<Found, String> {
-    let (dir, tag) = split_tag(rest);
+    let (dir, tag) = split_tag(rest, Path::is_dir);
     let dirp = Path::new(dir);
     let layout = dirp.join("oci-layout");
     if !layout.is_file() {
@@ -120,21 +133,24 @@ fn oci_layout(rest: &str) -> Result<Found, String> {
             "{dir}: not an OCI image layout (no oci-layout file; skopeo copy docker://IMAGE oci:{dir}:TAG makes one)"
         ));
     }
-    let src = Source::Layout(dirp.to_path_buf());
+    oci_index(Source::Layout(dirp.to_path_buf()), dir, tag)
+}
+
+/// The image `tag` (or the only one) of an OCI layout, a folder or an `oci-archive` tar.
+fn oci_index(src: Source, dir: &str, tag: Option<&str>) -> Result<Found, String> {
     let index = ImageIndex::from_reader(&src.read_small("index.json", JSON_LIMIT)?[..])
         .map_err(|e| format!("{dir}/index.json: {e}"))?;
     let ms = index.manifests();
     let pick = match tag {
         Some(t) => ms
             .iter()
-            .find(|m| {
-                m.annotations()
-                    .as_ref()
-                    .and_then(|a| a.get(ANN_REF))
-                    .is_some_and(|r| r == t)
-            })
+            .find(|m| ref_name(m) == Some(t))
             .ok_or_else(|| format!("{dir}: no image tagged {t} (tags: {})", tags(ms)))?,
         None if ms.len() == 1 => &ms[0],
+        None if ms.iter().any(|m| ref_name(m) == Some("latest")) => ms
+            .iter()
+            .find(|m| ref_name(m) == Some("latest"))
+            .unwrap_or(&ms[0]),
         None if ms.is_empty() => return Err(format!("{dir}: the layout holds no image")),
         None => {
             return Err(format!(
@@ -177,6 +193,10 @@ fn oci_layout(rest: &str) -> Result<Found, String> {
     Ok((src, key, config, layers))
 }
 
+fn ref_name(m: &oci_spec::image::Descriptor) -> Option<&str> {
+    m.annotations().as_ref()?.get(ANN_REF).map(String::as_str)
+}
+
 fn is_index(body: &[u8]) -> bool {
     serde_json::from_slice::<serde_json::Value>(body)
         .ok()
@@ -184,10 +204,7 @@ fn is_index(body: &[u8]) -> bool {
 }
 
 fn tags(ms: &[oci_spec::image::Descriptor]) -> String {
-    let t: Vec<&str> = ms
-        .iter()
-        .filter_map(|m| m.annotations().as_ref()?.get(ANN_REF).map(String::as_str))
-        .collect();
+    let t: Vec<&str> = ms.iter().filter_map(ref_name).collect();
     if t.is_empty() {
         "none".into()
     } else {
@@ -261,12 +278,12 @@ fn docker_archive(file: &Path) -> Result<Found, String> {
 }
 
 /// The cached root of `key`, unpacked now when missing.
-fn unpack_cached(src: &Source, key: &str, layers: &[Layer]) -> Result<PathBuf, String> {
+fn unpack_cached(src: &Source, key: &str, layers: &[Layer]) -> Result<(PathBuf, bool), String> {
     let cache = cache_dir()?;
     let entry = cache.join(key);
     let rootfs = entry.join("rootfs");
     if rootfs.is_dir() {
-        return Ok(rootfs);
+        return Ok((rootfs, false));
     }
     std::fs::create_dir_all(&cache).map_err(|e| format!("{}: {e}", cache.display()))?;
     let tmp = cache.join(format!(".tmp-{key}-{}", std::process::id()));
@@ -282,7 +299,7 @@ fn unpack_cached(src: &Source, key: &str, layers: &[Layer]) -> Result<PathBuf, S
     if r.is_err() || tmp.exists() {
         let _ = remove_tree(&tmp);
     }
-    r.map(|()| rootfs)
+    r.map(|()| (rootfs, true))
 }
 
 fn unpack_into(src: &Source, tmp: &Path, layers: &[Layer]) -> Result<(), String> {
@@ -301,12 +318,16 @@ fn unpack_into(src: &Source, tmp: &Path, layers: &[Layer]) -> Result<(), String>
         .into();
     let mut dirs = vec![];
     for (i, l) in layers.iter().enumerate() {
-        // Checked whole before a byte of it is unpacked.
-        let got = source::hash_stream(src.open_path(&l.path)?)
-            .map_err(|e| format!("layer {}: {e}", i + 1))?;
-        source::check(&l.digest, &got).map_err(|e| format!("layer {}: {e}", i + 1))?;
-        let r = BufReader::new(src.open_path(&l.path)?);
-        let res = with_decompressed(r, |tar| unpack::layer(&root, tar, &mut dirs));
+        // The bytes unpacked are the bytes hashed (one read: a file changed between a check
+        // and a second read cannot slip in). The layer goes into the temporary folder first;
+        // a mismatch found at its end throws the whole folder away.
+        let mut hashed = source::Hashing::new(src.open_path(&l.path)?);
+        let res = with_decompressed(BufReader::new(&mut hashed), |tar| {
+            unpack::layer(&root, tar, &mut dirs)
+        });
+        let got = hashed.finish().map_err(|e| format!("layer {}: {e}", i + 1));
+        // A wrong digest explains a broken stream best: it is said first.
+        source::check(&l.digest, &got?).map_err(|e| format!("layer {}: {e}", i + 1))?;
         res.map_err(|e| format!("layer {} ({}): {e}", i + 1, l.digest))?;
     }
     unpack::finish(&root, &mut dirs)

@@ -7,18 +7,33 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-/// The sha256 of a whole stream, in hex.
-pub fn hash_stream(mut r: impl Read) -> std::io::Result<String> {
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = r.read(&mut buf)?;
-        if n == 0 {
-            break;
+/// A reader that hashes what passes through it; [`Hashing::finish`] reads the rest and
+/// returns the sha256 of the whole stream.
+pub struct Hashing<R> {
+    inner: R,
+    h: Sha256,
+}
+
+impl<R: Read> Hashing<R> {
+    pub fn new(inner: R) -> Self {
+        Hashing {
+            inner,
+            h: Sha256::new(),
         }
-        h.update(&buf[..n]);
     }
-    Ok(hex(&h.finalize()))
+
+    pub fn finish(mut self) -> std::io::Result<String> {
+        std::io::copy(&mut self, &mut std::io::sink())?;
+        Ok(hex(&self.h.finalize()))
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.h.update(&buf[..n]);
+        Ok(n)
+    }
 }
 
 pub fn hex(b: &[u8]) -> String {
@@ -55,15 +70,42 @@ impl Source {
         let f = File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
         let mut ar = tar::Archive::new(f);
         let mut members = HashMap::new();
+        let mut links = vec![];
         let entries = ar
             .entries_with_seek()
             .map_err(|e| format!("{}: not a tar: {e}", file.display()))?;
         for e in entries {
             let e = e.map_err(|e| format!("{}: corrupt tar: {e}", file.display()))?;
-            if e.header().entry_type().is_file() {
-                let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
-                let name = name.trim_start_matches("./").to_string();
+            let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
+            let name = name.trim_start_matches("./").to_string();
+            let kind = e.header().entry_type();
+            if kind.is_file() {
                 members.insert(name, (e.raw_file_position(), e.size()));
+            } else if kind.is_symlink() {
+                // skopeo's docker-archive: ID/layer.tar -> ../HEX.tar
+                if let Some(t) = e.link_name_bytes() {
+                    links.push((name, String::from_utf8_lossy(&t).into_owned()));
+                }
+            }
+        }
+        // Symlinks are followed one step, as names inside the archive (never on the host).
+        for (name, target) in links {
+            let mut parts: Vec<&str> = name.split('/').collect();
+            parts.pop();
+            for c in target.split('/') {
+                match c {
+                    "" | "." => {}
+                    ".." => {
+                        parts.pop();
+                    }
+                    c => parts.push(c),
+                }
+            }
+            if target.starts_with('/') {
+                continue;
+            }
+            if let Some(&m) = members.get(&parts.join("/")) {
+                members.entry(name).or_insert(m);
             }
         }
         Ok(Source::Archive {

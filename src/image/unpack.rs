@@ -199,6 +199,11 @@ pub fn layer(root: &OwnedFd, r: impl Read, dirs: &mut DirModes) -> Result<(), St
             continue;
         }
         if let Some(gone) = name_s.strip_prefix(WH) {
+            // `.wh..` or `.wh...` would name the folder itself or its parent (at the top: the
+            // cache's temporary folder).
+            if gone.is_empty() || gone == "." || gone == ".." {
+                return Err(format!("entry {}: a whiteout of no file", path.display()));
+            }
             remove_at(pdir.as_raw_fd(), &cstr(std::ffi::OsStr::new(gone)))?;
             continue;
         }
@@ -310,6 +315,13 @@ pub fn layer(root: &OwnedFd, r: impl Read, dirs: &mut DirModes) -> Result<(), St
                     "entry {}: unsupported tar entry type {other:?}",
                     path.display()
                 ))
+            }
+        }
+        // Its folders too (made on the way when the tar left them out): an opaque whiteout
+        // later in this layer keeps them.
+        for a in path.ancestors().skip(1) {
+            if a.as_os_str().is_empty() || !seen.insert(a.to_path_buf()) {
+                break;
             }
         }
         seen.insert(path);

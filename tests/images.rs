@@ -1,0 +1,369 @@
+//! `jail run --image` (issue 17): an OCI image layout and a `docker save` archive built here
+//! from busybox-static run with their config (User, WorkingDir, Env, Cmd/Entrypoint), unpacked
+//! once into the cache; a corpus of hostile layers is refused with one line and exit 125, and
+//! leaves nothing in the cache nor outside it.
+mod common;
+use common::*;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+#[path = "images/build.rs"]
+mod build;
+use build::*;
+
+/// `jail ARGS` as `u` with `cache` as XDG_CACHE_HOME.
+fn jail(u: &User, cache: &Path, args: &[&str]) -> Run {
+    Jail::new(u)
+        .env("XDG_CACHE_HOME", cache)
+        .args(args)
+        .output()
+}
+
+/// The entries of the image cache (none when it was never made).
+fn cached(cache: &Path) -> Vec<String> {
+    match std::fs::read_dir(cache.join("jail/images")) {
+        Ok(rd) => rd
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => vec![],
+    }
+}
+
+fn need_busybox() -> bool {
+    need("busybox") && {
+        let t = std::process::Command::new("file")
+            .args(["-L", "/bin/busybox"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        assert!(!t.contains("dynamically"), "install busybox-static");
+        true
+    }
+}
+
+const PROBE: &str = "echo $$; id -u; id -g; pwd; echo $FOO; echo $HOME; cat /etc/motd; \
+    test -e /etc/gone || echo no-gone; ls /opq";
+
+#[test]
+fn an_oci_layout_runs_with_its_config() {
+    if !need_busybox() {
+        return;
+    }
+    each_user(|u| {
+        let dir = TempDir::new(u);
+        let cache = TempDir::new(u);
+        let l = layout(
+            &dir.join("img"),
+            &[("t", cmd_config()), ("ep", ep_config())],
+        );
+        let img = format!("oci:{}:t", l.display());
+        // PID 1, the config's User (named: from the image's /etc/passwd), WorkingDir, Env, the
+        // HOME of the image's passwd entry; the upper layer's whiteouts applied.
+        let r = jail(
+            u,
+            &cache,
+            &["-v", "run", "--image", &img, "--", "/bin/sh", "-c", PROBE],
+        );
+        r.ok();
+        assert_eq!(
+            r.stdout(),
+            "1\n1234\n2345\n/w\nbar\n/home/app\nlayer2\nno-gone\nb\n",
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
+        assert!(
+            r.stderr().contains("unpacked into"),
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
+        let entries = cached(&cache);
+        assert_eq!(entries.len(), 1, "[{}] cache: {entries:?}", u.name);
+        let root = cache.join("jail/images").join(&entries[0]).join("rootfs");
+        let ino = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&root).unwrap());
+        // setuid bits are stripped when unpacking.
+        let m = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(root.join("bin/suid"))
+                .unwrap()
+                .permissions(),
+        );
+        assert_eq!(m & 0o7777, 0o755, "[{}] bin/suid mode {m:o}", u.name);
+
+        // No COMMAND: the config's Cmd. The writable layer is thrown away: a second run does not
+        // see the first one's file, and comes from the cache (not unpacked again).
+        let r = jail(u, &cache, &["run", "--image", &img]);
+        r.ok();
+        assert_eq!(r.stdout(), "from-cmd\n", "[{}] {}", u.name, r.stderr());
+        let r = jail(
+            u,
+            &cache,
+            &[
+                "run",
+                "--image",
+                &img,
+                "--",
+                "/bin/sh",
+                "-c",
+                "echo x > /w/new && cat /w/new",
+            ],
+        );
+        r.ok();
+        assert_eq!(r.stdout(), "x\n", "[{}] {}", u.name, r.stderr());
+        let r = jail(
+            u,
+            &cache,
+            &[
+                "-v",
+                "run",
+                "--image",
+                &img,
+                "--",
+                "/bin/sh",
+                "-c",
+                "test -e /w/new || echo fresh",
+            ],
+        );
+        r.ok();
+        assert_eq!(r.stdout(), "fresh\n", "[{}] {}", u.name, r.stderr());
+        assert!(
+            r.stderr().contains("from the cache"),
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
+        assert!(
+            !r.stderr().contains("unpacked into"),
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
+        let ino2 = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&root).unwrap());
+        assert_eq!(ino, ino2, "[{}] unpacked again", u.name);
+        assert!(
+            !root.join("w/new").exists(),
+            "[{}] the cache was written",
+            u.name
+        );
+
+        // The command line says otherwise: --env, --chdir win over Env and WorkingDir.
+        let r = jail(
+            u,
+            &cache,
+            &[
+                "run",
+                "--image",
+                &img,
+                "--env",
+                "FOO=cli",
+                "--chdir",
+                "/etc",
+                "--",
+                "/bin/sh",
+                "-c",
+                "echo $FOO; pwd",
+            ],
+        );
+        r.ok();
+        assert_eq!(r.stdout(), "cli\n/etc\n", "[{}] {}", u.name, r.stderr());
+        // So does a profile (and its process.uid = "root" over the config's User).
+        let r = Jail::new(u)
+            .env("XDG_CACHE_HOME", &*cache)
+            .profile(
+                "mine",
+                "include = [\"image\"]\n[process]\ncwd = \"/bin\"\nuid = \"root\"\n[env]\nset = { FOO = \"prof\" }\n",
+            )
+            .args(["run", "--profile", "mine", "--image", &img, "--", "/bin/sh", "-c", "echo $FOO; pwd; id -u"])
+            .output();
+        r.ok();
+        assert_eq!(r.stdout(), "prof\n/bin\n0\n", "[{}] {}", u.name, r.stderr());
+
+        // Entrypoint is kept; COMMAND replaces Cmd.
+        let ep = format!("oci:{}:ep", l.display());
+        let r = jail(u, &cache, &["run", "--image", &ep]);
+        r.ok();
+        assert_eq!(r.stdout(), "ep c1\n", "[{}] {}", u.name, r.stderr());
+        let r = jail(u, &cache, &["run", "--image", &ep, "--", "given"]);
+        r.ok();
+        assert_eq!(r.stdout(), "ep given\n", "[{}] {}", u.name, r.stderr());
+
+        // Two images and no tag: refused, naming the tags.
+        let r = jail(
+            u,
+            &cache,
+            &[
+                "run",
+                "--image",
+                &format!("oci:{}", l.display()),
+                "--",
+                "/bin/true",
+            ],
+        );
+        r.expect_code(125);
+        assert!(
+            r.stderr().starts_with("jail: error: --image") && r.stderr().contains("tags: "),
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
+        assert_eq!(r.stderr().lines().count(), 1, "[{}] {}", u.name, r.stderr());
+        assert_eq!(cached(&cache).len(), 2, "[{}] {:?}", u.name, cached(&cache));
+    });
+}
+
+#[test]
+fn numeric_user_and_default_tag() {
+    if !need_busybox() {
+        return;
+    }
+    each_user(|u| {
+        let dir = TempDir::new(u);
+        let cache = TempDir::new(u);
+        let mut c = cmd_config();
+        c["config"]["User"] = "77:88".into();
+        let l = layout(
+            &dir.join("img"),
+            &[("latest", c.clone()), ("other", ep_config())],
+        );
+        // oci:DIR picks `latest`.
+        let r = jail(
+            u,
+            &cache,
+            &[
+                "run",
+                "--image",
+                &format!("oci:{}", l.display()),
+                "--",
+                "/bin/sh",
+                "-c",
+                "id -u; id -g; echo $HOME",
+            ],
+        );
+        r.ok();
+        assert_eq!(r.stdout(), "77\n88\n/\n", "[{}] {}", u.name, r.stderr());
+        // A user the image's passwd does not have (the host's root is not looked at).
+        c["config"]["User"] = "daemon".into();
+        let l = layout(&dir.join("img2"), &[("t", c.clone())]);
+        let r = jail(
+            u,
+            &cache,
+            &[
+                "run",
+                "--image",
+                &format!("oci:{}", l.display()),
+                "--",
+                "/bin/true",
+            ],
+        );
+        r.expect_code(125);
+        assert!(
+            r.stderr()
+                .contains("no user daemon in the image's /etc/passwd"),
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
+    });
+}
+
+#[test]
+fn a_docker_archive_runs() {
+    if !need_busybox() {
+        return;
+    }
+    each_user(|u| {
+        let dir = TempDir::new(u);
+        let cache = TempDir::new(u);
+        let file = docker_archive(&dir.join("img.tar"), &cmd_config());
+        let img = format!("docker-archive:{}", file.display());
+        let r = jail(
+            u,
+            &cache,
+            &["run", "--image", &img, "--", "/bin/sh", "-c", PROBE],
+        );
+        r.ok();
+        assert_eq!(
+            r.stdout(),
+            "1\n1234\n2345\n/w\nbar\n/home/app\nlayer2\nno-gone\nb\n",
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
+        let r = jail(u, &cache, &["run", "--image", &img]);
+        r.ok();
+        assert_eq!(r.stdout(), "from-cmd\n", "[{}] {}", u.name, r.stderr());
+        assert_eq!(cached(&cache).len(), 1, "[{}] {:?}", u.name, cached(&cache));
+    });
+}
+
+#[test]
+fn hostile_layers_are_refused_and_leave_nothing() {
+    each_user(|u| {
+        let dir = TempDir::new(u);
+        let cache = TempDir::new(u);
+        // A folder outside the root that the attacks aim at.
+        let outside = dir.join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        let out = outside.display().to_string();
+        for (name, case) in hostile(&out) {
+            let l = dir.join(format!("h-{name}"));
+            let (blob, diff) = match &case {
+                Hostile::Tar(t) => (t.clone(), t.clone()),
+                Hostile::Raw(b) => (b.clone(), b.clone()),
+                _ => (good_tar(), good_tar()),
+            };
+            let mut c = cmd_config();
+            c["rootfs"]["diff_ids"] =
+                vec![format!("sha256:{}", hex(&Sha256::digest(&diff)))].into();
+            let layer_hex = hex(&Sha256::digest(&blob));
+            write_layout(&l, &[blob], &[("t", c)]);
+            let blob_path = l.join("blobs/sha256").join(&layer_hex);
+            match case {
+                Hostile::MissingBlob => std::fs::remove_file(&blob_path).unwrap(),
+                Hostile::Changed => {
+                    let mut b = std::fs::read(&blob_path).unwrap();
+                    let n = b.len() / 2;
+                    b[n] ^= 1;
+                    std::fs::write(&blob_path, b).unwrap();
+                }
+                _ => {}
+            }
+            let r = jail(
+                u,
+                &cache,
+                &[
+                    "run",
+                    "--image",
+                    &format!("oci:{}:t", l.display()),
+                    "--",
+                    "/bin/true",
+                ],
+            );
+            r.expect_code(125);
+            let err = r.stderr();
+            assert!(
+                err.starts_with("jail: error: --image ") && err.lines().count() == 1,
+                "[{}] {name}: {err}",
+                u.name
+            );
+            assert_eq!(
+                cached(&cache),
+                Vec::<String>::new(),
+                "[{}] {name}: left in the cache",
+                u.name
+            );
+            let leaked: Vec<_> = std::fs::read_dir(&outside).unwrap().collect();
+            assert!(
+                leaked.is_empty(),
+                "[{}] {name}: wrote outside the root: {leaked:?}",
+                u.name
+            );
+            assert!(
+                !dir.join("evil").exists() && !Path::new("/evil-jail-test").exists(),
+                "[{}] {name}",
+                u.name
+            );
+            eprintln!("[{}] {name}: {}", u.name, err.trim_end());
+        }
+    });
+}
