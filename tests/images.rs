@@ -57,6 +57,14 @@ fn an_oci_layout_runs_with_its_config() {
             &[("t", cmd_config()), ("ep", ep_config())],
         );
         let img = format!("oci:{}:t", l.display());
+        // What a killed jail left half-unpacked (its pid is gone) is removed by the next one.
+        let stale = "jail/images/.tmp-0123-4999999/rootfs/etc";
+        std::fs::create_dir_all(cache.join(stale)).unwrap();
+        for p in Path::new(stale).ancestors() {
+            if !p.as_os_str().is_empty() {
+                std::os::unix::fs::chown(cache.join(p), Some(u.uid), Some(u.gid)).unwrap();
+            }
+        }
         // PID 1, the config's User (named: from the image's /etc/passwd), WorkingDir, Env, the
         // HOME of the image's passwd entry; the upper layer's whiteouts applied.
         let r = jail(
@@ -80,6 +88,11 @@ fn an_oci_layout_runs_with_its_config() {
         );
         let entries = cached(&cache);
         assert_eq!(entries.len(), 1, "[{}] cache: {entries:?}", u.name);
+        assert!(
+            !entries[0].starts_with(".tmp"),
+            "[{}] cache: {entries:?}",
+            u.name
+        );
         let root = cache.join("jail/images").join(&entries[0]).join("rootfs");
         let ino = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&root).unwrap());
         // setuid bits are stripped when unpacking.

@@ -288,6 +288,7 @@ fn unpack_cached(src: &Source, key: &str, layers: &[Layer]) -> Result<(PathBuf, 
     std::fs::create_dir_all(&cache).map_err(|e| format!("{}: {e}", cache.display()))?;
     let tmp = cache.join(format!(".tmp-{key}-{}", std::process::id()));
     let _ = remove_tree(&tmp);
+    remove_stale(&cache);
     let r = unpack_into(src, &tmp, layers).and_then(|()| {
         match std::fs::rename(&tmp, &entry) {
             Ok(()) => Ok(()),
@@ -317,13 +318,14 @@ fn unpack_into(src: &Source, tmp: &Path, layers: &[Layer]) -> Result<(), String>
         .map_err(|e| format!("{}: {e}", root_path.display()))?
         .into();
     let mut dirs = vec![];
+    let mut budget = space_in(tmp);
     for (i, l) in layers.iter().enumerate() {
         // The bytes unpacked are the bytes hashed (one read: a file changed between a check
         // and a second read cannot slip in). The layer goes into the temporary folder first;
         // a mismatch found at its end throws the whole folder away.
         let mut hashed = source::Hashing::new(src.open_path(&l.path)?);
         let res = with_decompressed(BufReader::new(&mut hashed), |tar| {
-            unpack::layer(&root, tar, &mut dirs)
+            unpack::layer(&root, tar, &mut dirs, &mut budget)
         });
         let got = hashed.finish().map_err(|e| format!("layer {}: {e}", i + 1));
         // A wrong digest explains a broken stream best: it is said first.
@@ -349,6 +351,41 @@ fn with_decompressed<R: BufRead>(
         let mut r = r;
         f(&mut r)
     }
+}
+
+/// Removes the temporary folders of unpacks whose jail died before it could (killed): their
+/// pid, at the end of the name, is gone.
+fn remove_stale(cache: &Path) {
+    let Ok(rd) = std::fs::read_dir(cache) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(".tmp-") else {
+            continue;
+        };
+        let pid = rest.rsplit('-').next().and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = remove_tree(&e.path());
+            }
+        }
+    }
+}
+
+/// The bytes an image may take in `dir`'s file system: what is free for the caller, less a
+/// twentieth (an image must not fill the disk the home is on).
+fn space_in(dir: &Path) -> u64 {
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
+        return u64::MAX;
+    };
+    // SAFETY: a valid C string; `st` is written by the call.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return u64::MAX;
+    }
+    let free = (st.f_bavail as u64).saturating_mul(st.f_frsize as u64);
+    free - free / 20
 }
 
 /// Removes a tree we made, making folders writable first (an image may hold read-only ones).

@@ -309,6 +309,16 @@ pub fn hostile(out: &str) -> Vec<(&'static str, Hostile)> {
         "block-device",
         one(&|t| entry(t, "sda", EntryType::Block, "", b"", 0o660)),
     ));
+    // A header claiming 4 EiB (a few bytes of compressed layer could claim that much).
+    let mut h = tar::Header::new_gnu();
+    h.set_path("big").unwrap();
+    h.set_size(1 << 62);
+    h.set_mode(0o644);
+    h.set_entry_type(EntryType::Regular);
+    h.set_cksum();
+    let mut huge = h.as_bytes().to_vec();
+    huge.extend_from_slice(&[0; 4096]);
+    v.push(("huge-entry", Hostile::Raw(gzip(&huge))));
     v.push(("whiteout-of-parent", one(&|t| file(t, ".wh...", b""))));
     v.push(("whiteout-of-self", one(&|t| file(t, "etc/.wh..", b""))));
     v
