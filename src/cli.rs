@@ -241,8 +241,8 @@ pub struct SandboxOpts {
     pub rootfs: Option<String>,
     /// Use a container image from local files as the root: oci:DIR[:TAG] (an OCI image layout,
     /// as skopeo copy, podman save --format oci-dir, umoci or buildah push write; TAG is the
-    /// index's ref.name, default: latest or the only image) or docker-archive:FILE.tar (as docker
-    /// save or podman save write). Layers are checked against their digests and unpacked once
+    /// index's ref.name, default: latest or the only image), oci-archive:FILE[:TAG] (the same as
+    /// one tar) or docker-archive:FILE.tar (as docker save or podman save write). Layers are checked against their digests and unpacked once
     /// into $XDG_CACHE_HOME/jail/images (~/.cache/jail/images); the root is used like --rootfs
     /// (read-only, with a throwaway writable layer). The image's Env, Entrypoint/Cmd, WorkingDir
     /// and User apply unless the profile or command line says otherwise; COMMAND is optional and

@@ -1,5 +1,6 @@
 //! Container images from local files (`jail run --image`, SPEC §6): an OCI image layout
-//! (`oci:DIR[:TAG]`) or a `docker save` archive (`docker-archive:FILE`). Nothing is fetched.
+//! (`oci:DIR[:TAG]`, or as one tar `oci-archive:FILE[:TAG]`) or a `docker save` archive
+//! (`docker-archive:FILE`). Nothing is fetched. [`apply`] applies the image config to a profile.
 //!
 //! [`open`] finds the image's manifest, checks every blob it reads against its sha256 digest,
 //! unpacks the layers once into the cache (`$XDG_CACHE_HOME/jail/images/HEX/rootfs`, keyed by
