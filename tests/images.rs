@@ -103,6 +103,13 @@ fn an_oci_layout_runs_with_its_config() {
         );
         assert_eq!(m & 0o7777, 0o755, "[{}] bin/suid mode {m:o}", u.name);
 
+        let r = jail(
+            u,
+            &cache,
+            &["run", "--image", &img, "--", "/bin/cat", "/etc/z"],
+        );
+        r.ok();
+        assert_eq!(r.stdout(), "zstd\n", "[{}] {}", u.name, r.stderr());
         // No COMMAND: the config's Cmd. The writable layer is thrown away: a second run does not
         // see the first one's file, and comes from the cache (not unpacked again).
         let r = jail(u, &cache, &["run", "--image", &img]);
@@ -379,4 +386,101 @@ fn hostile_layers_are_refused_and_leave_nothing() {
             eprintln!("[{}] {name}: {}", u.name, err.trim_end());
         }
     });
+}
+
+/// Images written by the real tools: a layout by umoci, then copied by skopeo into an
+/// oci-archive and a docker-archive.
+#[test]
+fn images_written_by_umoci_and_skopeo_run() {
+    if !need_busybox() || !need("umoci") || !need("skopeo") {
+        return;
+    }
+    let users = users();
+    let work = TempDir::new(&users[0]);
+    let l = work.join("layout");
+    let b = work.join("bundle");
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(args[0])
+            .args(&args[1..])
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    let (ls, bs) = (l.display().to_string(), b.display().to_string());
+    let img = format!("{ls}:v1");
+    run(&["umoci", "init", "--layout", &ls]);
+    run(&["umoci", "new", "--image", &img]);
+    run(&["umoci", "unpack", "--rootless", "--image", &img, &bs]);
+    let r = b.join("rootfs");
+    std::fs::create_dir_all(r.join("bin")).unwrap();
+    std::fs::create_dir_all(r.join("etc")).unwrap();
+    std::fs::copy("/bin/busybox", r.join("bin/busybox")).unwrap();
+    for a in ["sh", "id", "cat", "pwd", "echo"] {
+        std::os::unix::fs::symlink("busybox", r.join("bin").join(a)).unwrap();
+    }
+    std::fs::write(
+        r.join("etc/passwd"),
+        "root:x:0:0::/root:/bin/sh\nsvc:x:500:600::/srv:/bin/sh\n",
+    )
+    .unwrap();
+    std::fs::write(r.join("etc/motd"), "umoci\n").unwrap();
+    run(&["umoci", "repack", "--image", &img, &bs]);
+    run(&[
+        "umoci",
+        "config",
+        "--image",
+        &img,
+        "--config.user",
+        "svc",
+        "--config.workingdir",
+        "/etc",
+        "--config.env",
+        "FOO=umoci",
+        "--config.cmd",
+        "/bin/sh",
+        "--config.cmd",
+        "-c",
+        "--config.cmd",
+        "echo $$; id -u; id -g; pwd; echo $FOO $HOME; cat motd",
+    ]);
+    let oa = work.join("o.tar").display().to_string();
+    let da = work.join("d.tar").display().to_string();
+    run(&[
+        "skopeo",
+        "copy",
+        "-q",
+        &format!("oci:{img}"),
+        &format!("oci-archive:{oa}:v1"),
+    ]);
+    run(&[
+        "skopeo",
+        "copy",
+        "-q",
+        &format!("oci:{img}"),
+        &format!("docker-archive:{da}:x:v1"),
+    ]);
+    // umoci writes its files for its own user only; the unprivileged user reads them too.
+    run(&["chmod", "-R", "a+rX", &work.display().to_string()]);
+    for u in &users {
+        let cache = TempDir::new(u);
+        for reference in [
+            format!("oci:{img}"),
+            format!("oci-archive:{oa}"),
+            format!("docker-archive:{da}"),
+        ] {
+            let r = jail(u, &cache, &["run", "--image", &reference]);
+            r.ok();
+            assert_eq!(
+                r.stdout(),
+                "1\n500\n600\n/etc\numoci /srv\numoci\n",
+                "[{}] {reference}: {}",
+                u.name,
+                r.stderr()
+            );
+        }
+    }
 }

@@ -135,6 +135,8 @@ pub fn write_layout(dir: &Path, layers: &[Vec<u8>], images: &[(&str, Value)]) ->
             let h = blob(dir, l);
             let mt = if l.starts_with(&[0x1f, 0x8b]) {
                 "application/vnd.oci.image.layer.v1.tar+gzip"
+            } else if l.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+                "application/vnd.oci.image.layer.v1.tar+zstd"
             } else {
                 "application/vnd.oci.image.layer.v1.tar"
             };
@@ -172,10 +174,17 @@ fn diff_ids(tars: &[&[u8]]) -> Value {
         .into()
 }
 
-/// The busybox image (two layers, the upper one gzipped) under each (tag, config).
+/// A third layer, for zstd.
+pub fn zstd_layer() -> Vec<u8> {
+    let mut t = vec![];
+    file(&mut t, "etc/z", b"zstd\n");
+    end(t)
+}
+
+/// The busybox image (three layers: plain, gzip, zstd) under each (tag, config).
 pub fn layout(dir: &Path, images: &[(&str, Value)]) -> PathBuf {
-    let (lo, up) = (busybox_layer(), upper_layer());
-    let ids = diff_ids(&[&lo, &up]);
+    let (lo, up, z) = (busybox_layer(), upper_layer(), zstd_layer());
+    let ids = diff_ids(&[&lo, &up, &z]);
     let images: Vec<(&str, Value)> = images
         .iter()
         .map(|(t, c)| {
@@ -184,7 +193,8 @@ pub fn layout(dir: &Path, images: &[(&str, Value)]) -> PathBuf {
             (*t, c)
         })
         .collect();
-    write_layout(dir, &[lo, gzip(&up)], &images)
+    let z = zstd::stream::encode_all(&z[..], 3).unwrap();
+    write_layout(dir, &[lo, gzip(&up), z], &images)
 }
 
 /// The busybox image as `docker save` writes it: ID/layer.tar, HEX.json, manifest.json.
