@@ -484,3 +484,95 @@ fn images_written_by_umoci_and_skopeo_run() {
         }
     }
 }
+
+/// `hide` under an image root is judged in the image, not on the host: paths the host lacks
+/// are hidden, a symlink of the image is refused at once (one line, exit 125).
+#[test]
+fn hide_is_judged_inside_the_image() {
+    if !need_busybox() {
+        return;
+    }
+    each_user(|u| {
+        let dir = TempDir::new(u);
+        let cache = TempDir::new(u);
+        assert!(!Path::new("/opq").exists() && !Path::new("/w").exists());
+        let l = layout(&dir.join("img"), &[("t", cmd_config())]);
+        let img = format!("oci:{}:t", l.display());
+        let script = "cat /opq/b 2>/dev/null || echo no-b; ls -A /w | wc -l; cat /etc/motd";
+        let r = jail(
+            u,
+            &cache,
+            &[
+                "run", "--image", &img, "--chdir", "/", "--", "/bin/sh", "-c", script,
+            ],
+        );
+        r.ok();
+        assert_eq!(
+            r.stdout(),
+            "new\n0\nlayer2\n",
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
+        let r = jail(
+            u,
+            &cache,
+            &["run", "--image", &img, "--chdir", "/", "--hide", "/opq/b", "--hide", "/bin/suid", "--", "/bin/sh", "-c", "cat /opq/b 2>/dev/null || echo no-b; cat /bin/suid 2>/dev/null || echo no-suid; cat /etc/motd"],
+        );
+        r.ok();
+        assert_eq!(
+            r.stdout(),
+            "no-b\nno-suid\nlayer2\n",
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
+        assert!(
+            !r.stderr().contains("nothing there"),
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
+        // A folder of the image only.
+        let r = jail(
+            u,
+            &cache,
+            &[
+                "run",
+                "--image",
+                &img,
+                "--chdir",
+                "/",
+                "--hide",
+                "/opq",
+                "--",
+                "/bin/sh",
+                "-c",
+                "ls -A /opq | wc -l",
+            ],
+        );
+        r.ok();
+        assert_eq!(r.stdout(), "0\n", "[{}] {}", u.name, r.stderr());
+        // /bin/sh is a symlink in the image: refused with one line.
+        let r = jail(
+            u,
+            &cache,
+            &[
+                "run",
+                "--image",
+                &img,
+                "--hide",
+                "/bin/sh",
+                "--",
+                "/bin/true",
+            ],
+        );
+        r.expect_code(125);
+        assert!(
+            r.stderr().contains("/bin/sh is a symlink in the image"),
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
+    });
+}
