@@ -576,3 +576,52 @@ fn hide_is_judged_inside_the_image() {
         );
     });
 }
+
+/// The cache must be a folder of the caller's that only it can write: root never unpacks into
+/// a folder another user controls, and nobody into one others may write.
+#[test]
+fn a_cache_others_control_is_refused() {
+    if !need_busybox() {
+        return;
+    }
+    let users = users();
+    each_user(|u| {
+        let dir = TempDir::new(u);
+        let l = layout(&dir.join("img"), &[("t", cmd_config())]);
+        let img = format!("oci:{}:t", l.display());
+        // Writable by others.
+        let cache = TempDir::new(u);
+        let images = cache.join("jail/images");
+        std::fs::create_dir_all(&images).unwrap();
+        for p in [cache.join("jail"), images.clone()] {
+            std::os::unix::fs::chown(&p, Some(u.uid), Some(u.gid)).unwrap();
+        }
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&images, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let r = jail(u, &cache, &["run", "--image", &img, "--", "/bin/true"]);
+        r.expect_code(125);
+        assert!(
+            r.stderr().contains("only it can write"),
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
+        assert_eq!(cached(&cache), Vec::<String>::new(), "[{}]", u.name);
+        // Root and another user's cache (XDG_CACHE_HOME kept by sudo -E, say).
+        if let Some(other) = users.iter().find(|o| o.uid != u.uid && u.is_root()) {
+            std::fs::set_permissions(&images, std::fs::Permissions::from_mode(0o755)).unwrap();
+            for p in [cache.join("jail"), images.clone()] {
+                std::os::unix::fs::chown(&p, Some(other.uid), Some(other.gid)).unwrap();
+            }
+            let r = jail(u, &cache, &["run", "--image", &img, "--", "/bin/true"]);
+            r.expect_code(125);
+            assert!(
+                r.stderr().contains(&format!("it is uid {}'s", other.uid)),
+                "[{}] {}",
+                u.name,
+                r.stderr()
+            );
+            assert_eq!(cached(&cache), Vec::<String>::new(), "[{}]", u.name);
+        }
+    });
+}

@@ -16,6 +16,7 @@ pub mod unpack;
 use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest};
 use source::Source;
 use std::io::{BufRead, BufReader, Read};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 /// Limits for the JSON documents (an index, a manifest, a config) read whole.
@@ -283,19 +284,34 @@ fn unpack_cached(src: &Source, key: &str, layers: &[Layer]) -> Result<(PathBuf, 
     let cache = cache_dir()?;
     let entry = cache.join(key);
     let rootfs = entry.join("rootfs");
+    let cfd = open_cache(&cache)?;
     if rootfs.is_dir() {
         return Ok((rootfs, false));
     }
-    std::fs::create_dir_all(&cache).map_err(|e| format!("{}: {e}", cache.display()))?;
-    let tmp = cache.join(format!(".tmp-{key}-{}", std::process::id()));
+    let tmp_name = format!(".tmp-{key}-{}", std::process::id());
+    let tmp = cache.join(&tmp_name);
     let _ = remove_tree(&tmp);
     remove_stale(&cache);
-    let r = unpack_into(src, &tmp, layers).and_then(|()| {
-        match std::fs::rename(&tmp, &entry) {
-            Ok(()) => Ok(()),
-            // Another jail unpacked the same image meanwhile: use that one.
-            Err(_) if rootfs.is_dir() => Ok(()),
-            Err(e) => Err(format!("{}: {e}", entry.display())),
+    let (tname, ename) = (c_name(&tmp_name), c_name(key));
+    let r = unpack_into(src, &cfd, &tname, &tmp, layers).and_then(|()| {
+        // SAFETY: a valid descriptor and C strings; both names are in the one cache folder.
+        if unsafe {
+            libc::renameat(
+                cfd.as_raw_fd(),
+                tname.as_ptr(),
+                cfd.as_raw_fd(),
+                ename.as_ptr(),
+            )
+        } == 0
+        {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        // Another jail unpacked the same image meanwhile: use that one.
+        if rootfs.is_dir() {
+            Ok(())
+        } else {
+            Err(format!("{}: {e}", entry.display()))
         }
     });
     if r.is_err() || tmp.exists() {
@@ -304,22 +320,61 @@ fn unpack_cached(src: &Source, key: &str, layers: &[Layer]) -> Result<(PathBuf, 
     r.map(|()| (rootfs, true))
 }
 
-fn unpack_into(src: &Source, tmp: &Path, layers: &[Layer]) -> Result<(), String> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .mode(0o700)
-        .create(tmp)
-        .map_err(|e| format!("{}: {e}", tmp.display()))?;
-    let root_path = tmp.join("rootfs");
-    std::fs::DirBuilder::new()
-        .mode(0o755)
-        .create(&root_path)
-        .map_err(|e| format!("{}: {e}", root_path.display()))?;
-    let root: std::os::fd::OwnedFd = std::fs::File::open(&root_path)
-        .map_err(|e| format!("{}: {e}", root_path.display()))?
-        .into();
+fn c_name(s: &str) -> std::ffi::CString {
+    // Names made here from hex digits and a pid.
+    std::ffi::CString::new(s).unwrap_or_default()
+}
+
+/// Makes and opens the cache folder, which must be a real folder of the caller's that no one
+/// else may write (root unpacking into a folder another user controls could be steered).
+fn open_cache(cache: &Path) -> Result<OwnedFd, String> {
+    let shown = cache.display();
+    std::fs::create_dir_all(cache).map_err(|e| format!("{shown}: {e}"))?;
+    let c = std::ffi::CString::new(cache.as_os_str().as_encoded_bytes())
+        .map_err(|_| format!("{shown}: a NUL byte in the path"))?;
+    let fd = crate::sandbox::sys::openat(
+        libc::AT_FDCWD,
+        &c,
+        libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+        0,
+    )
+    .map_err(|e| format!("{shown}: {e} (the image cache must be a real folder)"))?;
+    let st = crate::sandbox::sys::fstat(fd.as_raw_fd()).map_err(|e| format!("{shown}: {e}"))?;
+    // SAFETY: geteuid has no failure mode.
+    let me = unsafe { libc::geteuid() };
+    if st.st_uid != me || st.st_mode & 0o022 != 0 {
+        return Err(format!(
+            "{shown}: the image cache must be a folder of uid {me} that only it can write (it is uid {}'s, mode {:o}); set XDG_CACHE_HOME elsewhere",
+            st.st_uid,
+            st.st_mode & 0o7777
+        ));
+    }
+    Ok(fd)
+}
+
+fn unpack_into(
+    src: &Source,
+    cache: &OwnedFd,
+    name: &std::ffi::CStr,
+    tmp: &Path,
+    layers: &[Layer],
+) -> Result<(), String> {
+    let sys = |e: &str| format!("{}: {e}", tmp.display());
+    // SAFETY: valid descriptor and C string.
+    if unsafe { libc::mkdirat(cache.as_raw_fd(), name.as_ptr(), 0o700) } != 0 {
+        return Err(sys(&std::io::Error::last_os_error().to_string()));
+    }
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+    let tfd = crate::sandbox::sys::openat(cache.as_raw_fd(), name, flags, 0)
+        .map_err(|e| sys(&e.to_string()))?;
+    // SAFETY: valid descriptor and C string.
+    if unsafe { libc::mkdirat(tfd.as_raw_fd(), c"rootfs".as_ptr(), 0o755) } != 0 {
+        return Err(sys(&std::io::Error::last_os_error().to_string()));
+    }
+    let root = crate::sandbox::sys::openat(tfd.as_raw_fd(), c"rootfs", flags, 0)
+        .map_err(|e| sys(&e.to_string()))?;
     let mut dirs = vec![];
-    let mut budget = space_in(tmp);
+    let mut budget = space_in(&root);
     for (i, l) in layers.iter().enumerate() {
         // The bytes unpacked are the bytes hashed (one read: a file changed between a check
         // and a second read cannot slip in). The layer goes into the temporary folder first;
@@ -374,15 +429,12 @@ fn remove_stale(cache: &Path) {
     }
 }
 
-/// The bytes an image may take in `dir`'s file system: what is free for the caller, less a
-/// twentieth (an image must not fill the disk the home is on).
-fn space_in(dir: &Path) -> u64 {
-    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
-        return u64::MAX;
-    };
-    // SAFETY: a valid C string; `st` is written by the call.
+/// The bytes an image may take in the file system of `dir`: what is free for the caller, less
+/// a twentieth (an image must not fill the disk the home is on).
+fn space_in(dir: &OwnedFd) -> u64 {
+    // SAFETY: a valid descriptor; `st` is written by the call.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+    if unsafe { libc::fstatvfs(dir.as_raw_fd(), &mut st) } != 0 {
         return u64::MAX;
     }
     let free = (st.f_bavail as u64).saturating_mul(st.f_frsize as u64);
