@@ -340,6 +340,18 @@ fn hostile_layers_are_refused_and_leave_nothing() {
             let blob_path = l.join("blobs/sha256").join(&layer_hex);
             match case {
                 Hostile::MissingBlob => std::fs::remove_file(&blob_path).unwrap(),
+                Hostile::LinkedOut => {
+                    let elsewhere = dir.join(format!("elsewhere-{name}"));
+                    std::fs::rename(&blob_path, &elsewhere).unwrap();
+                    std::os::unix::fs::symlink(&elsewhere, &blob_path).unwrap();
+                }
+                Hostile::Fifo => {
+                    std::fs::remove_file(&blob_path).unwrap();
+                    let c =
+                        std::ffi::CString::new(blob_path.as_os_str().as_encoded_bytes()).unwrap();
+                    // SAFETY: a valid C string.
+                    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+                }
                 Hostile::Changed => {
                     let mut b = std::fs::read(&blob_path).unwrap();
                     let n = b.len() / 2;

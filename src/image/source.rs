@@ -123,9 +123,9 @@ impl Source {
                     return Err(format!("{shown}: not a path inside the layout"));
                 }
                 let p = dir.join(rel);
-                File::open(&p)
+                open_beneath(dir, rel)
                     .map(|f| Box::new(f) as Box<dyn Read>)
-                    .map_err(|e| format!("{}: {e} (a missing blob?)", p.display()))
+                    .map_err(|e| format!("{}: {e}", p.display()))
             }
             Source::Archive { file, members } => {
                 let rel = rel.trim_start_matches("./");
@@ -163,6 +163,35 @@ impl Source {
         check(digest, &sha256_hex(&v))?;
         Ok(v)
     }
+}
+
+/// Opens `rel` in the layout `dir` as a regular file: a symlink in the layout may not lead out
+/// of it (`RESOLVE_BENEATH`: a blob linked to a file only root may read is not read for root),
+/// and a fifo cannot make jail wait.
+fn open_beneath(dir: &Path, rel: &str) -> Result<File, String> {
+    const RESOLVE_BENEATH: u64 = 0x08;
+    let d = File::open(dir).map_err(|e| e.to_string())?;
+    use std::os::fd::AsRawFd;
+    let fd = crate::sandbox::sys::openat2(
+        d.as_raw_fd(),
+        rel,
+        libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY,
+        RESOLVE_BENEATH | crate::sandbox::sys::RESOLVE_NO_MAGICLINKS,
+    )
+    .map_err(|e| match e {
+        nix::errno::Errno::ENOENT => "missing (a blob the image names is not there)".to_string(),
+        nix::errno::Errno::EXDEV => "a symlink leading out of the layout".to_string(),
+        e => e.to_string(),
+    })?;
+    let st = crate::sandbox::sys::fstat(fd.as_raw_fd()).map_err(|e| e.to_string())?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return Err("not a regular file".into());
+    }
+    let f = File::from(fd);
+    // Back to blocking reads (O_NONBLOCK only kept the open from waiting on a fifo).
+    // SAFETY: a valid descriptor; F_SETFL with plain flags.
+    unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETFL, libc::O_RDONLY) };
+    Ok(f)
 }
 
 pub fn check(digest: &str, got_hex: &str) -> Result<(), String> {

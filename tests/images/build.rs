@@ -232,6 +232,10 @@ pub enum Hostile {
     MissingBlob,
     /// The blob changed after its digest was taken.
     Changed,
+    /// The blob is a symlink to a file outside the layout (its digest right).
+    LinkedOut,
+    /// The blob is a fifo (nothing writes it).
+    Fifo,
 }
 
 /// The corpus: each case one layer that must be refused. `out` is a folder outside the root.
@@ -252,6 +256,8 @@ pub fn hostile(out: &str) -> Vec<(&'static str, Hostile)> {
     v.push(("truncated-tar", Hostile::Raw(short)));
     v.push(("missing-blob", Hostile::MissingBlob));
     v.push(("digest-mismatch", Hostile::Changed));
+    v.push(("blob-linked-out-of-the-layout", Hostile::LinkedOut));
+    v.push(("blob-is-a-fifo", Hostile::Fifo));
     let one = |f: &dyn Fn(&mut Vec<u8>)| {
         let mut t = vec![];
         f(&mut t);
