@@ -110,6 +110,21 @@ fn an_oci_layout_runs_with_its_config() {
         );
         r.ok();
         assert_eq!(r.stdout(), "zstd\n", "[{}] {}", u.name, r.stderr());
+        // explain shows what run does: the image's Cmd, WorkingDir and User.
+        let r = jail(u, &cache, &["explain", "--image", &img]);
+        r.ok();
+        let out = r.stdout();
+        assert!(
+            out.contains("command /bin/sh -c echo from-cmd\n"),
+            "[{}] {out}",
+            u.name
+        );
+        assert!(out.contains("working directory /w\n"), "[{}] {out}", u.name);
+        assert!(
+            out.contains("1234 inside") && out.contains("2345 inside"),
+            "[{}] {out}",
+            u.name
+        );
         // No COMMAND: the config's Cmd. The writable layer is thrown away: a second run does not
         // see the first one's file, and comes from the cache (not unpacked again).
         let r = jail(u, &cache, &["run", "--image", &img]);
