@@ -276,6 +276,23 @@ fn numeric_user_and_default_tag() {
         );
         r.ok();
         assert_eq!(r.stdout(), "77\n88\n/\n", "[{}] {}", u.name, r.stderr());
+        // A multi-platform image: this machine's manifest is picked.
+        make_multi_platform(&l, "latest");
+        let r = jail(
+            u,
+            &cache,
+            &[
+                "run",
+                "--image",
+                &format!("oci:{}", l.display()),
+                "--",
+                "/bin/sh",
+                "-c",
+                "id -u",
+            ],
+        );
+        r.ok();
+        assert_eq!(r.stdout(), "77\n", "[{}] {}", u.name, r.stderr());
         // A user the image's passwd does not have (the host's root is not looked at).
         c["config"]["User"] = "daemon".into();
         let l = layout(&dir.join("img2"), &[("t", c.clone())]);

@@ -339,3 +339,39 @@ pub fn hostile(out: &str) -> Vec<(&'static str, Hostile)> {
     v.push(("whiteout-of-self", one(&|t| file(t, "etc/.wh..", b""))));
     v
 }
+
+/// Turns the layout's image `tag` into a multi-platform one (as `skopeo copy --all` writes): the
+/// index names an image index listing another platform first (whose manifest is not there:
+/// jail must not read it) and this machine's.
+pub fn make_multi_platform(dir: &Path, tag: &str) {
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let mine = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag)
+        .unwrap()
+        .clone();
+    let mut mine_p = mine.clone();
+    mine_p.as_object_mut().unwrap().remove("annotations");
+    mine_p["platform"] = json!({"architecture": arch(), "os": "linux"});
+    let other = json!({
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": format!("sha256:{}", "ab".repeat(32)), "size": 10,
+        "platform": {"architecture": "s390x", "os": "linux"}
+    });
+    let sub = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [other, mine_p],
+    }))
+    .unwrap();
+    let h = blob(dir, &sub);
+    let top = json!({"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "digest": format!("sha256:{h}"), "size": sub.len(),
+        "annotations": {"org.opencontainers.image.ref.name": tag}
+    }]});
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&top).unwrap()).unwrap();
+}
