@@ -110,6 +110,28 @@ fn an_oci_layout_runs_with_its_config() {
         );
         r.ok();
         assert_eq!(r.stdout(), "zstd\n", "[{}] {}", u.name, r.stderr());
+        // A hard link to a file of the layer, a fifo.
+        let r = jail(
+            u,
+            &cache,
+            &[
+                "run",
+                "--image",
+                &img,
+                "--",
+                "/bin/sh",
+                "-c",
+                "cat /etc/hl; test -p /etc/fifo && echo fifo",
+            ],
+        );
+        r.ok();
+        assert_eq!(
+            r.stdout(),
+            "root:x:0:\napp:x:2345:\nfifo\n",
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
         // explain shows what run does: the image's Cmd, WorkingDir and User.
         let r = jail(u, &cache, &["explain", "--image", &img]);
         r.ok();

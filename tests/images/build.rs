@@ -72,6 +72,8 @@ pub fn busybox_layer() -> Vec<u8> {
         b"root:x:0:0:root:/root:/bin/sh\napp:x:1234:2345::/home/app:/bin/sh\n",
     );
     file(&mut t, "etc/group", b"root:x:0:\napp:x:2345:\n");
+    entry(&mut t, "etc/hl", EntryType::Link, "./etc/group", b"", 0o644);
+    entry(&mut t, "etc/fifo", EntryType::Fifo, "", b"", 0o644);
     file(&mut t, "etc/gone", b"removed by the upper layer\n");
     file(&mut t, "etc/motd", b"layer1\n");
     file(&mut t, "opq/a", b"hidden by the opaque whiteout\n");
