@@ -315,6 +315,22 @@ fn numeric_user_and_default_tag() {
         );
         r.ok();
         assert_eq!(r.stdout(), "77\n", "[{}] {}", u.name, r.stderr());
+        // A broken Env entry: one line, exit 125.
+        let mut bad = cmd_config();
+        bad["config"]["Env"] = serde_json::json!(["1X=y"]);
+        let lb = layout(&dir.join("img3"), &[("t", bad)]);
+        let r = jail(
+            u,
+            &cache,
+            &["run", "--image", &format!("oci:{}:t", lb.display())],
+        );
+        r.expect_code(125);
+        assert!(
+            r.stderr().contains("Env entry 1X=y") && r.stderr().lines().count() == 1,
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
         // A user the image's passwd does not have (the host's root is not looked at).
         c["config"]["User"] = "daemon".into();
         let l = layout(&dir.join("img2"), &[("t", c.clone())]);

@@ -61,8 +61,26 @@ pub fn apply(loaded: &mut Loaded, img: &Image, given: &[String]) -> Result<Appli
     let mut env: Vec<(String, String)> = vec![];
     for kv in &c.env {
         match kv.split_once('=') {
-            Some((k, v)) if !k.is_empty() => env.push((k.to_string(), v.to_string())),
-            _ => {} // `KEY` alone: Docker takes it from the caller; jail does not.
+            Some((k, v))
+                if !k.is_empty()
+                    && !k.contains('\0')
+                    && !v.contains('\0')
+                    && !k.starts_with(|c: char| c.is_ascii_digit()) =>
+            {
+                env.push((k.to_string(), v.to_string()))
+            }
+            None if !kv.is_empty() && !kv.contains('\0') => {} // `KEY` alone: Docker takes it from the caller; jail does not.
+            _ => {
+                return Err(format!(
+                    "the image's Env entry {} is not KEY=VALUE with a valid name",
+                    crate::util::printable(kv, false)
+                ))
+            }
+        }
+    }
+    for a in &command {
+        if a.contains('\0') {
+            return Err("the image's Entrypoint or Cmd holds a NUL byte".into());
         }
     }
     // HOME from the image's passwd entry (or /), as Docker does, when nothing sets it.
