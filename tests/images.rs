@@ -315,6 +315,50 @@ fn numeric_user_and_default_tag() {
         );
         r.ok();
         assert_eq!(r.stdout(), "77\n", "[{}] {}", u.name, r.stderr());
+        // A WorkingDir the image lacks is made (in the throwaway layer), as Docker does.
+        let mut wd = cmd_config();
+        wd["config"]["WorkingDir"] = "/made/here".into();
+        let lw = layout(&dir.join("img4"), &[("t", wd)]);
+        let r = jail(
+            u,
+            &cache,
+            &[
+                "run",
+                "--image",
+                &format!("oci:{}:t", lw.display()),
+                "--",
+                "/bin/sh",
+                "-c",
+                "pwd",
+            ],
+        );
+        r.ok();
+        assert_eq!(r.stdout(), "/made/here\n", "[{}] {}", u.name, r.stderr());
+        // ... but never in a host folder a grant binds there.
+        let host_dir = TempDir::new(u);
+        let mut wd = cmd_config();
+        wd["config"]["WorkingDir"] = "/data/sub".into();
+        let lw = layout(&dir.join("img5"), &[("t", wd)]);
+        let bind = format!("{}:/data", host_dir.display());
+        let r = jail(
+            u,
+            &cache,
+            &[
+                "run",
+                "--image",
+                &format!("oci:{}:t", lw.display()),
+                "--bind",
+                &bind,
+                "--",
+                "/bin/true",
+            ],
+        );
+        r.expect_code(125);
+        assert!(
+            !host_dir.join("sub").exists(),
+            "[{}] made in the host folder",
+            u.name
+        );
         // A broken Env entry: one line, exit 125.
         let mut bad = cmd_config();
         bad["config"]["Env"] = serde_json::json!(["1X=y"]);

@@ -171,7 +171,20 @@ pub fn build_plan(
     let command = applied.as_ref().map_or(command, |a| &a.command[..]);
     match plan::compile(&loaded, command, host) {
         Ok(mut p) => {
-            if let Some((uid, gid)) = applied.and_then(|a| a.ids) {
+            let applied = applied.unwrap_or_default();
+            // Made in the image's throwaway layer only, never in a host folder a grant binds.
+            let in_grant = |w: &std::path::Path| {
+                p.mounts.iter().any(|m| {
+                    matches!(m, crate::plan::MountStep::Bind { target, .. } | crate::plan::MountStep::Overlay { target, .. } if w.starts_with(target))
+                })
+            };
+            if let Some(w) = applied.make_workdir.filter(|w| !in_grant(w)) {
+                p.mounts.push(crate::plan::MountStep::Dir {
+                    target: w,
+                    mode: 0o755,
+                });
+            }
+            if let Some((uid, gid)) = applied.ids {
                 // The image's User (or root, Docker's default): the one id mapped inside.
                 if p.namespaces.user {
                     p.ids.uid_inside = uid;

@@ -18,12 +18,15 @@ const RESOLVE_IN_ROOT: u64 = 0x10;
 const DB_LIMIT: u64 = 4 << 20;
 
 /// What the image asks for that the plan takes after compiling: the ids inside.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Applied {
     /// COMMAND: Entrypoint and the given arguments (or Cmd).
     pub command: Vec<String>,
     /// The uid and gid inside, when the profile does not choose (`process.uid`).
     pub ids: Option<(u32, u32)>,
+    /// The image's WorkingDir when the image lacks it: made in the throwaway layer, as Docker
+    /// makes it in the container's.
+    pub make_workdir: Option<std::path::PathBuf>,
 }
 
 /// True when a value comes from a profile the user chose or the command line, not from jail's
@@ -95,6 +98,7 @@ pub fn apply(loaded: &mut Loaded, img: &Image, given: &[String]) -> Result<Appli
         }
         p.env.set.insert(k, L::new(v, at.clone()));
     }
+    let mut make_workdir = None;
     if let Some(w) = &c.workdir {
         if !p.process.cwd.as_ref().is_some_and(|x| said(sources, &x.at)) {
             if !w.starts_with('/') {
@@ -104,12 +108,31 @@ pub fn apply(loaded: &mut Loaded, img: &Image, given: &[String]) -> Result<Appli
                 ));
             }
             p.process.cwd = Some(L::new(w.clone(), at.clone()));
+            if missing_in(&img.rootfs, Path::new(w)) {
+                make_workdir = Some(w.into());
+            }
         }
     }
     Ok(Applied {
         command,
         ids: ids.map(|(u, g, _)| (u, g)),
+        make_workdir,
     })
+}
+
+/// True when nothing is at `path` (absolute, inside the image) in the image root, looking
+/// without following symlinks (a symlink on the way counts as there: the launch judges it).
+fn missing_in(rootfs: &Path, path: &Path) -> bool {
+    let mut at = rootfs.to_path_buf();
+    for c in path.components().skip(1) {
+        at.push(c);
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => return false,
+            Err(_) => return true,
+        }
+    }
+    false
 }
 
 /// Reads `rel` (e.g. `etc/passwd`) of the image root, resolved inside it; None when missing.
