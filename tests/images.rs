@@ -427,6 +427,32 @@ fn a_docker_archive_runs() {
         r.ok();
         assert_eq!(r.stdout(), "from-cmd\n", "[{}] {}", u.name, r.stderr());
         assert_eq!(cached(&cache).len(), 1, "[{}] {:?}", u.name, cached(&cache));
+        // Three jails unpacking the same image at once: all run, one entry, no temporary left.
+        let cache = TempDir::new(u);
+        let kids: Vec<_> = (0..3)
+            .map(|_| {
+                Jail::new(u)
+                    .env("XDG_CACHE_HOME", &*cache)
+                    .args(["run", "--image", &img])
+                    .spawn()
+            })
+            .collect();
+        for k in kids {
+            let o = k.wait_with_output().unwrap();
+            assert!(
+                o.status.success(),
+                "[{}] {}",
+                u.name,
+                String::from_utf8_lossy(&o.stderr)
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&o.stdout),
+                "from-cmd\n",
+                "[{}]",
+                u.name
+            );
+        }
+        assert_eq!(cached(&cache).len(), 1, "[{}] {:?}", u.name, cached(&cache));
     });
 }
 
