@@ -363,6 +363,28 @@ fn numeric_user_and_default_tag() {
             "[{}] made in the host folder",
             u.name
         );
+        // A WorkingDir climbing out with '..': refused.
+        let mut wd = cmd_config();
+        wd["config"]["WorkingDir"] = "/w/../../etc".into();
+        let lw = layout(&dir.join("img6"), &[("t", wd)]);
+        let r = jail(
+            u,
+            &cache,
+            &[
+                "run",
+                "--image",
+                &format!("oci:{}:t", lw.display()),
+                "--",
+                "/bin/true",
+            ],
+        );
+        r.expect_code(125);
+        assert!(
+            r.stderr().contains("without '..'"),
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
         // A broken Env entry: one line, exit 125.
         let mut bad = cmd_config();
         bad["config"]["Env"] = serde_json::json!(["1X=y"]);

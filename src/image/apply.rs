@@ -101,9 +101,9 @@ pub fn apply(loaded: &mut Loaded, img: &Image, given: &[String]) -> Result<Appli
     let mut make_workdir = None;
     if let Some(w) = &c.workdir {
         if !p.process.cwd.as_ref().is_some_and(|x| said(sources, &x.at)) {
-            if !w.starts_with('/') {
+            if !w.starts_with('/') || w.contains('\0') || w.split('/').any(|c| c == "..") {
                 return Err(format!(
-                    "the image's WorkingDir {} is not absolute",
+                    "the image's WorkingDir {} is not an absolute path without '..'",
                     crate::util::printable(w, false)
                 ));
             }
