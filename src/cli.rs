@@ -239,12 +239,16 @@ pub struct SandboxOpts {
     /// host's system is bound, COMMAND is PID 1
     #[arg(long, value_name = "DIR", conflicts_with = "image")]
     pub rootfs: Option<String>,
-    /// Not available yet (refused by this build). Use a container image from a local file as the root: oci:DIR[:TAG] (an OCI image layout,
-    /// as skopeo, podman save --format oci-dir or buildah push write) or docker-archive:FILE (as
-    /// docker save writes). Layers are unpacked once into ~/.cache/jail/images; the image's Env,
-    /// Entrypoint/Cmd, WorkingDir and User apply unless the profile or command line says
-    /// otherwise (COMMAND replaces Cmd). Nothing is downloaded: fetch images with your registry
-    /// client (skopeo copy docker://busybox oci:DIR:latest)
+    /// Use a container image from local files as the root: oci:DIR[:TAG] (an OCI image layout,
+    /// as skopeo copy, podman save --format oci-dir, umoci or buildah push write; TAG is the
+    /// index's ref.name, default: latest or the only image), oci-archive:FILE[:TAG] (the same as
+    /// one tar) or docker-archive:FILE.tar (as docker save or podman save write). Layers are checked against their digests and unpacked once
+    /// into $XDG_CACHE_HOME/jail/images (~/.cache/jail/images); the root is used like --rootfs
+    /// (read-only, with a throwaway writable layer). The image's Env, Entrypoint/Cmd, WorkingDir
+    /// and User apply unless the profile or command line says otherwise; COMMAND is optional and
+    /// replaces Cmd (Entrypoint is kept), as in docker run. Nothing is downloaded (no network
+    /// fetch): get an image with your registry client first, e.g. skopeo copy
+    /// docker://docker.io/library/busybox oci:DIR:latest
     #[arg(long, value_name = "REF")]
     pub image: Option<String>,
     /// Put jail's init in front of COMMAND as PID 1 (reaps orphans, forwards signals), as
@@ -276,9 +280,9 @@ pub struct RunArgs {
     /// Output format of --dry-run
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
-    /// The program to run and its arguments
+    /// The program to run and its arguments (with --image: optional, replaces the image's Cmd)
     #[arg(
-        required = true,
+        required_unless_present = "image",
         trailing_var_arg = true,
         allow_hyphen_values = true,
         value_name = "COMMAND"

@@ -11,7 +11,8 @@ use std::fmt::Write;
 
 pub fn run(a: ExplainArgs, v: super::Verbosity) -> i32 {
     let host = Host::probe();
-    let command = if a.command.is_empty() {
+    // With --image and no COMMAND, the image's Entrypoint/Cmd (as `run` would).
+    let command = if a.command.is_empty() && a.opts.image.is_none() {
         vec!["/bin/sh".to_string()]
     } else {
         a.command.clone()

@@ -99,9 +99,34 @@ pub fn build_plan(
     host: &Host,
     v: Verbosity,
 ) -> Option<Plan> {
-    if opts.image.is_some() {
-        eprintln!("jail: error: --image is not supported by this build yet; unpack the image and use --rootfs DIR");
-        return None;
+    // --image: the unpacked image is the root, as with --rootfs; its config is applied below.
+    let image = match &opts.image {
+        Some(r) => match crate::image::open(r) {
+            Ok(i) => {
+                if v == Verbosity::Verbose {
+                    let how = if i.fresh {
+                        "unpacked into"
+                    } else {
+                        "from the cache"
+                    };
+                    eprintln!("jail: image {}: {how} {}", i.reference, i.rootfs.display());
+                }
+                Some(i)
+            }
+            Err(e) => {
+                eprintln!(
+                    "jail: error: --image {}: {}",
+                    printable(r, false),
+                    printable(&e, false)
+                );
+                return None;
+            }
+        },
+        None => None,
+    };
+    let mut overrides = Overrides::from(opts);
+    if let Some(i) = &image {
+        overrides.rootfs = Some(i.rootfs.display().to_string());
     }
     let search = SearchPath::from_env(&host.config_home);
     let spec = match &opts.profile {
@@ -122,15 +147,56 @@ pub fn build_plan(
             spec
         }
     };
-    let loaded = match profile::load(&search, &spec, &Overrides::from(opts)) {
+    let mut loaded = match profile::load(&search, &spec, &overrides) {
         Ok(l) => l,
         Err((e, sources)) => {
             print_error(&e, &sources);
             return None;
         }
     };
+    let mut applied = None;
+    if let Some(i) = &image {
+        match crate::image::apply::apply(&mut loaded, i, command) {
+            Ok(a) => applied = Some(a),
+            Err(e) => {
+                eprintln!(
+                    "jail: error: --image {}: {}",
+                    i.reference,
+                    printable(&e, false)
+                );
+                return None;
+            }
+        }
+    }
+    let command = applied.as_ref().map_or(command, |a| &a.command[..]);
     match plan::compile(&loaded, command, host) {
-        Ok(p) => Some(p),
+        Ok(mut p) => {
+            let applied = applied.unwrap_or_default();
+            // Made in the image's throwaway layer only, never in a host folder a grant binds.
+            let in_grant = |w: &std::path::Path| {
+                p.mounts.iter().any(|m| {
+                    matches!(m, crate::plan::MountStep::Bind { target, .. } | crate::plan::MountStep::Overlay { target, .. } if w.starts_with(target))
+                })
+            };
+            if let Some(w) = applied.make_workdir.filter(|w| !in_grant(w)) {
+                p.mounts.push(crate::plan::MountStep::Dir {
+                    target: w,
+                    mode: 0o755,
+                });
+            }
+            if let Some((uid, gid)) = applied.ids {
+                // The image's User (or root, Docker's default): the one id mapped inside.
+                if p.namespaces.user {
+                    p.ids.uid_inside = uid;
+                    p.ids.gid_inside = gid;
+                } else if uid != 0 || gid != 0 {
+                    p.warnings.push(format!(
+                        "the image's User ({uid}:{gid}) is not applied: no user namespace"
+                    ));
+                }
+            }
+            Some(p)
+        }
         Err(e) => {
             print_error(&e, &loaded.sources);
             None

@@ -1,5 +1,6 @@
 //! Container images from local files (`jail run --image`, SPEC §6): an OCI image layout
-//! (`oci:DIR[:TAG]`) or a `docker save` archive (`docker-archive:FILE`). Nothing is fetched.
+//! (`oci:DIR[:TAG]`, or as one tar `oci-archive:FILE[:TAG]`) or a `docker save` archive
+//! (`docker-archive:FILE`). Nothing is fetched. [`apply`] applies the image config to a profile.
 //!
 //! [`open`] finds the image's manifest, checks every blob it reads against its sha256 digest,
 //! unpacks the layers once into the cache (`$XDG_CACHE_HOME/jail/images/HEX/rootfs`, keyed by
@@ -8,12 +9,14 @@
 //! only when every layer is in: a failure leaves nothing in the cache. The unpacker's rules are
 //! in [`unpack`].
 
+pub mod apply;
 mod source;
 pub mod unpack;
 
 use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest};
 use source::Source;
 use std::io::{BufRead, BufReader, Read};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 /// Limits for the JSON documents (an index, a manifest, a config) read whole.
@@ -39,6 +42,10 @@ pub struct Image {
     /// The unpacked root folder (in the cache).
     pub rootfs: PathBuf,
     pub config: Config,
+    /// The reference as given (`oci:DIR:TAG`), for messages.
+    pub reference: String,
+    /// True when this call unpacked it (false: found in the cache).
+    pub fresh: bool,
 }
 
 impl Config {
@@ -66,11 +73,14 @@ pub fn cache_dir() -> Result<PathBuf, String> {
 pub fn open(reference: &str) -> Result<Image, String> {
     let (src, key, config_blob, layers) = if let Some(rest) = reference.strip_prefix("oci:") {
         oci_layout(rest)?
+    } else if let Some(rest) = reference.strip_prefix("oci-archive:") {
+        let (file, tag) = split_tag(rest, Path::is_file);
+        oci_index(Source::archive(Path::new(file))?, file, tag)?
     } else if let Some(file) = reference.strip_prefix("docker-archive:") {
         docker_archive(Path::new(file))?
     } else {
         return Err(
-            "takes oci:DIR[:TAG] or docker-archive:FILE (local files; fetch images with skopeo, podman or docker)"
+            "takes oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE (local files; fetch images with skopeo, podman or docker)"
                 .into(),
         );
     };
@@ -87,8 +97,13 @@ pub fn open(reference: &str) -> Result<Image, String> {
             user: c.user().clone().filter(|u| !u.is_empty()),
         })
         .unwrap_or_default();
-    let rootfs = unpack_cached(&src, &key, &layers)?;
-    Ok(Image { rootfs, config })
+    let (rootfs, fresh) = unpack_cached(&src, &key, &layers)?;
+    Ok(Image {
+        rootfs,
+        config,
+        reference: crate::util::printable(reference, false).into_owned(),
+        fresh,
+    })
 }
 
 /// A layer to unpack: where its bytes are, and the sha256 they must hash to.
@@ -99,10 +114,10 @@ struct Layer {
 
 type Found = (Source, String, Vec<u8>, Vec<Layer>);
 
-fn split_tag(rest: &str) -> (&str, Option<&str>) {
+fn split_tag(rest: &str, exists: fn(&Path) -> bool) -> (&str, Option<&str>) {
     // DIR may hold ':' itself: a tag is what follows the last ':' when it has no '/' and DIR
     // without it is a folder (or the whole is not).
-    if Path::new(rest).is_dir() {
+    if exists(Path::new(rest)) {
         return (rest, None);
     }
     match rest.rsplit_once(':') {
@@ -112,7 +127,7 @@ fn split_tag(rest: &str) -> (&str, Option<&str>) {
 }
 
 fn oci_layout(rest: &str) -> Result<Found, String> {
-    let (dir, tag) = split_tag(rest);
+    let (dir, tag) = split_tag(rest, Path::is_dir);
     let dirp = Path::new(dir);
     let layout = dirp.join("oci-layout");
     if !layout.is_file() {
@@ -120,21 +135,24 @@ fn oci_layout(rest: &str) -> Result<Found, String> {
             "{dir}: not an OCI image layout (no oci-layout file; skopeo copy docker://IMAGE oci:{dir}:TAG makes one)"
         ));
     }
-    let src = Source::Layout(dirp.to_path_buf());
+    oci_index(Source::Layout(dirp.to_path_buf()), dir, tag)
+}
+
+/// The image `tag` (or the only one) of an OCI layout, a folder or an `oci-archive` tar.
+fn oci_index(src: Source, dir: &str, tag: Option<&str>) -> Result<Found, String> {
     let index = ImageIndex::from_reader(&src.read_small("index.json", JSON_LIMIT)?[..])
         .map_err(|e| format!("{dir}/index.json: {e}"))?;
     let ms = index.manifests();
     let pick = match tag {
         Some(t) => ms
             .iter()
-            .find(|m| {
-                m.annotations()
-                    .as_ref()
-                    .and_then(|a| a.get(ANN_REF))
-                    .is_some_and(|r| r == t)
-            })
+            .find(|m| ref_name(m) == Some(t))
             .ok_or_else(|| format!("{dir}: no image tagged {t} (tags: {})", tags(ms)))?,
         None if ms.len() == 1 => &ms[0],
+        None if ms.iter().any(|m| ref_name(m) == Some("latest")) => ms
+            .iter()
+            .find(|m| ref_name(m) == Some("latest"))
+            .unwrap_or(&ms[0]),
         None if ms.is_empty() => return Err(format!("{dir}: the layout holds no image")),
         None => {
             return Err(format!(
@@ -177,6 +195,10 @@ fn oci_layout(rest: &str) -> Result<Found, String> {
     Ok((src, key, config, layers))
 }
 
+fn ref_name(m: &oci_spec::image::Descriptor) -> Option<&str> {
+    m.annotations().as_ref()?.get(ANN_REF).map(String::as_str)
+}
+
 fn is_index(body: &[u8]) -> bool {
     serde_json::from_slice::<serde_json::Value>(body)
         .ok()
@@ -184,10 +206,7 @@ fn is_index(body: &[u8]) -> bool {
 }
 
 fn tags(ms: &[oci_spec::image::Descriptor]) -> String {
-    let t: Vec<&str> = ms
-        .iter()
-        .filter_map(|m| m.annotations().as_ref()?.get(ANN_REF).map(String::as_str))
-        .collect();
+    let t: Vec<&str> = ms.iter().filter_map(ref_name).collect();
     if t.is_empty() {
         "none".into()
     } else {
@@ -261,52 +280,112 @@ fn docker_archive(file: &Path) -> Result<Found, String> {
 }
 
 /// The cached root of `key`, unpacked now when missing.
-fn unpack_cached(src: &Source, key: &str, layers: &[Layer]) -> Result<PathBuf, String> {
+fn unpack_cached(src: &Source, key: &str, layers: &[Layer]) -> Result<(PathBuf, bool), String> {
     let cache = cache_dir()?;
     let entry = cache.join(key);
     let rootfs = entry.join("rootfs");
+    let cfd = open_cache(&cache)?;
     if rootfs.is_dir() {
-        return Ok(rootfs);
+        return Ok((rootfs, false));
     }
-    std::fs::create_dir_all(&cache).map_err(|e| format!("{}: {e}", cache.display()))?;
-    let tmp = cache.join(format!(".tmp-{key}-{}", std::process::id()));
+    let tmp_name = format!(".tmp-{key}-{}", std::process::id());
+    let tmp = cache.join(&tmp_name);
     let _ = remove_tree(&tmp);
-    let r = unpack_into(src, &tmp, layers).and_then(|()| {
-        match std::fs::rename(&tmp, &entry) {
-            Ok(()) => Ok(()),
-            // Another jail unpacked the same image meanwhile: use that one.
-            Err(_) if rootfs.is_dir() => Ok(()),
-            Err(e) => Err(format!("{}: {e}", entry.display())),
+    remove_stale(&cache);
+    let (tname, ename) = (c_name(&tmp_name), c_name(key));
+    let r = unpack_into(src, &cfd, &tname, &tmp, layers).and_then(|()| {
+        // SAFETY: a valid descriptor and C strings; both names are in the one cache folder.
+        if unsafe {
+            libc::renameat(
+                cfd.as_raw_fd(),
+                tname.as_ptr(),
+                cfd.as_raw_fd(),
+                ename.as_ptr(),
+            )
+        } == 0
+        {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        // Another jail unpacked the same image meanwhile: use that one.
+        if rootfs.is_dir() {
+            Ok(())
+        } else {
+            Err(format!("{}: {e}", entry.display()))
         }
     });
     if r.is_err() || tmp.exists() {
         let _ = remove_tree(&tmp);
     }
-    r.map(|()| rootfs)
+    r.map(|()| (rootfs, true))
 }
 
-fn unpack_into(src: &Source, tmp: &Path, layers: &[Layer]) -> Result<(), String> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .mode(0o700)
-        .create(tmp)
-        .map_err(|e| format!("{}: {e}", tmp.display()))?;
-    let root_path = tmp.join("rootfs");
-    std::fs::DirBuilder::new()
-        .mode(0o755)
-        .create(&root_path)
-        .map_err(|e| format!("{}: {e}", root_path.display()))?;
-    let root: std::os::fd::OwnedFd = std::fs::File::open(&root_path)
-        .map_err(|e| format!("{}: {e}", root_path.display()))?
-        .into();
+fn c_name(s: &str) -> std::ffi::CString {
+    // Names made here from hex digits and a pid.
+    std::ffi::CString::new(s).unwrap_or_default()
+}
+
+/// Makes and opens the cache folder, which must be a real folder of the caller's that no one
+/// else may write (root unpacking into a folder another user controls could be steered).
+fn open_cache(cache: &Path) -> Result<OwnedFd, String> {
+    let shown = cache.display();
+    std::fs::create_dir_all(cache).map_err(|e| format!("{shown}: {e}"))?;
+    let c = std::ffi::CString::new(cache.as_os_str().as_encoded_bytes())
+        .map_err(|_| format!("{shown}: a NUL byte in the path"))?;
+    let fd = crate::sandbox::sys::openat(
+        libc::AT_FDCWD,
+        &c,
+        libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+        0,
+    )
+    .map_err(|e| format!("{shown}: {e} (the image cache must be a real folder)"))?;
+    let st = crate::sandbox::sys::fstat(fd.as_raw_fd()).map_err(|e| format!("{shown}: {e}"))?;
+    // SAFETY: geteuid has no failure mode.
+    let me = unsafe { libc::geteuid() };
+    if st.st_uid != me || st.st_mode & 0o022 != 0 {
+        return Err(format!(
+            "{shown}: the image cache must be a folder of uid {me} that only it can write (it is uid {}'s, mode {:o}); set XDG_CACHE_HOME elsewhere",
+            st.st_uid,
+            st.st_mode & 0o7777
+        ));
+    }
+    Ok(fd)
+}
+
+fn unpack_into(
+    src: &Source,
+    cache: &OwnedFd,
+    name: &std::ffi::CStr,
+    tmp: &Path,
+    layers: &[Layer],
+) -> Result<(), String> {
+    let sys = |e: &str| format!("{}: {e}", tmp.display());
+    // SAFETY: valid descriptor and C string.
+    if unsafe { libc::mkdirat(cache.as_raw_fd(), name.as_ptr(), 0o700) } != 0 {
+        return Err(sys(&std::io::Error::last_os_error().to_string()));
+    }
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+    let tfd = crate::sandbox::sys::openat(cache.as_raw_fd(), name, flags, 0)
+        .map_err(|e| sys(&e.to_string()))?;
+    // SAFETY: valid descriptor and C string.
+    if unsafe { libc::mkdirat(tfd.as_raw_fd(), c"rootfs".as_ptr(), 0o755) } != 0 {
+        return Err(sys(&std::io::Error::last_os_error().to_string()));
+    }
+    let root = crate::sandbox::sys::openat(tfd.as_raw_fd(), c"rootfs", flags, 0)
+        .map_err(|e| sys(&e.to_string()))?;
     let mut dirs = vec![];
+    let mut budget = space_in(&root);
     for (i, l) in layers.iter().enumerate() {
-        // Checked whole before a byte of it is unpacked.
-        let got = source::hash_stream(src.open_path(&l.path)?)
-            .map_err(|e| format!("layer {}: {e}", i + 1))?;
-        source::check(&l.digest, &got).map_err(|e| format!("layer {}: {e}", i + 1))?;
-        let r = BufReader::new(src.open_path(&l.path)?);
-        let res = with_decompressed(r, |tar| unpack::layer(&root, tar, &mut dirs));
+        // The bytes unpacked are the bytes hashed (one read: a file changed between a check
+        // and a second read cannot slip in). The layer goes into the temporary folder first;
+        // a mismatch found at its end throws the whole folder away.
+        let mut hashed = source::Hashing::new(src.open_path(&l.path)?);
+        let res = with_decompressed(BufReader::new(&mut hashed), |tar| {
+            unpack::layer(&root, tar, &mut dirs, &mut budget)
+        });
+        let got = hashed.finish().map_err(|e| format!("layer {}: {e}", i + 1));
+        // A wrong digest explains a broken stream best: it is said first.
+        source::check(&l.digest, &got?).map_err(|e| format!("layer {}: {e}", i + 1))?;
         res.map_err(|e| format!("layer {} ({}): {e}", i + 1, l.digest))?;
     }
     unpack::finish(&root, &mut dirs)
@@ -328,6 +407,38 @@ fn with_decompressed<R: BufRead>(
         let mut r = r;
         f(&mut r)
     }
+}
+
+/// Removes the temporary folders of unpacks whose jail died before it could (killed): their
+/// pid, at the end of the name, is gone.
+fn remove_stale(cache: &Path) {
+    let Ok(rd) = std::fs::read_dir(cache) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(".tmp-") else {
+            continue;
+        };
+        let pid = rest.rsplit('-').next().and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = remove_tree(&e.path());
+            }
+        }
+    }
+}
+
+/// The bytes an image may take in the file system of `dir`: what is free for the caller, less
+/// a twentieth (an image must not fill the disk the home is on).
+fn space_in(dir: &OwnedFd) -> u64 {
+    // SAFETY: a valid descriptor; `st` is written by the call.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstatvfs(dir.as_raw_fd(), &mut st) } != 0 {
+        return u64::MAX;
+    }
+    let free = (st.f_bavail as u64).saturating_mul(st.f_frsize as u64);
+    free - free / 20
 }
 
 /// Removes a tree we made, making folders writable first (an image may hold read-only ones).

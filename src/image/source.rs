@@ -7,18 +7,33 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-/// The sha256 of a whole stream, in hex.
-pub fn hash_stream(mut r: impl Read) -> std::io::Result<String> {
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = r.read(&mut buf)?;
-        if n == 0 {
-            break;
+/// A reader that hashes what passes through it; [`Hashing::finish`] reads the rest and
+/// returns the sha256 of the whole stream.
+pub struct Hashing<R> {
+    inner: R,
+    h: Sha256,
+}
+
+impl<R: Read> Hashing<R> {
+    pub fn new(inner: R) -> Self {
+        Hashing {
+            inner,
+            h: Sha256::new(),
         }
-        h.update(&buf[..n]);
     }
-    Ok(hex(&h.finalize()))
+
+    pub fn finish(mut self) -> std::io::Result<String> {
+        std::io::copy(&mut self, &mut std::io::sink())?;
+        Ok(hex(&self.h.finalize()))
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.h.update(&buf[..n]);
+        Ok(n)
+    }
 }
 
 pub fn hex(b: &[u8]) -> String {
@@ -55,15 +70,42 @@ impl Source {
         let f = File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
         let mut ar = tar::Archive::new(f);
         let mut members = HashMap::new();
+        let mut links = vec![];
         let entries = ar
             .entries_with_seek()
             .map_err(|e| format!("{}: not a tar: {e}", file.display()))?;
         for e in entries {
             let e = e.map_err(|e| format!("{}: corrupt tar: {e}", file.display()))?;
-            if e.header().entry_type().is_file() {
-                let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
-                let name = name.trim_start_matches("./").to_string();
+            let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
+            let name = name.trim_start_matches("./").to_string();
+            let kind = e.header().entry_type();
+            if kind.is_file() {
                 members.insert(name, (e.raw_file_position(), e.size()));
+            } else if kind.is_symlink() {
+                // skopeo's docker-archive: ID/layer.tar -> ../HEX.tar
+                if let Some(t) = e.link_name_bytes() {
+                    links.push((name, String::from_utf8_lossy(&t).into_owned()));
+                }
+            }
+        }
+        // Symlinks are followed one step, as names inside the archive (never on the host).
+        for (name, target) in links {
+            let mut parts: Vec<&str> = name.split('/').collect();
+            parts.pop();
+            for c in target.split('/') {
+                match c {
+                    "" | "." => {}
+                    ".." => {
+                        parts.pop();
+                    }
+                    c => parts.push(c),
+                }
+            }
+            if target.starts_with('/') {
+                continue;
+            }
+            if let Some(&m) = members.get(&parts.join("/")) {
+                members.entry(name).or_insert(m);
             }
         }
         Ok(Source::Archive {
@@ -81,9 +123,9 @@ impl Source {
                     return Err(format!("{shown}: not a path inside the layout"));
                 }
                 let p = dir.join(rel);
-                File::open(&p)
+                open_beneath(dir, rel)
                     .map(|f| Box::new(f) as Box<dyn Read>)
-                    .map_err(|e| format!("{}: {e} (a missing blob?)", p.display()))
+                    .map_err(|e| format!("{}: {e}", p.display()))
             }
             Source::Archive { file, members } => {
                 let rel = rel.trim_start_matches("./");
@@ -121,6 +163,35 @@ impl Source {
         check(digest, &sha256_hex(&v))?;
         Ok(v)
     }
+}
+
+/// Opens `rel` in the layout `dir` as a regular file: a symlink in the layout may not lead out
+/// of it (`RESOLVE_BENEATH`: a blob linked to a file only root may read is not read for root),
+/// and a fifo cannot make jail wait.
+fn open_beneath(dir: &Path, rel: &str) -> Result<File, String> {
+    const RESOLVE_BENEATH: u64 = 0x08;
+    let d = File::open(dir).map_err(|e| e.to_string())?;
+    use std::os::fd::AsRawFd;
+    let fd = crate::sandbox::sys::openat2(
+        d.as_raw_fd(),
+        rel,
+        libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY,
+        RESOLVE_BENEATH | crate::sandbox::sys::RESOLVE_NO_MAGICLINKS,
+    )
+    .map_err(|e| match e {
+        nix::errno::Errno::ENOENT => "missing (a blob the image names is not there)".to_string(),
+        nix::errno::Errno::EXDEV => "a symlink leading out of the layout".to_string(),
+        e => e.to_string(),
+    })?;
+    let st = crate::sandbox::sys::fstat(fd.as_raw_fd()).map_err(|e| e.to_string())?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return Err("not a regular file".into());
+    }
+    let f = File::from(fd);
+    // Back to blocking reads (O_NONBLOCK only kept the open from waiting on a fifo).
+    // SAFETY: a valid descriptor; F_SETFL with plain flags.
+    unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETFL, libc::O_RDONLY) };
+    Ok(f)
 }
 
 pub fn check(digest: &str, got_hex: &str) -> Result<(), String> {

@@ -171,9 +171,14 @@ fn clear_dir(dir: &OwnedFd, keep: &HashSet<PathBuf>, at: &Path) -> Result<(), St
     Ok(())
 }
 
-/// Unpacks the tar `r` into `root` (an open folder). `seen` holds the paths this layer laid so
-/// far (an opaque whiteout keeps those); `dirs` collects folder modes.
-pub fn layer(root: &OwnedFd, r: impl Read, dirs: &mut DirModes) -> Result<(), String> {
+/// Unpacks the tar `r` into `root` (an open folder); `dirs` collects folder modes; `budget` is
+/// the bytes the files may still take (less each file's size).
+pub fn layer(
+    root: &OwnedFd,
+    r: impl Read,
+    dirs: &mut DirModes,
+    budget: &mut u64,
+) -> Result<(), String> {
     let mut ar = tar::Archive::new(r);
     let mut seen: HashSet<PathBuf> = HashSet::new();
     let entries = ar.entries().map_err(|e| format!("not a tar: {e}"))?;
@@ -199,6 +204,11 @@ pub fn layer(root: &OwnedFd, r: impl Read, dirs: &mut DirModes) -> Result<(), St
             continue;
         }
         if let Some(gone) = name_s.strip_prefix(WH) {
+            // `.wh..` or `.wh...` would name the folder itself or its parent (at the top: the
+            // cache's temporary folder).
+            if gone.is_empty() || gone == "." || gone == ".." {
+                return Err(format!("entry {}: a whiteout of no file", path.display()));
+            }
             remove_at(pdir.as_raw_fd(), &cstr(std::ffi::OsStr::new(gone)))?;
             continue;
         }
@@ -227,6 +237,16 @@ pub fn layer(root: &OwnedFd, r: impl Read, dirs: &mut DirModes) -> Result<(), St
                 dirs.push((path.clone(), mode));
             }
             tar::EntryType::Regular | tar::EntryType::Continuous => {
+                // The size is in the header: an entry that cannot fit is refused before a
+                // byte of it is written (a small compressed layer can claim terabytes).
+                let size = e.size();
+                if size > *budget {
+                    return Err(format!(
+                        "entry {}: {size} bytes, more than the free space left for the image",
+                        path.display()
+                    ));
+                }
+                *budget -= size;
                 if existing.is_some() {
                     remove_at(pfd, &name)?;
                 }
@@ -310,6 +330,13 @@ pub fn layer(root: &OwnedFd, r: impl Read, dirs: &mut DirModes) -> Result<(), St
                     "entry {}: unsupported tar entry type {other:?}",
                     path.display()
                 ))
+            }
+        }
+        // Its folders too (made on the way when the tar left them out): an opaque whiteout
+        // later in this layer keeps them.
+        for a in path.ancestors().skip(1) {
+            if a.as_os_str().is_empty() || !seen.insert(a.to_path_buf()) {
+                break;
             }
         }
         seen.insert(path);

@@ -27,6 +27,34 @@ struct Grant {
     step: MountStep,
 }
 
+/// What `path` (a path inside the sandbox) is in the image folder `root`, walking it one
+/// component at a time without following symlinks; a symlink on the way is an error (the
+/// sandbox never mounts through one: the hide would fail at launch).
+fn image_kind(cx: &Ctx, root: &Path, path: &Path) -> Result<Option<Kind>, String> {
+    let mut at = root.to_path_buf();
+    let mut inside = PathBuf::from("/");
+    let n = path.components().count();
+    for (i, c) in path.components().enumerate().skip(1) {
+        at.push(c);
+        inside.push(c);
+        match cx.host.fs.kind(&at) {
+            None => return Ok(None),
+            Some(Kind::Symlink(to)) => {
+                return Err(format!(
+                    "hide {}: {} is a symlink in the image (to {}); jail never mounts through one: hide where it leads",
+                    path.display(),
+                    inside.display(),
+                    to.display()
+                ))
+            }
+            Some(k) if i + 1 == n => return Ok(Some(k)),
+            Some(Kind::Dir) => {}
+            Some(_) => return Ok(None),
+        }
+    }
+    Ok(None)
+}
+
 pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Error> {
     let f = &p.filesystem;
     let host = cx.host;
@@ -317,7 +345,15 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
         if !has_image && !visible(&path) {
             continue; // not granted, so already invisible
         }
-        let dir = match host.fs.kind(&path) {
+        // Outside every grant, the path is the image's: judged in the image root, not on
+        // the host (where the same path may be missing, or something else).
+        let kind = match &steps[0] {
+            MountStep::RootImage { source } if !visible(&path) => {
+                image_kind(cx, source, &path).map_err(|m| Located::at(m, &item.at))?
+            }
+            _ => host.fs.kind(&path),
+        };
+        let dir = match kind {
             None => {
                 warnings.push(format!("hide {}: nothing there to hide", path.display()));
                 continue;
