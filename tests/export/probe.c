@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void status_line(const char *key) {
@@ -62,8 +63,54 @@ static void path_fact(const char *p) {
     printf("path %s=%s\n", p, what);
 }
 
+/* The pids limit as a process sees it: children (blocked on a pipe) are started until fork fails;
+ * the processes then in the pid namespace are what the limit allows. Capped at PIDS_CAP. */
+#define PIDS_CAP 400
+static void pids_fact(void) {
+    int p[2];
+    if (pipe(p) != 0) { printf("pids=no pipe\n"); return; }
+    pid_t kids[PIDS_CAP];
+    int n = 0, e = 0;
+    while (n < PIDS_CAP) {
+        pid_t k = fork();
+        if (k == 0) { char c; close(p[1]); (void)!read(p[0], &c, 1); _exit(0); }
+        if (k < 0) { e = errno; break; }
+        kids[n++] = k;
+    }
+    int procs = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        if (de->d_name[0] >= '1' && de->d_name[0] <= '9') procs++;
+    if (d) closedir(d);
+    close(p[1]);
+    close(p[0]);
+    for (int i = 0; i < n; i++) waitpid(kids[i], NULL, 0);
+    if (n == PIDS_CAP) printf("pids=more than %d\n", PIDS_CAP);
+    else printf("pids=fork %s with %d processes\n", strerrorname_np(e), procs);
+}
+
+/* Cgroup limit files, where the sandbox shows them (neither jail nor the bundles mount /sys). */
+static void cgroup_facts(void) {
+    static const char *files[] = {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/pids.max",
+                                  "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                                  "/sys/fs/cgroup/pids/pids.max"};
+    int seen = 0;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        FILE *f = fopen(files[i], "r");
+        char v[64] = "";
+        if (!f) continue;
+        seen = 1;
+        if (fgets(v, sizeof v, f)) v[strcspn(v, "\n")] = 0;
+        fclose(f);
+        printf("cgroup %s=%s\n", files[i], v);
+    }
+    if (!seen) printf("cgroup files=not visible\n");
+}
+
 int main(int argc, char **argv) {
     status_line("CapEff");
+    status_line("CapPrm");
     status_line("CapBnd");
     status_line("CapAmb");
     status_line("NoNewPrivs");
@@ -111,6 +158,8 @@ int main(int argc, char **argv) {
         printf("rlimit %s=%llu/%llu\n", lim[i].n, (unsigned long long)rl.rlim_cur,
                (unsigned long long)rl.rlim_max);
     }
+    pids_fact();
+    cgroup_facts();
     char hn[256] = "";
     gethostname(hn, sizeof hn);
     printf("hostname=%s\n", hn);
