@@ -12,6 +12,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 
 mod engines;
+mod vm;
 
 /// A world-readable folder holding the probe, built from tests/export/probe.c (`static`: also
 /// for image roots without a libc, such as the podman test's).
@@ -73,7 +74,7 @@ fn host_ns() -> String {
 
 /// The paths the probe reports on: system folders granted read-only, the private home and /tmp,
 /// what the bundle masks or makes read-only, what is not there at all.
-const PATHS: &[&str] = &[
+pub const PATHS: &[&str] = &[
     "/etc",
     "/usr",
     "/root",

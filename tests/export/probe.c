@@ -53,9 +53,11 @@ static void path_fact(const char *p) {
         else if (access(p, W_OK) == 0) what = "rw";
         else what = "ro";
     } else {
+        /* Hidden: nothing to read. jail masks a file with an empty unreadable one; runc and crun
+         * (maskedPaths) bind /dev/null over it, which opens and reads as empty. */
         int fd = open(p, O_RDONLY | O_NONBLOCK);
         char c;
-        if (fd < 0 || (S_ISREG(st.st_mode) && st.st_size == 0 && read(fd, &c, 1) <= 0)) what = "hidden";
+        if (fd < 0 || read(fd, &c, 1) <= 0) what = "hidden";
         else if (access(p, W_OK) == 0) what = "rw";
         else what = "ro";
         if (fd >= 0) close(fd);
