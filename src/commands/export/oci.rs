@@ -332,6 +332,23 @@ pub fn to_spec(plan: &Plan, notes: &mut Notes) -> Result<(Spec, Vec<Make>), Stri
         }
         res = res.cpu(c.build().map_err(e)?);
     }
+    if l.memory.is_some()
+        && matches!(
+            l.backend,
+            Some(
+                crate::plan::cgroup::BackendKind::V2
+                    | crate::plan::cgroup::BackendKind::SystemdScope
+            )
+        )
+    {
+        // On cgroup v2 jail ends the whole sandbox when it runs out of memory, not only the
+        // process the kernel picks; runc and crun leave memory.oom.group at 0 unless asked.
+        // `unified` is refused on a v1 host, so only when the plan is for a v2 one.
+        res = res.unified(HashMap::from([(
+            "memory.oom.group".to_string(),
+            "1".to_string(),
+        )]));
+    }
     if let Some(p) = l.pids {
         res = res.pids(
             LinuxPidsBuilder::default()
