@@ -88,9 +88,16 @@ pub const PATHS: &[&str] = &[
     "/etc/hostname",
 ];
 
-/// Shipped profiles with different shapes: the defaults, a shell, cgroup limits (pandoc:
-/// memory 2 GiB, pids 128), the host's network (curl).
-const PROFILES: &[&str] = &["default", "shell", "pandoc", "curl"];
+/// Shipped profiles with different shapes, with options for both `jail run` and the export: the
+/// defaults, a shell, cgroup limits (pandoc: memory 2 GiB, pids 128; `--memory 64MiB`), the
+/// host's network (curl).
+const CASES: &[(&str, &[&str])] = &[
+    ("default", &[]),
+    ("shell", &[]),
+    ("pandoc", &[]),
+    ("curl", &[]),
+    ("default", &["--memory", "64MiB"]),
+];
 
 /// The probe inside `jail run --profile P`, and inside P's exported bundle under runc and crun,
 /// prints the same facts. As root: these bundles keep the caller's ids (uid 0), which the
@@ -112,32 +119,26 @@ fn runc_and_crun_run_the_bundles_with_the_same_facts() {
     let bind = dir.display().to_string();
     let mut args = vec![probe.as_str(), &ns];
     args.extend(PATHS);
-    for profile in PROFILES {
-        let mut run = vec!["run", "--profile", profile, "--ro-bind", &bind, "--"];
+    for (profile, opts) in CASES {
+        let mut run = vec!["run", "--profile", profile, "--ro-bind", &bind];
+        run.extend(*opts);
+        run.push("--");
         run.extend(&args);
         let inside = Jail::new(&root).args(&run).output();
         inside.ok();
         let facts = inside.stdout();
         let bundle = TempDir::new(&root);
         let b = bundle.display().to_string();
-        let mut exp = vec![
-            "export",
-            "oci",
-            "--profile",
-            profile,
-            "--ro-bind",
-            &bind,
-            "--bundle",
-            &b,
-            "--",
-        ];
+        let mut exp = vec!["export", "oci", "--profile", profile, "--ro-bind", &bind];
+        exp.extend(*opts);
+        exp.extend(["--bundle", &b, "--"]);
         exp.extend(&args);
         Jail::new(&root).args(&exp).output().ok();
         let id = format!("jail-export-{}-{profile}", std::process::id());
         let runc = runc_run(&b, &id, None);
-        assert_eq!(facts, runc, "profile {profile}: jail run vs runc");
+        assert_eq!(facts, runc, "profile {profile} {opts:?}: jail run vs runc");
         let crun = crun_run(&b, &id);
-        assert_eq!(facts, crun, "profile {profile}: jail run vs crun");
+        assert_eq!(facts, crun, "profile {profile} {opts:?}: jail run vs crun");
         // What the comparison stands on, seen from inside.
         for want in [
             "CapEff=0000000000000000",
@@ -156,6 +157,15 @@ fn runc_and_crun_run_the_bundles_with_the_same_facts() {
                 "{profile}: {want}\n{facts}"
             );
         }
+        let memory = if opts.is_empty() {
+            "touched"
+        } else {
+            "killed by KILL"
+        };
+        assert!(
+            facts.contains(&format!("memory 96MiB={memory}\n")),
+            "{profile} {opts:?}\n{facts}"
+        );
         let net = if *profile == "curl" { "host" } else { "new" };
         assert!(
             facts.contains(&format!("ns net={net}\n")),

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 static void status_line(const char *key) {
@@ -92,6 +93,27 @@ static void pids_fact(void) {
     else printf("pids=fork %s with %d processes\n", strerrorname_np(e), procs);
 }
 
+/* The memory limit as a process meets it: a child touches MEM_MIB MiB, 1 MiB at a time. Under a
+ * lower cgroup limit it is killed (SIGKILL of the OOM killer); under RLIMIT_AS malloc fails. */
+#define MEM_MIB 96
+static void memory_fact(void) {
+    fflush(stdout);
+    pid_t k = fork();
+    if (k == 0) {
+        for (int i = 0; i < MEM_MIB; i++) {
+            char *m = malloc(1 << 20);
+            if (!m) _exit(2);
+            memset(m, i + 1, 1 << 20);
+        }
+        _exit(0);
+    }
+    int st = 0;
+    if (k < 0 || waitpid(k, &st, 0) < 0) printf("memory %dMiB=no child\n", MEM_MIB);
+    else if (WIFSIGNALED(st)) printf("memory %dMiB=killed by %s\n", MEM_MIB, sigabbrev_np(WTERMSIG(st)));
+    else if (WEXITSTATUS(st) == 2) printf("memory %dMiB=malloc failed\n", MEM_MIB);
+    else printf("memory %dMiB=touched\n", MEM_MIB);
+}
+
 /* Cgroup limit files, where the sandbox shows them (neither jail nor the bundles mount /sys). */
 static void cgroup_facts(void) {
     static const char *files[] = {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/pids.max",
@@ -161,6 +183,7 @@ int main(int argc, char **argv) {
                (unsigned long long)rl.rlim_max);
     }
     pids_fact();
+    memory_fact();
     cgroup_facts();
     char hn[256] = "";
     gethostname(hn, sizeof hn);
