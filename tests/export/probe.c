@@ -1,6 +1,8 @@
 /* The isolation facts a sandboxed process can see, one `key=value` line each, so the same
  * program run under `jail run` and under an OCI runtime (runc, crun) of the exported bundle can
- * be compared line by line (tests/export/main.rs).
+ * be compared line by line (tests/export/main.rs, vm.rs, engines.rs): capabilities, no_new_privs,
+ * seccomp mode, ids, namespaces, the errno of denied system calls, rlimits, the pids and memory
+ * limits as a process meets them, cgroup limit files where visible, the hostname, paths.
  *
  * argv: HOST_NS  PATH...   HOST_NS = "user:INODE,pid:INODE,..." (the caller's namespaces);
  * each PATH is reported as missing / hidden (exists but empty or unreadable) / ro / rw. */
