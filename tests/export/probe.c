@@ -1,6 +1,8 @@
 /* The isolation facts a sandboxed process can see, one `key=value` line each, so the same
  * program run under `jail run` and under an OCI runtime (runc, crun) of the exported bundle can
- * be compared line by line (tests/export/main.rs).
+ * be compared line by line (tests/export/main.rs, vm.rs, engines.rs): capabilities, no_new_privs,
+ * seccomp mode, ids, namespaces, the errno of denied system calls, rlimits, the pids and memory
+ * limits as a process meets them, cgroup limit files where visible, the hostname, paths.
  *
  * argv: HOST_NS  PATH...   HOST_NS = "user:INODE,pid:INODE,..." (the caller's namespaces);
  * each PATH is reported as missing / hidden (exists but empty or unreadable) / ro / rw. */
@@ -17,6 +19,8 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 static void status_line(const char *key) {
@@ -52,9 +56,11 @@ static void path_fact(const char *p) {
         else if (access(p, W_OK) == 0) what = "rw";
         else what = "ro";
     } else {
+        /* Hidden: nothing to read. jail masks a file with an empty unreadable one; runc and crun
+         * (maskedPaths) bind /dev/null over it, which opens and reads as empty. */
         int fd = open(p, O_RDONLY | O_NONBLOCK);
         char c;
-        if (fd < 0 || (S_ISREG(st.st_mode) && st.st_size == 0 && read(fd, &c, 1) <= 0)) what = "hidden";
+        if (fd < 0 || read(fd, &c, 1) <= 0) what = "hidden";
         else if (access(p, W_OK) == 0) what = "rw";
         else what = "ro";
         if (fd >= 0) close(fd);
@@ -62,8 +68,75 @@ static void path_fact(const char *p) {
     printf("path %s=%s\n", p, what);
 }
 
+/* The pids limit as a process sees it: children (blocked on a pipe) are started until fork fails;
+ * the processes then in the pid namespace are what the limit allows. Capped at PIDS_CAP. */
+#define PIDS_CAP 400
+static void pids_fact(void) {
+    int p[2];
+    if (pipe(p) != 0) { printf("pids=no pipe\n"); return; }
+    pid_t kids[PIDS_CAP];
+    int n = 0, e = 0;
+    while (n < PIDS_CAP) {
+        pid_t k = fork();
+        if (k == 0) { char c; close(p[1]); (void)!read(p[0], &c, 1); _exit(0); }
+        if (k < 0) { e = errno; break; }
+        kids[n++] = k;
+    }
+    int procs = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        if (de->d_name[0] >= '1' && de->d_name[0] <= '9') procs++;
+    if (d) closedir(d);
+    close(p[1]);
+    close(p[0]);
+    for (int i = 0; i < n; i++) waitpid(kids[i], NULL, 0);
+    if (n == PIDS_CAP) printf("pids=more than %d\n", PIDS_CAP);
+    else printf("pids=fork %s with %d processes\n", strerrorname_np(e), procs);
+}
+
+/* The memory limit as a process meets it: a child touches MEM_MIB MiB, 1 MiB at a time. Under a
+ * lower cgroup limit it is killed (SIGKILL of the OOM killer); under RLIMIT_AS malloc fails. */
+#define MEM_MIB 96
+static void memory_fact(void) {
+    fflush(stdout);
+    pid_t k = fork();
+    if (k == 0) {
+        for (int i = 0; i < MEM_MIB; i++) {
+            char *m = malloc(1 << 20);
+            if (!m) _exit(2);
+            memset(m, i + 1, 1 << 20);
+        }
+        _exit(0);
+    }
+    int st = 0;
+    if (k < 0 || waitpid(k, &st, 0) < 0) printf("memory %dMiB=no child\n", MEM_MIB);
+    else if (WIFSIGNALED(st)) printf("memory %dMiB=killed by %s\n", MEM_MIB, sigabbrev_np(WTERMSIG(st)));
+    else if (WEXITSTATUS(st) == 2) printf("memory %dMiB=malloc failed\n", MEM_MIB);
+    else printf("memory %dMiB=touched\n", MEM_MIB);
+}
+
+/* Cgroup limit files, where the sandbox shows them (neither jail nor the bundles mount /sys). */
+static void cgroup_facts(void) {
+    static const char *files[] = {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/pids.max",
+                                  "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                                  "/sys/fs/cgroup/pids/pids.max"};
+    int seen = 0;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        FILE *f = fopen(files[i], "r");
+        char v[64] = "";
+        if (!f) continue;
+        seen = 1;
+        if (fgets(v, sizeof v, f)) v[strcspn(v, "\n")] = 0;
+        fclose(f);
+        printf("cgroup %s=%s\n", files[i], v);
+    }
+    if (!seen) printf("cgroup files=not visible\n");
+}
+
 int main(int argc, char **argv) {
     status_line("CapEff");
+    status_line("CapPrm");
     status_line("CapBnd");
     status_line("CapAmb");
     status_line("NoNewPrivs");
@@ -111,6 +184,9 @@ int main(int argc, char **argv) {
         printf("rlimit %s=%llu/%llu\n", lim[i].n, (unsigned long long)rl.rlim_cur,
                (unsigned long long)rl.rlim_max);
     }
+    pids_fact();
+    memory_fact();
+    cgroup_facts();
     char hn[256] = "";
     gethostname(hn, sizeof hn);
     printf("hostname=%s\n", hn);

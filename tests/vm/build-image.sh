@@ -5,6 +5,9 @@
 #
 # usage: build-image.sh OUTDIR  ->  OUTDIR/{vmlinuz,initrd.img,rootfs.ext4.zst}
 #
+# runc and crun: tests/export/vm.rs starts the bundles `jail export oci` writes in the guest
+# (cgroup v2 under systemd, which crun accepts; this CI host's hybrid cgroups it refuses).
+#
 # man-db and bash-completion: guest-tests.sh installs the jail .deb (dpkg -i, no network in the
 # guest) and checks `man jail` and bash completion as the lingering user.
 #
@@ -29,7 +32,7 @@ fi
 
 rm -rf "$R"
 debootstrap --variant=minbase \
-  --include=systemd,systemd-sysv,dbus,dbus-user-session,libpam-systemd,linux-image-amd64,procps,busybox-static,util-linux,passwd,python3-minimal,man-db,bash-completion \
+  --include=systemd,systemd-sysv,dbus,dbus-user-session,libpam-systemd,linux-image-amd64,procps,busybox-static,util-linux,passwd,python3-minimal,man-db,bash-completion,runc,crun \
   bookworm "$R" "${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 
 echo vmtest > "$R/etc/hostname"

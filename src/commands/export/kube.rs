@@ -47,8 +47,14 @@ pub fn to_pod(plan: &Plan, name: &str, image: &str, seccomp: &str, notes: &mut N
         let mut v = v;
         v["name"] = json!(vname);
         volumes.push(v);
-        let mut m =
-            json!({"name": vname, "mountPath": target.display().to_string(), "readOnly": ro});
+        let path = target.display().to_string();
+        // A later mount on the same path covers the earlier one (as in the sandbox); the API
+        // server refuses two volumeMounts with one mountPath, so the covered one is left out.
+        if let Some(i) = mounts.iter().position(|m: &Value| m["mountPath"] == path) {
+            let gone = mounts.remove(i);
+            volumes.retain(|v: &Value| v["name"] != gone["name"]);
+        }
+        let mut m = json!({"name": vname, "mountPath": path, "readOnly": ro});
         if ro {
             // Kubernetes 1.30+: read-only under the mount too (the mounts below the host path).
             m["recursiveReadOnly"] = json!("Enabled");

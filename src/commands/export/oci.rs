@@ -141,7 +141,11 @@ fn filesystem(plan: &Plan, notes: &mut Notes) -> Fs {
                 access,
                 ..
             } => {
-                let mut o = vec!["rbind", "nosuid"];
+                // "rprivate": a bind of a host path on a shared mount (systemd's /) would be its
+                // peer, and a later mount on top of it (a grant under a grant) would show up in
+                // the host's own mount table; crun 1.8 does not make / private before the
+                // mounts (tests/export/guest.sh saw the leak in a systemd guest).
+                let mut o = vec!["rbind", "rprivate", "nosuid"];
                 // "rro" (runc >= 1.1, crun): read-only all the way down, as jail makes its binds;
                 // plain "ro" would leave the mounts under the grant writable.
                 o.push(if *access == Access::Ro { "rro" } else { "rw" });
@@ -328,6 +332,23 @@ pub fn to_spec(plan: &Plan, notes: &mut Notes) -> Result<(Spec, Vec<Make>), Stri
         }
         res = res.cpu(c.build().map_err(e)?);
     }
+    if l.memory.is_some()
+        && matches!(
+            l.backend,
+            Some(
+                crate::plan::cgroup::BackendKind::V2
+                    | crate::plan::cgroup::BackendKind::SystemdScope
+            )
+        )
+    {
+        // On cgroup v2 jail ends the whole sandbox when it runs out of memory, not only the
+        // process the kernel picks; runc and crun leave memory.oom.group at 0 unless asked.
+        // `unified` is refused on a v1 host, so only when the plan is for a v2 one.
+        res = res.unified(HashMap::from([(
+            "memory.oom.group".to_string(),
+            "1".to_string(),
+        )]));
+    }
     if let Some(p) = l.pids {
         res = res.pids(
             LinuxPidsBuilder::default()
@@ -341,6 +362,9 @@ pub fn to_spec(plan: &Plan, notes: &mut Notes) -> Result<(Spec, Vec<Make>), Stri
         notes.lost(&format!("seccomp: {s}"));
     }
     let mut linux = LinuxBuilder::default()
+        // As jail makes its mount namespace's / private (crun applies this once the mounts are
+        // made; the binds say "rprivate" themselves).
+        .rootfs_propagation("rprivate".to_string())
         .namespaces(namespaces)
         .masked_paths(fs.masked)
         .readonly_paths(fs.readonly)
