@@ -578,3 +578,75 @@ fn images_written_by_umoci_and_skopeo_run() {
         }
     }
 }
+
+/// `jail export oci --image`: the bundle's root is the unpacked image in the cache (read-only),
+/// and the image config (User, WorkingDir, Env) is in the bundle's process, so runc prints what
+/// `jail run --image` prints. Root only: runc runs bundles as root here (tests/export shows the
+/// rootless case).
+#[test]
+fn an_image_exports_to_a_runc_bundle() {
+    if !need_busybox() || !need("runc") {
+        return;
+    }
+    let u = &users()[0];
+    assert!(u.is_root());
+    let dir = TempDir::new(u);
+    let cache = TempDir::new(u);
+    // runc needs uid 0 inside to be mapped, so the image has no User here (see the README).
+    let mut cfg = cmd_config();
+    cfg["config"].as_object_mut().unwrap().remove("User");
+    let l = layout(&dir.join("img"), &[("t", cfg)]);
+    let img = format!("oci:{}:t", l.display());
+    let probe = "id -u; id -g; pwd; echo $FOO; cat /etc/motd; test -e /etc/gone || echo no-gone; \
+                 touch /x 2>/dev/null || echo ro-root";
+    let inside = jail(
+        u,
+        &cache,
+        &["run", "--image", &img, "--", "/bin/sh", "-c", probe],
+    );
+    inside.ok();
+    let bundle = dir.join("bundle");
+    let b = bundle.to_str().unwrap();
+    let r = jail(
+        u,
+        &cache,
+        &[
+            "export", "oci", "--image", &img, "--bundle", b, "--", "/bin/sh", "-c", probe,
+        ],
+    );
+    r.ok();
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("config.json")).unwrap()).unwrap();
+    let root = cfg["root"]["path"].as_str().unwrap();
+    assert!(
+        root.starts_with(cache.join("jail/images").to_str().unwrap())
+            && cfg["root"]["readonly"] == true,
+        "{cfg}"
+    );
+    let id = format!("jail-img-{}", std::process::id());
+    let out = std::process::Command::new("runc")
+        .args(["run", "--bundle", b, &id])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let _ = std::process::Command::new("runc")
+        .args(["delete", "-f", &id])
+        .output();
+    assert!(
+        out.status.success(),
+        "runc: {} {}",
+        String::from_utf8_lossy(&out.stderr),
+        cfg["linux"]["uidMappings"]
+    );
+    // jail gives an image a throwaway writable layer; the bundle's root is read-only.
+    assert_eq!(
+        inside.stdout(),
+        "0\n0\n/w\nbar\nlayer2\nno-gone\n",
+        "{}",
+        inside.stderr()
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "0\n0\n/w\nbar\nlayer2\nno-gone\nro-root\n"
+    );
+}

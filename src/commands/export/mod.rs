@@ -110,11 +110,6 @@ fn plan_for(
 }
 
 fn export_oci(a: ExportOciArgs, v: Verbosity) -> Result<Notes, Option<String>> {
-    if let Some(r) = &a.opts.image {
-        return Err(Some(format!(
-            "--image {r}: image references are not supported by export yet; unpack the image (e.g. `podman export`, `umoci unpack`) and give --rootfs DIR"
-        )));
-    }
     let plan = plan_for(&a.opts, &a.command, v)?;
     let mut notes = Notes::default();
     common_notes(&plan, &mut notes);

@@ -370,6 +370,12 @@ pub fn to_spec(plan: &Plan, notes: &mut Notes) -> Result<(Spec, Vec<Make>), Stri
         .readonly_paths(fs.readonly)
         .seccomp(seccomp)
         .resources(res.build().map_err(e)?);
+    if ns.user && plan.ids.uid_inside != 0 {
+        notes.lost(&format!(
+            "user: the bundle maps only uid {} inside (as jail does); runc and crun refuse a user namespace without uid 0 mapped, so give them a mapping of 0 (e.g. 0 -> the host id) and process.user {}:{}",
+            plan.ids.uid_inside, plan.ids.uid_inside, plan.ids.gid_inside
+        ));
+    }
     if ns.user {
         let map = |inside, outside| {
             LinuxIdMappingBuilder::default()
