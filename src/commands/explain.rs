@@ -200,6 +200,25 @@ pub fn to_text(p: &Plan) -> String {
             ),
         );
     }
+    for g in &p.globs {
+        let matched = g
+            .matched
+            .iter()
+            .map(|m| m.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(
+            o,
+            "     glob {} {}: matched {}",
+            g.list,
+            printable(&g.pattern, false),
+            if matched.is_empty() {
+                "nothing".to_string()
+            } else {
+                printable(&matched, false).to_string()
+            }
+        );
+    }
     for m in &p.mounts {
         step(&mut o, mount_text(m));
     }

@@ -58,6 +58,9 @@ pub struct Plan {
     /// Xauthority copy, `xdg-dbus-proxy`); their binds are the last of `mounts`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub helpers: Option<gui::helpers::Helpers>,
+    /// What each glob of the path lists matched (`"~/.config/*.conf"` → its paths).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub globs: Vec<mounts::glob::GlobMatch>,
     /// Things a user may want to know (skipped optional paths, ignored names …).
     pub warnings: Vec<String>,
 }
@@ -194,9 +197,15 @@ impl Ctx<'_> {
 
 /// Expands `~` (at the start) and the variables SPEC §3 lists; any other `${…}` is an error.
 pub fn expand(s: &str, host: &Host) -> Result<String, String> {
+    expand_with(s, host, |v| v)
+}
+
+/// [`expand`], with each variable's value passed through `quote` (a glob pattern escapes the
+/// values, so a home named `/home/a[1]` is not read as a pattern).
+pub fn expand_with(s: &str, host: &Host, quote: fn(String) -> String) -> Result<String, String> {
     let mut out = String::new();
     let rest = if s == "~" || s.starts_with("~/") {
-        out.push_str(&host.home.display().to_string());
+        out.push_str(&quote(host.home.display().to_string()));
         &s[1..]
     } else {
         s
@@ -227,7 +236,7 @@ pub fn expand(s: &str, host: &Host) -> Result<String, String> {
                 ))
             }
         };
-        out.push_str(&val);
+        out.push_str(&quote(val));
         it = &after[j + 1..];
     }
     out.push_str(it);
@@ -495,9 +504,12 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
         gui: desktop.gui,
         dbus: desktop.dbus,
         helpers,
+        globs: fs.globs.clone(),
         warnings,
     })
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_prims;

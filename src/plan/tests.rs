@@ -11,7 +11,7 @@ impl HostFs for NoFs {
     }
 }
 
-fn host(runtime: Option<&str>) -> Host {
+pub(super) fn host(runtime: Option<&str>) -> Host {
     Host {
         uid: 1234,
         gid: 1234,
@@ -212,7 +212,7 @@ fn no_refusal_report_under_a_cpu_limit() {
 }
 
 /// The plan of a one-file profile for `/bin/true`.
-fn plan_of(h: &Host, toml: &str) -> Plan {
+pub(super) fn plan_of(h: &Host, toml: &str) -> Plan {
     let loaded = Loaded {
         name: "p".into(),
         profile: toml::from_str(toml).unwrap(),

@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 mod explicit;
+pub mod glob;
 mod paths;
 mod protect;
 mod steps;
@@ -121,22 +122,34 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
     let mut bound: HashMap<PathBuf, Access> = HashMap::new();
     // Folders this profile makes writable: symlinks inside them may have been planted by an
     // earlier run and are never followed.
-    let writable_grants: Vec<PathBuf> =
-        f.rw.iter()
-            .chain(f.dev.iter())
-            .filter_map(|item| split_optional(cx, item).ok().map(|(_, p)| (item, p)))
-            .filter(|(item, p)| !pwd_refused(host, item, p))
-            .map(|(_, p)| p)
-            .collect();
+    // Every list's paths, globs expanded (see glob.rs); `explain` shows what each matched.
+    let mut globs = vec![];
+    let ro_e = glob::entries(cx, "ro", &f.ro, true, false, &mut warnings, &mut globs)?;
+    let rw_e = glob::entries(cx, "rw", &f.rw, true, false, &mut warnings, &mut globs)?;
+    let dev_e = glob::entries(cx, "dev", &f.dev, true, false, &mut warnings, &mut globs)?;
+    let tmpfs_e = glob::entries(
+        cx,
+        "tmpfs",
+        &f.tmpfs,
+        false,
+        false,
+        &mut warnings,
+        &mut globs,
+    )?;
+    let hide_e = glob::entries(cx, "hide", &f.hide, true, true, &mut warnings, &mut globs)?;
+    let writable_grants: Vec<PathBuf> = rw_e
+        .iter()
+        .chain(dev_e.iter())
+        .filter(|e| !pwd_refused(host, e.item, &e.path))
+        .map(|e| e.path.clone())
+        .collect();
     for (list, access) in [
-        (&f.ro, Access::Ro),
-        (&f.rw, Access::Rw),
-        (&f.dev, Access::Dev),
+        (&ro_e, Access::Ro),
+        (&rw_e, Access::Rw),
+        (&dev_e, Access::Dev),
     ] {
-        for item in list {
-            let Some((optional, path)) = optional_entry(cx, item, &mut warnings)? else {
-                continue;
-            };
+        for e in list {
+            let (item, optional, path) = (e.item, e.optional, e.path.clone());
             if pwd_refused(host, item, &path) {
                 // Never hand out / or the whole home just because jail was started there.
                 warnings.push(format!("not granting the current folder {}: it is /, your home or a system folder (cd into a project folder, or use --bind)", path.display()));
@@ -266,8 +279,8 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
             });
         }
     }
-    for item in &f.tmpfs {
-        let path = cx.path(item)?;
+    for e in &tmpfs_e {
+        let (item, path) = (e.item, e.path.clone());
         if path == Path::new("/tmp") {
             continue; // the private /tmp is already there
         }
@@ -304,10 +317,8 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
             .any(|b| under(p, b))
     };
     let has_image = matches!(steps[0], MountStep::RootImage { .. });
-    for item in &f.hide {
-        let Some((_, path)) = optional_entry(cx, item, &mut warnings)? else {
-            continue;
-        };
+    for e in &hide_e {
+        let (item, path) = (e.item, e.path.clone());
         if path == Path::new("/") {
             return Err(Located::at(
                 "hide = [\"/\"] would hide everything; remove grants instead",
@@ -410,6 +421,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
         landlock_dev: ll_dev,
         landlock_list: if has_image { vec![] } else { vec!["/".into()] },
         landlock_guarded: ll_guarded,
+        globs,
         warnings,
     })
 }

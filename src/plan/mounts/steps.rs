@@ -216,5 +216,7 @@ pub struct FsPlan {
     pub landlock_list: Vec<PathBuf>,
     /// Folders of writable grants where nothing new may be created (homes).
     pub landlock_guarded: Vec<PathBuf>,
+    /// What each glob of the path lists matched.
+    pub globs: Vec<super::glob::GlobMatch>,
     pub warnings: Vec<String>,
 }

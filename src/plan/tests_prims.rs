@@ -1,0 +1,224 @@
+//! The compiler's side of the primitives of firejail's profiles (globs, noexec, XDG folders,
+//! address families, MDWE, machine-id, i386), on pretend hosts.
+
+use super::tests::{host, plan_of};
+use super::*;
+use crate::host::{HostFs, Kind};
+
+/// A pretend filesystem: the listed paths (folders, files, symlinks with absolute targets).
+struct TreeFs(Vec<(&'static str, Kind)>);
+impl TreeFs {
+    fn lookup(&self, p: &Path) -> Option<Kind> {
+        self.0
+            .iter()
+            .find(|(q, _)| Path::new(q) == p)
+            .map(|(_, k)| k.clone())
+            .or_else(|| (p == Path::new("/")).then_some(Kind::Dir))
+    }
+}
+impl HostFs for TreeFs {
+    fn kind(&self, p: &Path) -> Option<Kind> {
+        self.lookup(
+            &self
+                .canonicalize(p.parent()?)
+                .unwrap_or_default()
+                .join(p.file_name()?),
+        )
+        .or_else(|| self.lookup(p))
+    }
+    fn canonicalize(&self, p: &Path) -> Option<PathBuf> {
+        let mut out = PathBuf::from("/");
+        for c in p.components().skip(1) {
+            out.push(c);
+            if let Kind::Symlink(to) = self.lookup(&out)? {
+                out = to;
+            }
+        }
+        Some(out)
+    }
+    fn owner_mode(&self, _: &Path) -> Option<(u32, u32)> {
+        Some((0, 0o755))
+    }
+    fn list(&self, p: &Path) -> Option<Vec<(std::ffi::OsString, Kind)>> {
+        let dir = self.canonicalize(p)?;
+        Some(
+            self.0
+                .iter()
+                .filter(|(q, _)| Path::new(q).parent() == Some(dir.as_path()))
+                .map(|(q, k)| (Path::new(q).file_name().unwrap().to_os_string(), k.clone()))
+                .collect(),
+        )
+    }
+}
+
+fn tree_host() -> Host {
+    let d = || Kind::Dir;
+    let f = || Kind::File;
+    let l = |to: &str| Kind::Symlink(PathBuf::from(to));
+    Host {
+        fs: Box::new(TreeFs(vec![
+            ("/home", d()),
+            ("/home/ann", d()),
+            ("/home/ann/.config", d()),
+            ("/home/ann/.config/a.conf", f()),
+            ("/home/ann/.config/b.conf", f()),
+            ("/home/ann/.config/.c.conf", f()),
+            ("/home/ann/.config/notes.txt", f()),
+            ("/home/ann/.mozilla", d()),
+            ("/home/ann/.mozilla/p1", d()),
+            ("/home/ann/.mozilla/p1/lock", f()),
+            ("/home/ann/.mozilla/p2", d()),
+            ("/home/ann/.mozilla/p2/lock", f()),
+            ("/home/ann/.mozilla/evil", l("/etc")),
+            ("/etc", d()),
+            ("/etc/lock", f()),
+            ("/usr", d()),
+            ("/usr/bin", d()),
+            ("/usr/bin/python3", l("/usr/bin/python3.11")),
+            ("/usr/bin/python3.11", f()),
+            ("/usr/bin/python3.12", f()),
+            ("/usr/bin/perl", f()),
+        ])),
+        ..host(None)
+    }
+}
+
+fn bind_targets(p: &Plan) -> Vec<String> {
+    p.mounts
+        .iter()
+        .filter(|m| matches!(m, MountStep::Bind { .. }))
+        .map(|m| m.target().display().to_string())
+        .collect()
+}
+
+fn hidden(p: &Plan) -> Vec<String> {
+    p.mounts
+        .iter()
+        .filter(|m| matches!(m, MountStep::Hide { .. }))
+        .map(|m| m.target().display().to_string())
+        .collect()
+}
+
+fn compile_err(h: &Host, toml: &str) -> String {
+    let loaded = Loaded {
+        name: "p".into(),
+        profile: toml::from_str(toml).unwrap(),
+        ..Default::default()
+    };
+    compile(&loaded, &["/bin/true".into()], h)
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn globs_in_grants_match_host_paths_but_not_dotfiles() {
+    let h = tree_host();
+    let p = plan_of(
+        &h,
+        "[filesystem]\nro = [\"~/.config/*.conf\", \"/usr/bin/python3.1[12]\"]\n",
+    );
+    let b = bind_targets(&p);
+    for want in [
+        "/home/ann/.config/a.conf",
+        "/home/ann/.config/b.conf",
+        "/usr/bin/python3.11",
+        "/usr/bin/python3.12",
+    ] {
+        assert!(b.contains(&want.to_string()), "{want} not in {b:?}");
+    }
+    assert!(
+        !b.iter()
+            .any(|t| t.contains(".c.conf") || t.contains("notes")),
+        "{b:?}"
+    );
+    // `explain` shows what each pattern matched.
+    assert_eq!(p.globs.len(), 2);
+    assert_eq!(p.globs[0].pattern, "~/.config/*.conf");
+    assert_eq!(p.globs[0].matched.len(), 2);
+    // `?` inside is a glob character; a leading one still marks the entry optional.
+    let p = plan_of(
+        &h,
+        "[filesystem]\nro = [\"?/usr/bin/perl?\", \"?/opt/*\"]\n",
+    );
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("/opt/*: the pattern matches nothing")),
+        "{:?}",
+        p.warnings
+    );
+    assert!(
+        p.warnings.iter().any(|w| w.contains("perl?")),
+        "{:?}",
+        p.warnings
+    );
+    let p = plan_of(&h, "[filesystem]\nro = [\"/usr/bin/pyth?n3.11\"]\n");
+    assert!(bind_targets(&p).contains(&"/usr/bin/python3.11".to_string()));
+}
+
+#[test]
+fn a_required_glob_that_matches_nothing_is_an_error_naming_it() {
+    let h = tree_host();
+    let e = compile_err(&h, "[filesystem]\nrw = [\"~/.config/*.toml\"]\n");
+    assert!(
+        e.contains("~/.config/*.toml") && e.contains("matches nothing"),
+        "{e}"
+    );
+    // An unclosed `[` is an ordinary character, as in a shell: a plain path.
+    let e = compile_err(&h, "[filesystem]\nro = [\"/usr/bin/[x\"]\n");
+    assert!(e.contains("/usr/bin/[x does not exist"), "{e}");
+    // In hide it is a note.
+    let p = plan_of(
+        &h,
+        "[filesystem]\nro = [\"/usr\"]\nhide = [\"/usr/*.nope\"]\n",
+    );
+    assert!(p.warnings.iter().any(|w| w.contains("matches nothing")));
+}
+
+#[test]
+fn hide_globs_match_dotfiles_and_never_walk_through_a_symlink() {
+    let h = tree_host();
+    let p = plan_of(
+        &h,
+        "[filesystem]\nro = [\"~\", \"/usr\"]\nhide = [\"${HOME}/.mozilla/*/lock\", \"~/.config/*\", \"/usr/bin/python3*\"]\n",
+    );
+    let hid = hidden(&p);
+    assert!(
+        hid.contains(&"/home/ann/.mozilla/p1/lock".to_string()),
+        "{hid:?}"
+    );
+    assert!(
+        hid.contains(&"/home/ann/.mozilla/p2/lock".to_string()),
+        "{hid:?}"
+    );
+    // `evil -> /etc` is not walked: /etc/lock is neither hidden nor named.
+    assert!(
+        !hid.iter().any(|t| t.contains("evil") || t == "/etc/lock"),
+        "{hid:?}"
+    );
+    assert!(
+        hid.contains(&"/home/ann/.config/.c.conf".to_string()),
+        "{hid:?}"
+    );
+    // A matched symlink is left out with a note; what it points to is hidden by its own match.
+    assert!(hid.contains(&"/usr/bin/python3.11".to_string()), "{hid:?}");
+    assert!(!hid.contains(&"/usr/bin/python3".to_string()), "{hid:?}");
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("/usr/bin/python3 is a symlink")),
+        "{:?}",
+        p.warnings
+    );
+}
+
+#[test]
+fn variables_in_a_glob_are_not_patterns() {
+    let h = Host {
+        home: "/home/a[n]n".into(),
+        ..tree_host()
+    };
+    // `[n]` of the home is literal: nothing at /home/a[n]n, so nothing matches (not /home/ann).
+    let e = compile_err(&h, "[filesystem]\nro = [\"~/.config/*.conf\"]\n");
+    assert!(e.contains("matches nothing"), "{e}");
+}
