@@ -397,6 +397,10 @@ fn mount_text(m: &MountStep) -> String {
             target.display(),
             if *dir { "folder" } else { "file" }
         ),
+        MountStep::Noexec { target, .. } => format!(
+            "{}: noexec: nothing in it (every mount below included) can be executed [noexec]",
+            target.display()
+        ),
         MountStep::Symlink { target, to } => {
             format!("{}: symlink → {}", target.display(), to.display())
         }

@@ -179,6 +179,7 @@ pub(super) fn compile_landlock(
         dev: fs.landlock_dev.clone(),
         list: fs.landlock_list.clone(),
         guarded: fs.landlock_guarded.clone(),
+        noexec: fs.landlock_noexec.clone(),
         connect_tcp: l.connect_tcp.as_ref().map(|x| x.v.clone()),
         bind_tcp: l.bind_tcp.as_ref().map(|x| x.v.clone()),
         scope,

@@ -222,3 +222,91 @@ fn variables_in_a_glob_are_not_patterns() {
     let e = compile_err(&h, "[filesystem]\nro = [\"~/.config/*.conf\"]\n");
     assert!(e.contains("matches nothing"), "{e}");
 }
+
+#[test]
+fn noexec_mounts_last_and_takes_execute_from_landlock() {
+    let h = Host {
+        landlock_abi: Some(5),
+        ..tree_host()
+    };
+    let p = plan_of(
+        &h,
+        "[filesystem]\nrw = [\"~/.mozilla\"]\ntmpfs = [\"/scratch\"]\nnoexec = [\"~/.mozilla/p*\", \"/tmp\", \"/scratch\", \"/scratch/x\", \"/opt\", \"/usr/bin/python3\"]\n",
+    );
+    let nx: Vec<String> = p
+        .mounts
+        .iter()
+        .filter(|m| matches!(m, MountStep::Noexec { .. }))
+        .map(|m| m.target().display().to_string())
+        .collect();
+    assert_eq!(
+        nx,
+        [
+            "/home/ann/.mozilla/p1",
+            "/home/ann/.mozilla/p2",
+            "/scratch",
+            "/tmp"
+        ]
+    );
+    // After every other mount, so it covers what is mounted below.
+    let first = p
+        .mounts
+        .iter()
+        .position(|m| matches!(m, MountStep::Noexec { .. }))
+        .unwrap();
+    assert!(p.mounts[first..]
+        .iter()
+        .all(|m| matches!(m, MountStep::Noexec { .. })));
+    // /scratch/x is covered by /scratch; the rest is not shown at all.
+    for w in ["/opt: not granted", "/usr/bin/python3: not granted"] {
+        assert!(
+            p.warnings.iter().any(|x| x.contains(w)),
+            "{w}: {:?}",
+            p.warnings
+        );
+    }
+    let rule = |path: &str| {
+        p.landlock
+            .path_rules
+            .iter()
+            .find(|r| r.path == Path::new(path))
+            .unwrap_or_else(|| panic!("no rule {path}"))
+            .access
+            .clone()
+    };
+    use crate::plan::landlock::FsRight;
+    assert!(!rule("/tmp").contains(&FsRight::Execute));
+    assert!(!rule("/scratch").contains(&FsRight::Execute));
+    // ~/.mozilla keeps execute (only its p* folders are noexec), and explain says the mount
+    // flag holds there.
+    assert!(rule("/home/ann/.mozilla").contains(&FsRight::Execute));
+    assert!(p
+        .landlock
+        .explain
+        .iter()
+        .any(|l| l.contains("noexec /home/ann/.mozilla/p1: execute still granted")));
+}
+
+#[test]
+fn noexec_inside_a_fresh_tmpfs_or_on_a_symlink_is_a_note() {
+    let h = tree_host();
+    let p = plan_of(
+        &h,
+        "[filesystem]\nro = [\"/usr\"]\nnoexec = [\"/tmp/x\", \"/usr/bin/python3\", \"/usr/nope\"]\n",
+    );
+    assert!(!p
+        .mounts
+        .iter()
+        .any(|m| matches!(m, MountStep::Noexec { .. })));
+    for w in [
+        "/tmp/x: inside the fresh tmpfs /tmp",
+        "/usr/bin/python3: a symlink",
+        "/usr/nope: nothing there",
+    ] {
+        assert!(
+            p.warnings.iter().any(|x| x.contains(w)),
+            "{w}: {:?}",
+            p.warnings
+        );
+    }
+}

@@ -1,6 +1,7 @@
 //! The primitives firejail's profiles need (issue 18): globs in path lists, `noexec`, XDG
 //! user folders, address families, memory-deny-write-execute, a random machine-id, i386.
 use super::*;
+use std::os::unix::fs::PermissionsExt;
 
 #[test]
 fn globs_grant_and_hide_what_they_match() {
@@ -65,5 +66,54 @@ fn globs_grant_and_hide_what_they_match() {
             "{}",
             r.stderr()
         );
+    });
+}
+
+#[test]
+fn noexec_grants_and_tmp_refuse_exec_with_eacces() {
+    each_user(|u| {
+        let d = tempdir(u);
+        let script = write_file(u, &d, "s.sh", "#!/bin/sh\necho script-ran\n");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let run = |noexec: &str| {
+            let prof = format!(
+                "include = [\"default\"]\n[filesystem]\nrw = [\"{0}\"]\nnoexec = [{noexec}]\n",
+                s(&d)
+            );
+            Jail::new(u)
+                .profile("nx", &prof)
+                .args(["run", "--profile", "nx", "--", "/bin/sh", "-c"])
+                .args([format!(
+                    "cp /bin/true {0}/bin; {0}/bin; echo bin=$?; {0}/s.sh; echo script=$?; \
+                     cp /bin/true /tmp/t; /tmp/t; echo tmp=$?",
+                    s(&d)
+                )])
+                .output()
+        };
+        // Without noexec the copied binary and the script run.
+        let r = run("");
+        r.ok();
+        assert_eq!(
+            r.stdout(),
+            "bin=0\nscript-ran\nscript=0\ntmp=0\n",
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
+        // With it, exec is refused: EACCES ("Permission denied", the shell's 126).
+        let r = run(&format!("\"{}\", \"/tmp\"", s(&d)));
+        r.ok();
+        assert_eq!(
+            r.stdout(),
+            "bin=126\nscript=126\ntmp=126\n",
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
+        assert!(r.stderr().contains("Permission denied"), "{}", r.stderr());
+        // Reading and writing there still work, and system programs still run.
+        let r = run(&format!("\"{}\"", s(&d)));
+        r.ok();
+        assert!(r.stdout().contains("tmp=0"), "{}", r.stdout());
     });
 }

@@ -74,6 +74,10 @@ pub fn to_pod(plan: &Plan, name: &str, image: &str, seccomp: &str, notes: &mut N
                 }
                 vol(json!({ "emptyDir": e }), target, false)
             }
+            MountStep::Noexec { target, .. } => notes.lost(&format!(
+                "{}: noexec in jail; a Pod volume has no noexec option",
+                target.display()
+            )),
             MountStep::Hide { target, .. } => notes.lost(&format!(
                 "{}: hidden by jail; a Pod has no masked paths (the image decides what is there)",
                 target.display()

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 mod explicit;
 pub mod glob;
+mod noexec;
 mod paths;
 mod protect;
 mod steps;
@@ -137,6 +138,15 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
         &mut globs,
     )?;
     let hide_e = glob::entries(cx, "hide", &f.hide, true, true, &mut warnings, &mut globs)?;
+    let noexec_e = glob::entries(
+        cx,
+        "noexec",
+        &f.noexec,
+        true,
+        true,
+        &mut warnings,
+        &mut globs,
+    )?;
     let writable_grants: Vec<PathBuf> = rw_e
         .iter()
         .chain(dev_e.iter())
@@ -338,7 +348,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
         };
         grants.push(Grant {
             target: path.clone(),
-            rank: 2,
+            rank: 3,
             step: MountStep::Hide { target: path, dir },
         });
     }
@@ -361,11 +371,18 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
         for t in etc {
             grants.push(Grant {
                 target: t.clone(),
-                rank: 2,
+                rank: 3,
                 step: MountStep::MaskPrivate { target: t },
             });
         }
     }
+    // `noexec`: decided against what the grants show; done after every other mount (below).
+    let image = match &steps[0] {
+        MountStep::RootImage { source } => Some(source.clone()),
+        _ => None,
+    };
+    let (noexec_steps, ll_noexec) =
+        noexec::compile(host, &noexec_e, &grants, image.as_deref(), &mut warnings);
     // Parent before child; the same path keeps bind < tmpfs < hide; else the written order.
     grants.sort_by(|a, b| a.target.cmp(&b.target).then(a.rank.cmp(&b.rank)));
     steps.extend(grants.iter().map(|g| g.step.clone()));
@@ -393,6 +410,8 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
         &mut warnings,
         &mut ll_rw,
     )?;
+    // 6. `noexec` last: each covers what is mounted at and below its path by then.
+    steps.extend(noexec_steps);
 
     // The caller's folder, else the home, else /: whichever is visible inside. A fresh tmpfs
     // shows only its own root (what lies below it on the host is not there).
@@ -421,6 +440,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
         landlock_dev: ll_dev,
         landlock_list: if has_image { vec![] } else { vec!["/".into()] },
         landlock_guarded: ll_guarded,
+        landlock_noexec: ll_noexec,
         globs,
         warnings,
     })

@@ -204,6 +204,9 @@ table! {
         pub dev: Vec<L<String>>,
         pub tmpfs: Vec<L<String>>,
         pub hide: Vec<L<String>>,
+        /// Paths (grants, tmpfs, /tmp, /dev/shm) where nothing may be executed: mounted noexec
+        /// and without Landlock's execute right.
+        pub noexec: Vec<L<String>>,
         /// Size of the private /tmp (default 1GiB).
         pub tmp_size: Option<L<Size>>,
         /// Size of /dev/shm (default 512MiB).

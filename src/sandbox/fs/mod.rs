@@ -435,6 +435,12 @@ fn do_step(
             let t = walk(root, target, if *dir { Make::Dir } else { Make::File })?;
             mask_at(&t, *dir, mask, &shown)
         }
+        MountStep::Noexec { dir, .. } => {
+            // What is shown there now, every mount below included, again on top of itself with
+            // noexec added (mount_setattr only sets it: read-only and the rest stay).
+            let t = walk(root, target, if *dir { Make::Dir } else { Make::File })?;
+            bind(&t, &t, sys::MOUNT_ATTR_NOEXEC, &shown)
+        }
         MountStep::Symlink { to, .. } => {
             let parent = target.parent().unwrap_or(Path::new("/"));
             let name = target
