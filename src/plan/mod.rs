@@ -228,13 +228,13 @@ pub fn expand_with(s: &str, host: &Host, quote: fn(String) -> String) -> Result<
             },
             "XDG_CONFIG_HOME" => host.config_home.display().to_string(),
             "XDG_DATA_HOME" => host.data_home.display().to_string(),
-            "DOWNLOADS" => host.downloads.display().to_string(),
             "PWD" => host.cwd.display().to_string(),
-            _ => {
-                return Err(format!(
-                    "unknown variable ${{{var}}}: use ~, ${{HOME}}, ${{USER}}, ${{UID}}, ${{XDG_RUNTIME_DIR}}, ${{XDG_CONFIG_HOME}}, ${{XDG_DATA_HOME}}, ${{DOWNLOADS}} or ${{PWD}}"
-                ))
-            }
+            _ => match host.user_dir(var) {
+                Some(d) => d.display().to_string(),
+                None => return Err(format!(
+                    "unknown variable ${{{var}}}: use ~, ${{HOME}}, ${{USER}}, ${{UID}}, ${{XDG_RUNTIME_DIR}}, ${{XDG_CONFIG_HOME}}, ${{XDG_DATA_HOME}}, ${{PWD}}, or a user folder: ${{DESKTOP}}, ${{DOCUMENTS}}, ${{DOWNLOADS}}, ${{MUSIC}}, ${{PICTURES}}, ${{VIDEOS}}"
+                )),
+            },
         };
         out.push_str(&quote(val));
         it = &after[j + 1..];

@@ -23,7 +23,7 @@ pub(super) fn host(runtime: Option<&str>) -> Host {
         runtime_dir: runtime.map(PathBuf::from),
         config_home: "/home/ann/.config".into(),
         data_home: "/home/ann/.local/share".into(),
-        downloads: "/home/ann/Dl".into(),
+        user_dirs: [("DOWNLOADS".to_string(), PathBuf::from("/home/ann/Dl"))].into(),
         env: Default::default(),
         landlock_abi: None,
         hard_rlimits: Default::default(),

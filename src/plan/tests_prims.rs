@@ -310,3 +310,30 @@ fn noexec_inside_a_fresh_tmpfs_or_on_a_symlink_is_a_note() {
         );
     }
 }
+
+#[test]
+fn xdg_user_folders_come_from_user_dirs_dirs_with_english_defaults() {
+    let home = Path::new("/home/ann");
+    let text = "# written by xdg-user-dirs-update\nXDG_DESKTOP_DIR=\"$HOME/Bureau\"\n\
+        XDG_DOCUMENTS_DIR=\"$HOME/Docs/Work\"\nXDG_MUSIC_DIR=\"/home/ann/Musique\"\n\
+        XDG_PICTURES_DIR=\"$HOME/.ssh\"\nXDG_VIDEOS_DIR=\"$HOME/\"\nXDG_DOWNLOAD_DIR=\"/etc\"\n\
+        #XDG_TEMPLATES_DIR=\"$HOME/x\"\n";
+    let h = Host {
+        user_dirs: crate::host::parse_user_dirs(text, home),
+        ..host(None)
+    };
+    for (var, want) in [
+        ("${DESKTOP}", "/home/ann/Bureau"),
+        ("${DOCUMENTS}", "/home/ann/Docs/Work"),
+        ("${MUSIC}", "/home/ann/Musique"),
+        // Hidden, the home itself, or outside the home: the default.
+        ("${PICTURES}", "/home/ann/Pictures"),
+        ("${VIDEOS}", "/home/ann/Videos"),
+        ("${DOWNLOADS}", "/home/ann/Downloads"),
+    ] {
+        assert_eq!(expand(var, &h).unwrap(), want, "{var}");
+    }
+    assert!(expand("${TEMPLATES}", &h)
+        .unwrap_err()
+        .contains("${DOCUMENTS}"));
+}

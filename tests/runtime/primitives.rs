@@ -117,3 +117,35 @@ fn noexec_grants_and_tmp_refuse_exec_with_eacces() {
         assert!(r.stdout().contains("tmp=0"), "{}", r.stdout());
     });
 }
+
+#[test]
+fn xdg_user_folder_variables_follow_user_dirs_dirs() {
+    each_user(|u| {
+        let docs = u.home.join("Dokumente-xdg-test");
+        let _clean = TempDir(docs.clone());
+        let _clean_cfg = TempDir(u.home.join(".config/user-dirs.dirs"));
+        write_file(u, &docs, "brief.txt", "Sehr geehrte\n");
+        write_file(
+            u,
+            &u.home,
+            ".config/user-dirs.dirs",
+            "XDG_DOCUMENTS_DIR=\"$HOME/Dokumente-xdg-test\"\n",
+        );
+        let r = sh(
+            u,
+            &["--ro-bind", "${DOCUMENTS}"],
+            &format!("cat {}/brief.txt", s(&docs)),
+        );
+        r.ok();
+        assert_eq!(r.stdout(), "Sehr geehrte\n", "[{}] {}", u.name, r.stderr());
+        // A folder the file does not name is the English default (absent here: refused).
+        let r = sh(u, &["--ro-bind", "${MUSIC}"], "true");
+        r.expect_code(125);
+        assert!(
+            r.stderr()
+                .contains(&format!("{}/Music does not exist", s(&u.home))),
+            "{}",
+            r.stderr()
+        );
+    });
+}

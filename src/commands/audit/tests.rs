@@ -16,7 +16,8 @@ fn setup() -> (PathBuf, Host, crate::util::ScratchDir) {
     host.session_optional = true;
     host.home = home.clone();
     host.cwd = base.to_path_buf();
-    host.downloads = home.join("Downloads");
+    host.user_dirs
+        .insert("DOWNLOADS".into(), home.join("Downloads"));
     host.config_home = home.join(".config");
     host.runtime_dir = Some(base.join("run"));
     (home, host, base)
