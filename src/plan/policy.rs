@@ -75,6 +75,28 @@ pub(super) fn compile_seccomp(
             ),
         });
     }
+    let families = match &s.families {
+        None => None,
+        Some(f) => {
+            let mut v = vec![];
+            for name in &f.v {
+                match seccomp::family(name) {
+                    Some(n) if !v.contains(&n) => v.push(n),
+                    Some(_) => {}
+                    None => {
+                        return Err(Located::at(
+                            format!(
+                                "unknown address family {name:?} in families: use {}",
+                                seccomp::FAMILIES.map(|(n, _)| format!("{n:?}")).join(", ")
+                            ),
+                            &f.at,
+                        ))
+                    }
+                }
+            }
+            Some(v)
+        }
+    };
     let spec = SeccompSpec {
         default: match s.default.as_ref().map(|d| d.v).unwrap_or_default() {
             profile::SeccompDefault::Allow => DefaultPolicy::Allow,
@@ -87,6 +109,7 @@ pub(super) fn compile_seccomp(
         rules,
         nested,
         host_pid,
+        families,
     };
     let arch = Arch::native()
         .ok_or_else(|| Located::new("seccomp: jail supports x86_64 and aarch64 only", None))?;

@@ -337,3 +337,36 @@ fn xdg_user_folders_come_from_user_dirs_dirs_with_english_defaults() {
         .unwrap_err()
         .contains("${DOCUMENTS}"));
 }
+
+#[test]
+fn families_refuse_other_socket_families_with_eafnosupport() {
+    use crate::plan::seccomp::emu;
+    let h = host(None);
+    let p = plan_of(&h, "[seccomp]\nfamilies = [\"unix\", \"inet6\"]\n");
+    let efam = crate::plan::seccomp::RET_ERRNO | libc::EAFNOSUPPORT as u32;
+    let allow = crate::plan::seccomp::RET_ALLOW;
+    let af = |f: i32| [f as u64, 1, 0, 0, 0, 0];
+    assert_eq!(emu::eval(&p.seccomp, "socket", af(libc::AF_UNIX)), allow);
+    assert_eq!(emu::eval(&p.seccomp, "socket", af(libc::AF_INET6)), allow);
+    assert_eq!(emu::eval(&p.seccomp, "socket", af(libc::AF_INET)), efam);
+    assert_eq!(
+        emu::eval(&p.seccomp, "socketpair", af(libc::AF_NETLINK)),
+        efam
+    );
+    // The domain is an int: garbage in the upper half does not pass for AF_UNIX … or refuse it.
+    let hi = [(1u64 << 32) | libc::AF_INET as u64, 1, 0, 0, 0, 0];
+    assert_eq!(emu::eval(&p.seccomp, "socket", hi), efam);
+    // Without the key every family works; `[]` refuses them all.
+    let p = plan_of(&h, "");
+    assert_eq!(emu::eval(&p.seccomp, "socket", af(libc::AF_INET)), allow);
+    let p = plan_of(&h, "[seccomp]\nfamilies = []\n");
+    assert_eq!(emu::eval(&p.seccomp, "socket", af(libc::AF_UNIX)), efam);
+    // A deny of socket in the policy is not undone by a listed family.
+    let p = plan_of(
+        &h,
+        "[seccomp]\nfamilies = [\"unix\"]\ndeny = [\"socket\"]\n",
+    );
+    assert_ne!(emu::eval(&p.seccomp, "socket", af(libc::AF_UNIX)), allow);
+    let e = compile_err(&h, "[seccomp]\nfamilies = [\"ipx\"]\n");
+    assert!(e.contains("unknown address family \"ipx\""), "{e}");
+}

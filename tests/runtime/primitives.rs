@@ -149,3 +149,40 @@ fn xdg_user_folder_variables_follow_user_dirs_dirs() {
         );
     });
 }
+
+#[test]
+fn families_unix_only_refuses_tcp_with_eafnosupport() {
+    if !need("python3") {
+        return;
+    }
+    each_user(|u| {
+        let script = "import socket, errno\n\
+            try:\n    socket.socket(socket.AF_INET, socket.SOCK_STREAM); print('tcp ok')\n\
+            except OSError as e: print('tcp', errno.errorcode[e.errno])\n\
+            socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); print('unix ok')\n";
+        let run = |prof: &str| {
+            Jail::new(u)
+                .profile("fam", prof)
+                .args(["run", "--profile", "fam", "--", "python3", "-c", script])
+                .output()
+        };
+        let r = run("include = [\"default\"]\n");
+        r.ok();
+        assert_eq!(
+            r.stdout(),
+            "tcp ok\nunix ok\n",
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
+        let r = run("include = [\"default\"]\n[seccomp]\nfamilies = [\"unix\"]\n");
+        r.ok();
+        assert_eq!(
+            r.stdout(),
+            "tcp EAFNOSUPPORT\nunix ok\n",
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
+    });
+}

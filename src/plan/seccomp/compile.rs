@@ -325,6 +325,9 @@ pub fn compile(spec: &SeccompSpec, arch: Arch) -> Result<SeccompPlan, SeccompErr
         guard_filter(arch, &mut always_on)?,
         always_on_filter(arch, spec.nested, spec.host_pid, &mut always_on)?,
     ];
+    if let Some(f) = &spec.families {
+        filters.push(super::families::families_filter(arch, f, &mut always_on)?);
+    }
 
     let (listed_v, default_v) = match kind {
         ListKind::Deny => (ret_value(refuse), RET_ALLOW),
@@ -402,6 +405,7 @@ pub fn compile(spec: &SeccompSpec, arch: Arch) -> Result<SeccompPlan, SeccompErr
             .collect(),
         nested: spec.nested,
         host_pid: spec.host_pid,
+        families: spec.families.clone(),
     };
     Ok(SeccompPlan {
         arch,

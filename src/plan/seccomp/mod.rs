@@ -57,6 +57,7 @@ mod arg_types;
 mod bpf;
 mod compile;
 pub mod emu;
+mod families;
 mod groups;
 #[cfg(test)]
 mod tests;
@@ -70,6 +71,7 @@ pub use bpf::{
     merged, notifying, RET_ALLOW, RET_ERRNO, RET_KILL_PROCESS, RET_LOG, RET_TRAP, RET_USER_NOTIF,
 };
 pub use compile::{compile, error_position, explain_lines, PERSONALITY_OK};
+pub use families::{family, FAMILIES};
 pub use groups::{group_names, group_path, groups, GroupInfo};
 
 use serde::Serialize;
@@ -161,6 +163,9 @@ pub struct SeccompSpec {
     /// The sandbox shares the host's pid namespace (`namespaces.pid = false`): calls that act
     /// on another process by pid without a signal or ptrace check are refused.
     pub host_pid: bool,
+    /// `[seccomp] families`: the only address families `socket`/`socketpair` may use (`AF_*`
+    /// numbers); None = every family.
+    pub families: Option<Vec<u32>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -439,6 +444,8 @@ pub struct Portable {
     pub rules: Vec<ArgRuleSpec>,
     pub nested: u64,
     pub host_pid: bool,
+    /// `[seccomp] families` (see [`SeccompSpec::families`]).
+    pub families: Option<Vec<u32>>,
 }
 
 impl SeccompPlan {

@@ -323,6 +323,10 @@ table! {
         pub log: Option<L<bool>>,
         pub report: Option<L<bool>>,
         pub rule: Vec<L<Rule>>,
+        /// The only address families `socket()` may use (`"unix"`, `"inet"` …); absent: all.
+        /// A value, not a merged list: a later file's list replaces it, and `[]` refuses every
+        /// family.
+        pub families: Option<L<Vec<String>>>,
     }
 }
 
