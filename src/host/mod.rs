@@ -46,6 +46,8 @@ pub struct Host {
     /// Treat every `[gui]` switch as optional: `check` and `audit` judge a profile, not this
     /// session, so a missing Wayland or PulseAudio socket is a note there, not an error.
     pub session_optional: bool,
+    /// The kernel has `PR_SET_MDWE` (6.3+): memory-deny-write-execute by prctl, else by seccomp.
+    pub mdwe: bool,
 }
 
 use crate::profile::RlimitResource;
@@ -130,6 +132,7 @@ impl Host {
             fs: Box::new(RealFs),
             cgroup: probe::cgroup,
             session_optional: false,
+            mdwe: probe::mdwe(),
             pid: std::process::id(),
         }
     }

@@ -144,6 +144,21 @@ pub struct Process {
     pub init: bool,
     pub new_session: bool,
     pub die_with_parent: bool,
+    /// `[process] memory_deny_write_execute`: how it is enforced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mdwe: Option<Mdwe>,
+}
+
+/// How memory-deny-write-execute is enforced.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mdwe {
+    /// `prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN)`: the kernel refuses every mapping that is
+    /// writable and executable, or becomes executable (Linux 6.3+).
+    Prctl,
+    /// Older kernels: the seccomp filter `mdwe` (systemd's rules): mmap with PROT_WRITE and
+    /// PROT_EXEC, mprotect/pkey_mprotect adding PROT_EXEC, shmat with SHM_EXEC → EPERM.
+    Seccomp,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -414,6 +429,11 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
         init,
         new_session: flag(&p.process.new_session, true),
         die_with_parent: flag(&p.process.die_with_parent, true),
+        mdwe: flag(&p.process.memory_deny_write_execute, false).then_some(if host.mdwe {
+            Mdwe::Prctl
+        } else {
+            Mdwe::Seccomp
+        }),
     };
 
     let mut env = env::compile(&p.env, host)?;
@@ -447,7 +467,12 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
         }
     }
 
-    let mut seccomp = compile_seccomp(p, nested_flags, !ns.pid)?;
+    let mut seccomp = compile_seccomp(
+        p,
+        nested_flags,
+        !ns.pid,
+        process.mdwe == Some(Mdwe::Seccomp),
+    )?;
     // Answering refused calls is the supervisor's work, outside the sandbox's cgroup: with a
     // CPU limit, a sandbox looping on a refused call would spend CPU beyond it.
     if seccomp.report && limits.cpus.is_some() {

@@ -7,6 +7,7 @@ pub(super) fn compile_seccomp(
     p: &profile::Profile,
     nested: u64,
     host_pid: bool,
+    mdwe: bool,
 ) -> Result<seccomp::SeccompPlan, Error> {
     use super::seccomp::*;
     let s = &p.seccomp;
@@ -110,6 +111,7 @@ pub(super) fn compile_seccomp(
         nested,
         host_pid,
         families,
+        mdwe,
     };
     let arch = Arch::native()
         .ok_or_else(|| Located::new("seccomp: jail supports x86_64 and aarch64 only", None))?;

@@ -30,6 +30,7 @@ pub(super) fn host(runtime: Option<&str>) -> Host {
         fs: Box::new(NoFs),
         cgroup: crate::plan::cgroup::no_backend,
         session_optional: false,
+        mdwe: true,
         pid: 4242,
     }
 }

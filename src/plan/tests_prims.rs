@@ -370,3 +370,77 @@ fn families_refuse_other_socket_families_with_eafnosupport() {
     let e = compile_err(&h, "[seccomp]\nfamilies = [\"ipx\"]\n");
     assert!(e.contains("unknown address family \"ipx\""), "{e}");
 }
+
+#[test]
+fn mdwe_by_prctl_or_by_systemds_seccomp_rules() {
+    use crate::plan::seccomp::{emu, RET_ALLOW, RET_ERRNO};
+    let key = "[process]\nmemory_deny_write_execute = true\n";
+    let p = plan_of(&host(None), key);
+    assert_eq!(p.process.mdwe, Some(Mdwe::Prctl));
+    assert!(!p.seccomp.filters.iter().any(|f| f.name == "mdwe"));
+    assert_eq!(plan_of(&host(None), "").process.mdwe, None);
+    // A kernel without PR_SET_MDWE: the seccomp filter.
+    let old = Host {
+        mdwe: false,
+        ..host(None)
+    };
+    let p = plan_of(&old, key);
+    assert_eq!(p.process.mdwe, Some(Mdwe::Seccomp));
+    let eperm = RET_ERRNO | libc::EPERM as u32;
+    let (r, w, x) = (
+        libc::PROT_READ as u64,
+        libc::PROT_WRITE as u64,
+        libc::PROT_EXEC as u64,
+    );
+    let prot = |call: &str, arg2: u64| emu::eval(&p.seccomp, call, [0, 4096, arg2, 0x22, 0, 0]);
+    assert_eq!(prot("mmap", r | w | x), eperm);
+    assert_eq!(prot("mmap", r | x), RET_ALLOW);
+    assert_eq!(prot("mmap", r | w), RET_ALLOW);
+    assert_eq!(prot("mprotect", r | x), eperm);
+    assert_eq!(prot("mprotect", r), RET_ALLOW);
+    assert_eq!(prot("pkey_mprotect", x), eperm);
+    assert_eq!(prot("shmat", libc::SHM_EXEC as u64), eperm);
+}
+
+#[test]
+fn a_random_machine_id_replaces_the_hosts_where_it_shows() {
+    let f = || Kind::File;
+    let h = Host {
+        fs: Box::new(TreeFs(vec![
+            ("/etc", Kind::Dir),
+            ("/etc/machine-id", f()),
+            ("/var", Kind::Dir),
+            ("/var/lib", Kind::Dir),
+            ("/var/lib/dbus", Kind::Dir),
+            (
+                "/var/lib/dbus/machine-id",
+                Kind::Symlink("/etc/machine-id".into()),
+            ),
+        ])),
+        ..host(None)
+    };
+    let ids = |p: &Plan| -> Vec<String> {
+        p.mounts
+            .iter()
+            .filter(|m| matches!(m, MountStep::MachineId { .. }))
+            .map(|m| m.target().display().to_string())
+            .collect()
+    };
+    let random = "[process]\nmachine_id = \"random\"\n";
+    // /etc shown: over the host's; dbus' symlink leads to it and is left alone.
+    let p = plan_of(
+        &h,
+        &format!("{random}[filesystem]\nro = [\"/etc\", \"/var/lib/dbus\"]\n"),
+    );
+    assert_eq!(ids(&p), ["/etc/machine-id"]);
+    // Nothing shows /etc: made in the sandbox's own root.
+    assert_eq!(ids(&plan_of(&h, random)), ["/etc/machine-id"]);
+    // "host" (the default): nothing changes.
+    let p = plan_of(&h, "[filesystem]\nro = [\"/etc\"]\n");
+    assert!(ids(&p).is_empty());
+    let p = plan_of(
+        &h,
+        "[process]\nmachine_id = \"host\"\n[filesystem]\nro = [\"/etc\"]\n",
+    );
+    assert!(ids(&p).is_empty());
+}

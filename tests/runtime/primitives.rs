@@ -186,3 +186,74 @@ fn families_unix_only_refuses_tcp_with_eafnosupport() {
         );
     });
 }
+
+#[test]
+fn mdwe_refuses_a_writable_executable_mapping() {
+    if !need("python3") {
+        return;
+    }
+    each_user(|u| {
+        let script = "import mmap\n\
+            try:\n    mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC); print('rwx ok')\n\
+            except OSError as e: print('rwx refused', e.errno in (1, 13))\n\
+            mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE); print('rw ok')\n";
+        let run = |prof: &str| {
+            Jail::new(u)
+                .profile("mdwe", prof)
+                .args(["run", "--profile", "mdwe", "--", "python3", "-c", script])
+                .output()
+        };
+        let r = run("include = [\"default\"]\n");
+        r.ok();
+        assert_eq!(r.stdout(), "rwx ok\nrw ok\n", "[{}] {}", u.name, r.stderr());
+        let r = run("include = [\"default\"]\n[process]\nmemory_deny_write_execute = true\n");
+        r.ok();
+        assert_eq!(
+            r.stdout(),
+            "rwx refused True\nrw ok\n",
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
+    });
+}
+
+#[test]
+fn random_machine_id_is_fresh_for_each_sandbox() {
+    each_user(|u| {
+        let run = |prof: &str| {
+            let r = Jail::new(u)
+                .profile("mid", prof)
+                .args([
+                    "run",
+                    "--profile",
+                    "mid",
+                    "--",
+                    "/bin/cat",
+                    "/etc/machine-id",
+                ])
+                .output();
+            r.ok();
+            r.stdout()
+        };
+        let random = "include = [\"default\"]\n[process]\nmachine_id = \"random\"\n";
+        let (a, b) = (run(random), run(random));
+        for id in [&a, &b] {
+            assert!(
+                id.len() == 33
+                    && id.ends_with('\n')
+                    && id[..32]
+                        .chars()
+                        .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
+                "[{}] not a machine id: {id:?}",
+                u.name
+            );
+        }
+        assert_ne!(a, b, "[{}] two sandboxes got the same id", u.name);
+        // The host's own id (when it has one) shows without the key, and is neither of them.
+        if let Ok(host_id) = std::fs::read_to_string("/etc/machine-id") {
+            assert_eq!(run("include = [\"default\"]\n"), host_id);
+            assert!(a != host_id && b != host_id);
+        }
+    });
+}

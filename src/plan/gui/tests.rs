@@ -37,6 +37,7 @@ fn host(env: &[(&str, &str)], fs: Vec<(&'static str, Kind)>) -> Host {
         fs: Box::new(FakeFs(fs)),
         cgroup: crate::plan::cgroup::no_backend,
         session_optional: false,
+        mdwe: true,
         pid: 4242,
     }
 }

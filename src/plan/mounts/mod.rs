@@ -376,6 +376,32 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
             });
         }
     }
+    // `[process] machine_id = "random"`: a fresh id over the host's, where the sandbox shows one.
+    if p.process.machine_id.as_ref().map(|m| m.v) == Some(crate::profile::MachineId::Random) {
+        for t in ["/etc/machine-id", "/var/lib/dbus/machine-id"] {
+            let t = PathBuf::from(t);
+            let bind_above = grants
+                .iter()
+                .any(|g| matches!(g.step, MountStep::Bind { .. }) && under(&t, &g.target));
+            let place = if has_image {
+                // The image's own /etc (the throwaway layer takes a missing file).
+                t.starts_with("/etc")
+            } else if bind_above {
+                // A symlink (dbus' to /etc/machine-id) leads to the fresh one, or nowhere.
+                host.fs.kind(&t) == Some(Kind::File)
+            } else {
+                // Nothing shows /etc: the id is made in the sandbox's own root.
+                t.starts_with("/etc")
+            };
+            if place {
+                grants.push(Grant {
+                    target: t.clone(),
+                    rank: 3,
+                    step: MountStep::MachineId { target: t },
+                });
+            }
+        }
+    }
     // `noexec`: decided against what the grants show; done after every other mount (below).
     let image = match &steps[0] {
         MountStep::RootImage { source } => Some(source.clone()),

@@ -148,6 +148,11 @@ pub enum MountStep {
         target: PathBuf,
         dir: bool,
     },
+    /// A fresh random machine id (32 hex digits and a newline, made when the sandbox is built)
+    /// bound read-only over `target` (`[process] machine_id = "random"`).
+    MachineId {
+        target: PathBuf,
+    },
     /// Nothing under `target` (what the steps before showed there, every mount below
     /// included) may be executed: a recursive clone of it with `MOUNT_ATTR_NOEXEC` is put over
     /// it (`[filesystem] noexec`).
@@ -200,6 +205,7 @@ impl MountStep {
             | MountStep::Bind { target, .. }
             | MountStep::Hide { target, .. }
             | MountStep::Noexec { target, .. }
+            | MountStep::MachineId { target }
             | MountStep::Placeholder { target, .. }
             | MountStep::MaskPrivate { target }
             | MountStep::Symlink { target, .. }

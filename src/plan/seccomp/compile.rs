@@ -328,6 +328,9 @@ pub fn compile(spec: &SeccompSpec, arch: Arch) -> Result<SeccompPlan, SeccompErr
     if let Some(f) = &spec.families {
         filters.push(super::families::families_filter(arch, f, &mut always_on)?);
     }
+    if spec.mdwe {
+        filters.push(super::families::mdwe_filter(arch, &mut always_on)?);
+    }
 
     let (listed_v, default_v) = match kind {
         ListKind::Deny => (ret_value(refuse), RET_ALLOW),

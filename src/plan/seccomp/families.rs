@@ -1,9 +1,14 @@
+//! Two filters of the profile's own choosing, stacked after the always-on one (the kernel
+//! keeps the most restrictive verdict, so each can only refuse more).
+//!
 //! `[seccomp] families`: `socket` and `socketpair` with an address family the profile does not
 //! name fail with `EAFNOSUPPORT` (as firejail's `protocol` does). Its own filter, stacked after
 //! the always-on one: the kernel keeps the most restrictive verdict of all filters, so this
 //! can only refuse more, never let through a `socket` the profile's policy denies.
 
-use super::bpf::{check_len, dispatch, off_arg_lo, Asm, Target, BPF_JEQ_K, BPF_LD_W_ABS};
+use super::bpf::{
+    check_len, dispatch, off_arg_lo, Asm, Target, BPF_JEQ_K, BPF_JSET_K, BPF_LD_W_ABS,
+};
 use super::bpf::{RET_ALLOW, RET_ERRNO};
 use super::{Arch, BpfFilter, SeccompError};
 use std::collections::BTreeMap;
@@ -68,4 +73,34 @@ pub(super) fn families_filter(
     ));
     dispatch(&mut asm, &per_nr, allow);
     check_len("families", asm.finish())
+}
+
+/// `[process] memory_deny_write_execute` where the kernel lacks PR_SET_MDWE: systemd's
+/// MemoryDenyWriteExecute rules. `mmap` with PROT_WRITE and PROT_EXEC, `mprotect` and
+/// `pkey_mprotect` with PROT_EXEC (whatever the mapping was), `shmat` with SHM_EXEC → EPERM.
+/// The protection arguments are C ints: their low 32 bits are tested.
+pub(super) fn mdwe_filter(arch: Arch, lines: &mut Vec<String>) -> Result<BpfFilter, SeccompError> {
+    let eperm = Target::Ret(RET_ERRNO | libc::EPERM as u32);
+    let allow = Target::Ret(RET_ALLOW);
+    let (w, x) = (libc::PROT_WRITE as u32, libc::PROT_EXEC as u32);
+    let mut asm = Asm::default();
+    let mut per_nr = BTreeMap::new();
+    if let Some(nr) = arch.syscall_nr("mmap") {
+        let both = asm.jump(BPF_JSET_K, w, eperm, allow);
+        asm.jump(BPF_JSET_K, x, both, allow);
+        per_nr.insert(nr, asm.stmt(BPF_LD_W_ABS, off_arg_lo(2)));
+    }
+    for call in ["mprotect", "pkey_mprotect"] {
+        if let Some(nr) = arch.syscall_nr(call) {
+            asm.jump(BPF_JSET_K, x, eperm, allow);
+            per_nr.insert(nr, asm.stmt(BPF_LD_W_ABS, off_arg_lo(2)));
+        }
+    }
+    if let Some(nr) = arch.syscall_nr("shmat") {
+        asm.jump(BPF_JSET_K, libc::SHM_EXEC as u32, eperm, allow);
+        per_nr.insert(nr, asm.stmt(BPF_LD_W_ABS, off_arg_lo(2)));
+    }
+    lines.push("memory-deny-write-execute (no PR_SET_MDWE in this kernel): mmap with PROT_WRITE|PROT_EXEC, mprotect/pkey_mprotect with PROT_EXEC, shmat with SHM_EXEC -> errno EPERM".into());
+    dispatch(&mut asm, &per_nr, allow);
+    check_len("mdwe", asm.finish())
 }

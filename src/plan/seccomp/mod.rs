@@ -166,6 +166,8 @@ pub struct SeccompSpec {
     /// `[seccomp] families`: the only address families `socket`/`socketpair` may use (`AF_*`
     /// numbers); None = every family.
     pub families: Option<Vec<u32>>,
+    /// Memory-deny-write-execute by seccomp (kernels without PR_SET_MDWE).
+    pub mdwe: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

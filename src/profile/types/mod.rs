@@ -183,7 +183,21 @@ table! {
         pub new_session: Option<L<bool>>,
         pub die_with_parent: Option<L<bool>>,
         pub uid: Option<L<UidMode>>,
+        /// No memory may become both writable and executable, nor executable after being
+        /// writable (PR_SET_MDWE, else seccomp rules like systemd's).
+        pub memory_deny_write_execute: Option<L<bool>>,
+        /// `"host"` (default): the host's /etc/machine-id shows; `"random"`: a fresh one per
+        /// sandbox.
+        pub machine_id: Option<L<MachineId>>,
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum MachineId {
+    #[default]
+    Host,
+    Random,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
