@@ -112,6 +112,7 @@ pub(super) fn compile_seccomp(
         host_pid,
         families,
         mdwe,
+        i386: flag(&s.i386, false),
     };
     let arch = Arch::native()
         .ok_or_else(|| Located::new("seccomp: jail supports x86_64 and aarch64 only", None))?;

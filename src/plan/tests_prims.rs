@@ -444,3 +444,61 @@ fn a_random_machine_id_replaces_the_hosts_where_it_shows() {
     );
     assert!(ids(&p).is_empty());
 }
+
+#[test]
+fn i386_runs_under_the_same_rules_in_i386_numbers() {
+    use crate::plan::seccomp::{emu, RET_ALLOW, RET_ERRNO, RET_KILL_PROCESS};
+    if seccomp::Arch::native() != Some(seccomp::Arch::X86_64) {
+        return;
+    }
+    const I386: u32 = 0x4000_0003;
+    let (getpid, mount, socket) = (20, 21, 359); // i386 numbers (x86_64 21 is access)
+    let af = |f: i32| [f as u64, 1, 0, 0, 0, 0];
+    let h = host(None);
+    let p = plan_of(&h, "[seccomp]\ndeny = [\"@default-deny\"]\n");
+    assert_eq!(
+        emu::eval_arch(&p.seccomp, getpid, I386, [0; 6]),
+        RET_KILL_PROCESS
+    );
+    let p = plan_of(
+        &h,
+        "[seccomp]\ndeny = [\"@default-deny\"]\ni386 = true\nfamilies = [\"unix\"]\n",
+    );
+    assert_eq!(emu::eval_arch(&p.seccomp, getpid, I386, [0; 6]), RET_ALLOW);
+    assert_eq!(
+        emu::eval_arch(&p.seccomp, mount, I386, [0; 6]),
+        RET_ERRNO | libc::EPERM as u32
+    );
+    // x86_64 21 (access) is untouched, x86_64 mount still refused.
+    assert_eq!(
+        emu::eval_arch(&p.seccomp, 21, 0xC000_003E, [0; 6]),
+        RET_ALLOW
+    );
+    assert_eq!(
+        emu::eval(&p.seccomp, "mount", [0; 6]),
+        RET_ERRNO | libc::EPERM as u32
+    );
+    let efam = RET_ERRNO | libc::EAFNOSUPPORT as u32;
+    assert_eq!(
+        emu::eval_arch(&p.seccomp, socket, I386, af(libc::AF_INET)),
+        efam
+    );
+    assert_eq!(
+        emu::eval_arch(&p.seccomp, socket, I386, af(libc::AF_UNIX)),
+        RET_ALLOW
+    );
+    // socketcall(SYS_SOCKET, …): the family is in memory, so it is refused.
+    assert_eq!(
+        emu::eval_arch(&p.seccomp, 102, I386, [1, 0, 0, 0, 0, 0]),
+        efam
+    );
+    // x32 and other ABIs are still killed.
+    assert_eq!(
+        emu::eval_arch(&p.seccomp, 0x4000_0027, 0xC000_003E, [0; 6]),
+        RET_KILL_PROCESS
+    );
+    assert_eq!(
+        emu::eval_arch(&p.seccomp, 20, 0xC000_00B7, [0; 6]),
+        RET_KILL_PROCESS
+    );
+}

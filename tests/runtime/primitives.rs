@@ -257,3 +257,65 @@ fn random_machine_id_is_fresh_for_each_sandbox() {
         }
     });
 }
+
+/// A real 32-bit program (gcc -m32 -static): killed at its first call by default, runs with
+/// `[seccomp] i386 = true`.
+#[test]
+fn a_32_bit_program_runs_only_with_i386() {
+    if !cfg!(target_arch = "x86_64") || !need("gcc") {
+        return;
+    }
+    let build = std::env::temp_dir().join(format!("jail-test-m32-{}", std::process::id()));
+    let _clean = TempDir(build.clone());
+    std::fs::create_dir_all(&build).unwrap();
+    std::fs::write(
+        build.join("h.c"),
+        "#include <stdio.h>\nint main(void) { printf(\"%zu-bit\\n\", sizeof(void *) * 8); return 0; }\n",
+    )
+    .unwrap();
+    let out = Command::new("gcc")
+        .args(["-m32", "-static", "-o"])
+        .arg(build.join("h32"))
+        .arg(build.join("h.c"))
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        if common::strict() {
+            panic!(
+                "gcc -m32 -static failed (gcc-multilib missing? .ci/run installs it): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        eprintln!("SKIPPED: gcc -m32 -static does not work here (gcc-multilib)");
+        return;
+    }
+    std::fs::set_permissions(&build, std::fs::Permissions::from_mode(0o755)).unwrap();
+    each_user(|u| {
+        let bin = s(&build.join("h32"));
+        let run = |prof: &str| {
+            Jail::new(u)
+                .profile("m32", prof)
+                .args([
+                    "run",
+                    "--profile",
+                    "m32",
+                    "--ro-bind",
+                    &s(&build),
+                    "--",
+                    &bin,
+                ])
+                .output()
+        };
+        let r = run("include = [\"default\"]\n");
+        assert_eq!(
+            r.code(),
+            128 + 31,
+            "[{}] a 32-bit program was not killed: {}",
+            u.name,
+            r.stdout()
+        );
+        let r = run("include = [\"default\"]\n[seccomp]\ni386 = true\n");
+        r.ok();
+        assert_eq!(r.stdout(), "32-bit\n", "[{}] {}", u.name, r.stderr());
+    });
+}

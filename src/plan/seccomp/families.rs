@@ -62,6 +62,13 @@ pub(super) fn families_filter(
         }
         per_nr.insert(nr, asm.stmt(BPF_LD_W_ABS, off_arg_lo(0)));
     }
+    if let Some(nr) = arch.syscall_nr("socketcall") {
+        // i386's multiplexer: the family is in memory, so its socket and socketpair are
+        // refused outright (SYS_SOCKET = 1, SYS_SOCKETPAIR = 8 in arg0).
+        let pair = asm.jump(BPF_JEQ_K, 8, refuse, allow);
+        asm.jump(BPF_JEQ_K, 1, refuse, pair);
+        per_nr.insert(nr, asm.stmt(BPF_LD_W_ABS, off_arg_lo(0)));
+    }
     let names: Vec<String> = allowed.iter().map(|f| name_of(*f)).collect();
     lines.push(format!(
         "socket, socketpair with another address family than {} -> errno EAFNOSUPPORT",
@@ -85,7 +92,19 @@ pub(super) fn mdwe_filter(arch: Arch, lines: &mut Vec<String>) -> Result<BpfFilt
     let (w, x) = (libc::PROT_WRITE as u32, libc::PROT_EXEC as u32);
     let mut asm = Asm::default();
     let mut per_nr = BTreeMap::new();
-    if let Some(nr) = arch.syscall_nr("mmap") {
+    if arch == Arch::I386 {
+        // old_mmap: its arguments are in memory (glibc uses mmap2, checked below).
+        if let Some(nr) = arch.syscall_nr("mmap") {
+            per_nr.insert(nr, eperm);
+        }
+    }
+    for call in ["mmap", "mmap2"] {
+        let Some(nr) = arch.syscall_nr(call) else {
+            continue;
+        };
+        if arch == Arch::I386 && call == "mmap" {
+            continue;
+        }
         let both = asm.jump(BPF_JSET_K, w, eperm, allow);
         asm.jump(BPF_JSET_K, x, both, allow);
         per_nr.insert(nr, asm.stmt(BPF_LD_W_ABS, off_arg_lo(2)));

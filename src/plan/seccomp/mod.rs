@@ -59,6 +59,7 @@ mod compile;
 pub mod emu;
 mod families;
 mod groups;
+mod i386;
 #[cfg(test)]
 mod tests;
 
@@ -168,6 +169,9 @@ pub struct SeccompSpec {
     pub families: Option<Vec<u32>>,
     /// Memory-deny-write-execute by seccomp (kernels without PR_SET_MDWE).
     pub mdwe: bool,
+    /// `[seccomp] i386 = true` (x86_64 only): 32-bit x86 programs may run; every filter then
+    /// also holds its rules in i386 numbers.
+    pub i386: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -176,6 +180,9 @@ pub enum Arch {
     #[serde(rename = "x86_64")]
     X86_64,
     Aarch64,
+    /// The 32-bit x86 ABI (`int 0x80`) of an x86_64 kernel: never a plan's own arch; its
+    /// numbers are compiled into the filters of a plan with `[seccomp] i386 = true`.
+    I386,
 }
 
 impl Arch {
@@ -195,6 +202,7 @@ impl Arch {
         match self {
             Arch::X86_64 => 0xC000_003E,
             Arch::Aarch64 => 0xC000_00B7,
+            Arch::I386 => 0x4000_0003,
         }
     }
 
@@ -202,6 +210,7 @@ impl Arch {
         match self {
             Arch::X86_64 => "x86_64",
             Arch::Aarch64 => "aarch64",
+            Arch::I386 => "i386",
         }
     }
 
@@ -216,6 +225,10 @@ impl Arch {
                 .parse::<syscalls::aarch64::Sysno>()
                 .ok()
                 .map(|s| s.id() as u32),
+            Arch::I386 => name
+                .parse::<syscalls::x86::Sysno>()
+                .ok()
+                .map(|s| s.id() as u32),
         }
     }
 
@@ -224,6 +237,7 @@ impl Arch {
         match self {
             Arch::X86_64 => syscalls::x86_64::Sysno::new(nr as usize).map(|s| s.name()),
             Arch::Aarch64 => syscalls::aarch64::Sysno::new(nr as usize).map(|s| s.name()),
+            Arch::I386 => syscalls::x86::Sysno::new(nr as usize).map(|s| s.name()),
         }
     }
 
@@ -231,7 +245,7 @@ impl Arch {
     /// would use 1; both supported arches use 0).
     fn clone_flags_arg(self) -> u8 {
         match self {
-            Arch::X86_64 | Arch::Aarch64 => 0,
+            Arch::X86_64 | Arch::Aarch64 | Arch::I386 => 0,
         }
     }
 }
@@ -448,6 +462,8 @@ pub struct Portable {
     pub host_pid: bool,
     /// `[seccomp] families` (see [`SeccompSpec::families`]).
     pub families: Option<Vec<u32>>,
+    /// `[seccomp] i386`: the i386 ABI is allowed (its calls under the same rules).
+    pub i386: bool,
 }
 
 impl SeccompPlan {

@@ -341,6 +341,8 @@ table! {
         /// A value, not a merged list: a later file's list replaces it, and `[]` refuses every
         /// family.
         pub families: Option<L<Vec<String>>>,
+        /// Allow 32-bit x86 programs (the i386 ABI), under the same rules in i386 numbers.
+        pub i386: Option<L<bool>>,
     }
 }
 
