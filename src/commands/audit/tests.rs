@@ -298,3 +298,22 @@ fn score_formula() {
         .collect();
     assert!(score(&all) <= 10.0 && score(&all) > 9.0);
 }
+
+#[test]
+fn i386_and_unlimited_socket_families_on_the_host_network_are_exposures() {
+    let net = "[namespaces]\nnet = false\n";
+    let r = report_of(net);
+    assert!(exposed(&r).contains(&"families"), "{:?}", exposed(&r));
+    let limited = report_of(&format!(
+        "{net}[seccomp]\nfamilies = [\"unix\", \"inet\"]\n"
+    ));
+    assert!(!exposed(&limited).contains(&"families"));
+    assert!(limited.score < r.score, "{} !< {}", limited.score, r.score);
+    // In its own network namespace the families matter little: no exposure.
+    assert!(!exposed(&report_of("")).contains(&"families"));
+    if crate::plan::seccomp::Arch::native() == Some(crate::plan::seccomp::Arch::X86_64) {
+        let r = report_of("[seccomp]\ni386 = true\n");
+        assert!(exposed(&r).contains(&"i386"), "{:?}", exposed(&r));
+        assert!(r.score > report_of("").score);
+    }
+}
