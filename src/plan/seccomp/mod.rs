@@ -49,6 +49,10 @@
 //!   [`merged`];
 //! - `always_on.rs`: the guard and always-on filters (namespace flags, set-ID modes,
 //!   pid-targeted calls);
+//! - `families.rs`: the profile-chosen extra filters `families` (socket address families)
+//!   and `mdwe` (memory-deny-write-execute on kernels without PR_SET_MDWE);
+//! - `i386.rs`: `[seccomp] i386`: the guard that admits i386 and the ABI branch joining each
+//!   filter with its i386-numbered twin;
 //! - `arg_types.rs`: which syscall arguments are 32-bit C types ([`arg_width`]);
 //! - `emu.rs` (tests only): a BPF interpreter; `tests.rs`: the unit tests.
 
