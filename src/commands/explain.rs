@@ -221,6 +221,25 @@ pub fn to_text(p: &Plan) -> String {
             ),
         );
     }
+    for g in &p.globs {
+        let matched = g
+            .matched
+            .iter()
+            .map(|m| m.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(
+            o,
+            "     glob {} {}: matched {}",
+            g.list,
+            printable(&g.pattern, false),
+            if matched.is_empty() {
+                "nothing".to_string()
+            } else {
+                printable(&matched, false).to_string()
+            }
+        );
+    }
     for m in &p.mounts {
         step(&mut o, mount_text(m));
     }
@@ -281,6 +300,17 @@ pub fn to_text(p: &Plan) -> String {
         &mut o,
         "no_new_privs: setuid binaries and file capabilities grant nothing".into(),
     );
+    match p.process.mdwe {
+        Some(crate::plan::Mdwe::Prctl) => step(
+            &mut o,
+            "memory-deny-write-execute: PR_SET_MDWE (no mapping may be writable and executable, or become executable; for good, children included)".into(),
+        ),
+        Some(crate::plan::Mdwe::Seccomp) => step(
+            &mut o,
+            "memory-deny-write-execute: by the seccomp filter mdwe (this kernel has no PR_SET_MDWE)".into(),
+        ),
+        None => {}
+    }
     for line in crate::plan::landlock::explain_lines(&p.landlock) {
         step(&mut o, line);
     }
@@ -398,6 +428,14 @@ fn mount_text(m: &MountStep) -> String {
             "{}: hidden (empty, unreadable {})",
             target.display(),
             if *dir { "folder" } else { "file" }
+        ),
+        MountStep::MachineId { target } => format!(
+            "{}: a fresh random machine id (32 hex digits), read-only",
+            target.display()
+        ),
+        MountStep::Noexec { target, .. } => format!(
+            "{}: noexec: nothing in it (every mount below included) can be executed [noexec]",
+            target.display()
         ),
         MountStep::Symlink { target, to } => {
             format!("{}: symlink → {}", target.display(), to.display())

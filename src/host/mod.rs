@@ -30,7 +30,9 @@ pub struct Host {
     pub runtime_dir: Option<PathBuf>,
     pub config_home: PathBuf,
     pub data_home: PathBuf,
-    pub downloads: PathBuf,
+    /// The XDG user folders `user-dirs.dirs` names (`DOWNLOADS` → `~/Téléchargements`), by the
+    /// variable a profile writes; one it does not name is the English default ([`USER_DIRS`]).
+    pub user_dirs: BTreeMap<String, PathBuf>,
     /// The caller's environment, as given to jail.
     pub env: BTreeMap<String, String>,
     /// Landlock ABI version, None when the kernel has no Landlock (or it is disabled).
@@ -44,6 +46,8 @@ pub struct Host {
     /// Treat every `[gui]` switch as optional: `check` and `audit` judge a profile, not this
     /// session, so a missing Wayland or PulseAudio socket is a note there, not an error.
     pub session_optional: bool,
+    /// The kernel has `PR_SET_MDWE` (6.3+): memory-deny-write-execute by prctl, else by seccomp.
+    pub mdwe: bool,
 }
 
 use crate::profile::RlimitResource;
@@ -84,8 +88,7 @@ impl Host {
         };
         let config_home = xdg("XDG_CONFIG_HOME", ".config");
         let data_home = xdg("XDG_DATA_HOME", ".local/share");
-        let downloads = user_dir(&config_home, &home, "XDG_DOWNLOAD_DIR")
-            .unwrap_or_else(|| home.join("Downloads"));
+        let user_dirs = user_dirs(&config_home, &home);
         let runtime_dir = env
             .get("XDG_RUNTIME_DIR")
             .filter(|v| v.starts_with('/'))
@@ -122,13 +125,14 @@ impl Host {
             runtime_dir,
             config_home,
             data_home,
-            downloads,
+            user_dirs,
             env,
             landlock_abi: probe::landlock_abi(),
             hard_rlimits,
             fs: Box::new(RealFs),
             cgroup: probe::cgroup,
             session_optional: false,
+            mdwe: probe::mdwe(),
             pid: std::process::id(),
         }
     }
@@ -225,6 +229,17 @@ impl Host {
         v
     }
 
+    /// The folder of the user-folder variable `var` (`DOCUMENTS` …), None for another name.
+    pub fn user_dir(&self, var: &str) -> Option<PathBuf> {
+        let (_, _, default) = USER_DIRS.iter().find(|(v, _, _)| *v == var)?;
+        Some(
+            self.user_dirs
+                .get(var)
+                .cloned()
+                .unwrap_or_else(|| self.home.join(default)),
+        )
+    }
+
     /// `$XDG_RUNTIME_DIR/jail` for a user, `/run/jail` for root.
     pub fn state_dir(&self) -> PathBuf {
         match (&self.runtime_dir, self.uid) {
@@ -251,23 +266,70 @@ fn real_home(uid: u32) -> Option<PathBuf> {
         .map(|p| p.dir)
 }
 
-/// Reads `XDG_DOWNLOAD_DIR="$HOME/Downloads"` style entries of `user-dirs.dirs`.
-fn user_dir(config_home: &Path, home: &Path, key: &str) -> Option<PathBuf> {
+/// The user-folder variables of profiles, the `user-dirs.dirs` key of each, and the folder
+/// (under the home) used when the file does not name it — xdg-user-dirs' English defaults, as
+/// firejail falls back to.
+pub const USER_DIRS: [(&str, &str, &str); 6] = [
+    ("DESKTOP", "XDG_DESKTOP_DIR", "Desktop"),
+    ("DOCUMENTS", "XDG_DOCUMENTS_DIR", "Documents"),
+    ("DOWNLOADS", "XDG_DOWNLOAD_DIR", "Downloads"),
+    ("MUSIC", "XDG_MUSIC_DIR", "Music"),
+    ("PICTURES", "XDG_PICTURES_DIR", "Pictures"),
+    ("VIDEOS", "XDG_VIDEOS_DIR", "Videos"),
+];
+
+/// Reads the `XDG_X_DIR="$HOME/…"` lines of `$XDG_CONFIG_HOME/user-dirs.dirs` (the XDG user
+/// directories format: shell assignments, `$HOME/…` or an absolute path, `#` comments).
+fn user_dirs(config_home: &Path, home: &Path) -> BTreeMap<String, PathBuf> {
     // Capped and never blocking: a sandbox with ~/.config writable could plant a FIFO here.
-    let bytes =
-        crate::util::read_regular(&config_home.join("user-dirs.dirs"), 64 << 10, false).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let line = text.lines().find(|l| l.trim_start().starts_with(key))?;
-    let v = line.split_once('=')?.1.trim().trim_matches('"');
-    let v = v.replace("$HOME", &home.display().to_string());
-    // Only an ordinary folder inside the home: a sandbox that could write this file must not
-    // point the next sandbox's ${DOWNLOADS} grant at ~/.gnupg, /etc or the home itself.
-    let p = crate::plan::normalize(Path::new(&v));
-    let rel = p.strip_prefix(home).ok()?;
-    let plain = !rel.as_os_str().is_empty()
-        && rel.components().all(|c| match c {
-            std::path::Component::Normal(n) => !n.to_string_lossy().starts_with('.'),
-            _ => false,
-        });
-    plain.then_some(p)
+    let text = crate::util::read_regular(&config_home.join("user-dirs.dirs"), 64 << 10, false)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_default();
+    parse_user_dirs(&text, home)
+}
+
+/// The folders `text` (a `user-dirs.dirs`) names, by profile variable.
+pub fn parse_user_dirs(text: &str, home: &Path) -> BTreeMap<String, PathBuf> {
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('#') {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let Some((var, _, _)) = USER_DIRS.iter().find(|(_, k, _)| *k == key.trim()) else {
+            continue;
+        };
+        let v = value.trim();
+        let Some(v) = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) else {
+            continue; // the format quotes every value
+        };
+        let v = match v.strip_prefix("$HOME") {
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+                format!("{}{rest}", home.display())
+            }
+            Some(_) => continue,
+            None if v.starts_with('/') => v.to_string(),
+            None => continue,
+        };
+        // Only an ordinary folder inside the home: a sandbox that could write this file must
+        // not point the next sandbox's ${DOWNLOADS} grant at ~/.gnupg, /etc or the home itself
+        // (`"$HOME/"`, which the spec uses to switch a folder off, falls back to the default).
+        let p = crate::plan::normalize(Path::new(&v));
+        let Ok(rel) = p.strip_prefix(home) else {
+            continue;
+        };
+        let plain = !rel.as_os_str().is_empty()
+            && rel.components().all(|c| match c {
+                std::path::Component::Normal(n) => !n.to_string_lossy().starts_with('.'),
+                _ => false,
+            });
+        if plain {
+            out.insert(var.to_string(), p);
+        }
+    }
+    out
 }

@@ -58,6 +58,9 @@ pub struct Plan {
     /// Xauthority copy, `xdg-dbus-proxy`); their binds are the last of `mounts`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub helpers: Option<gui::helpers::Helpers>,
+    /// What each glob of the path lists matched (`"~/.config/*.conf"` → its paths).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub globs: Vec<mounts::glob::GlobMatch>,
     /// Things a user may want to know (skipped optional paths, ignored names …).
     pub warnings: Vec<String>,
 }
@@ -141,6 +144,21 @@ pub struct Process {
     pub init: bool,
     pub new_session: bool,
     pub die_with_parent: bool,
+    /// `[process] memory_deny_write_execute`: how it is enforced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mdwe: Option<Mdwe>,
+}
+
+/// How memory-deny-write-execute is enforced.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mdwe {
+    /// `prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN)`: the kernel refuses every mapping that is
+    /// writable and executable, or becomes executable (Linux 6.3+).
+    Prctl,
+    /// Older kernels: the seccomp filter `mdwe` (systemd's rules): mmap with PROT_WRITE and
+    /// PROT_EXEC, mprotect/pkey_mprotect adding PROT_EXEC, shmat with SHM_EXEC → EPERM.
+    Seccomp,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -197,9 +215,15 @@ impl Ctx<'_> {
 
 /// Expands `~` (at the start) and the variables SPEC §3 lists; any other `${…}` is an error.
 pub fn expand(s: &str, host: &Host) -> Result<String, String> {
+    expand_with(s, host, |v| v)
+}
+
+/// [`expand`], with each variable's value passed through `quote` (a glob pattern escapes the
+/// values, so a home named `/home/a[1]` is not read as a pattern).
+pub fn expand_with(s: &str, host: &Host, quote: fn(String) -> String) -> Result<String, String> {
     let mut out = String::new();
     let rest = if s == "~" || s.starts_with("~/") {
-        out.push_str(&host.home.display().to_string());
+        out.push_str(&quote(host.home.display().to_string()));
         &s[1..]
     } else {
         s
@@ -222,15 +246,15 @@ pub fn expand(s: &str, host: &Host) -> Result<String, String> {
             },
             "XDG_CONFIG_HOME" => host.config_home.display().to_string(),
             "XDG_DATA_HOME" => host.data_home.display().to_string(),
-            "DOWNLOADS" => host.downloads.display().to_string(),
             "PWD" => host.cwd.display().to_string(),
-            _ => {
-                return Err(format!(
-                    "unknown variable ${{{var}}}: use ~, ${{HOME}}, ${{USER}}, ${{UID}}, ${{XDG_RUNTIME_DIR}}, ${{XDG_CONFIG_HOME}}, ${{XDG_DATA_HOME}}, ${{DOWNLOADS}} or ${{PWD}}"
-                ))
-            }
+            _ => match host.user_dir(var) {
+                Some(d) => d.display().to_string(),
+                None => return Err(format!(
+                    "unknown variable ${{{var}}}: use ~, ${{HOME}}, ${{USER}}, ${{UID}}, ${{XDG_RUNTIME_DIR}}, ${{XDG_CONFIG_HOME}}, ${{XDG_DATA_HOME}}, ${{PWD}}, or a user folder: ${{DESKTOP}}, ${{DOCUMENTS}}, ${{DOWNLOADS}}, ${{MUSIC}}, ${{PICTURES}}, ${{VIDEOS}}"
+                )),
+            },
         };
-        out.push_str(&val);
+        out.push_str(&quote(val));
         it = &after[j + 1..];
     }
     out.push_str(it);
@@ -409,6 +433,11 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
         init,
         new_session: flag(&p.process.new_session, true),
         die_with_parent: flag(&p.process.die_with_parent, true),
+        mdwe: flag(&p.process.memory_deny_write_execute, false).then_some(if host.mdwe {
+            Mdwe::Prctl
+        } else {
+            Mdwe::Seccomp
+        }),
     };
 
     let mut env = env::compile(&p.env, host)?;
@@ -442,7 +471,12 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
         }
     }
 
-    let mut seccomp = compile_seccomp(p, nested_flags, !ns.pid)?;
+    let mut seccomp = compile_seccomp(
+        p,
+        nested_flags,
+        !ns.pid,
+        process.mdwe == Some(Mdwe::Seccomp),
+    )?;
     // Answering refused calls is the supervisor's work, outside the sandbox's cgroup: with a
     // CPU limit, a sandbox looping on a refused call would spend CPU beyond it.
     if seccomp.report && limits.cpus.is_some() {
@@ -499,9 +533,12 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
         gui: desktop.gui,
         dbus: desktop.dbus,
         helpers,
+        globs: fs.globs.clone(),
         warnings,
     })
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_prims;

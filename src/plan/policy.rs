@@ -7,6 +7,7 @@ pub(super) fn compile_seccomp(
     p: &profile::Profile,
     nested: u64,
     host_pid: bool,
+    mdwe: bool,
 ) -> Result<seccomp::SeccompPlan, Error> {
     use super::seccomp::*;
     let s = &p.seccomp;
@@ -75,6 +76,28 @@ pub(super) fn compile_seccomp(
             ),
         });
     }
+    let families = match &s.families {
+        None => None,
+        Some(f) => {
+            let mut v = vec![];
+            for name in &f.v {
+                match seccomp::family(name) {
+                    Some(n) if !v.contains(&n) => v.push(n),
+                    Some(_) => {}
+                    None => {
+                        return Err(Located::at(
+                            format!(
+                                "unknown address family {name:?} in families: use {}",
+                                seccomp::FAMILIES.map(|(n, _)| format!("{n:?}")).join(", ")
+                            ),
+                            &f.at,
+                        ))
+                    }
+                }
+            }
+            Some(v)
+        }
+    };
     let spec = SeccompSpec {
         default: match s.default.as_ref().map(|d| d.v).unwrap_or_default() {
             profile::SeccompDefault::Allow => DefaultPolicy::Allow,
@@ -87,6 +110,9 @@ pub(super) fn compile_seccomp(
         rules,
         nested,
         host_pid,
+        families,
+        mdwe,
+        i386: flag(&s.i386, false),
     };
     let arch = Arch::native()
         .ok_or_else(|| Located::new("seccomp: jail supports x86_64 and aarch64 only", None))?;
@@ -179,6 +205,7 @@ pub(super) fn compile_landlock(
         dev: fs.landlock_dev.clone(),
         list: fs.landlock_list.clone(),
         guarded: fs.landlock_guarded.clone(),
+        noexec: fs.landlock_noexec.clone(),
         connect_tcp: l.connect_tcp.as_ref().map(|x| x.v.clone()),
         bind_tcp: l.bind_tcp.as_ref().map(|x| x.v.clone()),
         scope,

@@ -11,7 +11,7 @@ impl HostFs for NoFs {
     }
 }
 
-fn host(runtime: Option<&str>) -> Host {
+pub(super) fn host(runtime: Option<&str>) -> Host {
     Host {
         uid: 1234,
         gid: 1234,
@@ -23,13 +23,14 @@ fn host(runtime: Option<&str>) -> Host {
         runtime_dir: runtime.map(PathBuf::from),
         config_home: "/home/ann/.config".into(),
         data_home: "/home/ann/.local/share".into(),
-        downloads: "/home/ann/Dl".into(),
+        user_dirs: [("DOWNLOADS".to_string(), PathBuf::from("/home/ann/Dl"))].into(),
         env: Default::default(),
         landlock_abi: None,
         hard_rlimits: Default::default(),
         fs: Box::new(NoFs),
         cgroup: crate::plan::cgroup::no_backend,
         session_optional: false,
+        mdwe: true,
         pid: 4242,
     }
 }
@@ -212,7 +213,7 @@ fn no_refusal_report_under_a_cpu_limit() {
 }
 
 /// The plan of a one-file profile for `/bin/true`.
-fn plan_of(h: &Host, toml: &str) -> Plan {
+pub(super) fn plan_of(h: &Host, toml: &str) -> Plan {
     let loaded = Loaded {
         name: "p".into(),
         profile: toml::from_str(toml).unwrap(),

@@ -137,6 +137,11 @@ pub fn take_terminal(new_session: bool, tty: Option<&OwnedFd>, tty_std: [bool; 3
 pub fn lock_down(plan: &Plan, verbose: bool, report_to: Option<&OwnedFd>) -> Result<()> {
     drop_caps(&plan.capabilities.numbers)?;
     sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0).step(|| "set no_new_privs".into())?;
+    if plan.process.mdwe == Some(crate::plan::Mdwe::Prctl) {
+        // Inherited by every child and kept across execve; it cannot be lifted again.
+        sys::prctl(sys::PR_SET_MDWE, sys::PR_MDWE_REFUSE_EXEC_GAIN, 0)
+            .step(|| "set memory-deny-write-execute (PR_SET_MDWE)".into())?;
+    }
     let ll = super::landlock::apply(&plan.landlock).map_err(|e| {
         StepError::detail(
             "landlock",

@@ -14,6 +14,11 @@ pub fn landlock_abi() -> Option<u32> {
     super::landlock::probe_abi()
 }
 
+/// Whether the kernel has `PR_SET_MDWE` (Linux 6.3+): `PR_GET_MDWE` answers instead of EINVAL.
+pub fn mdwe() -> bool {
+    super::sys::prctl(super::sys::PR_GET_MDWE, 0, 0).is_ok()
+}
+
 /// Creates (and throws away) the namespaces a default sandbox needs; the error names what the
 /// kernel said.
 pub fn namespaces() -> Result<(), String> {

@@ -248,6 +248,11 @@ pub fn close_from(first: u32) -> Result<(), Errno> {
 }
 
 /// `prctl` with integer arguments.
+/// `prctl` options of memory-deny-write-execute (Linux 6.3+), not in every libc yet.
+pub const PR_SET_MDWE: i32 = 65;
+pub const PR_GET_MDWE: i32 = 66;
+pub const PR_MDWE_REFUSE_EXEC_GAIN: u64 = 1;
+
 pub fn prctl(op: i32, a: u64, b: u64) -> Result<i32, Errno> {
     // SAFETY: every prctl jail uses takes integer arguments only.
     let r = unsafe { libc::prctl(op, a, b, 0u64, 0u64) };

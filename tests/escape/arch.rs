@@ -69,3 +69,43 @@ fn i386_mount_killed() {
         );
     });
 }
+
+/// `[seccomp] i386 = true` lets 32-bit calls run, under the same deny list in i386 numbers:
+/// i386 getpid works, i386 mount (21; x86_64 21 is access) gets EPERM, not the kernel.
+#[test]
+fn i386_allowed_by_the_profile_keeps_the_deny_list() {
+    each_user(|u| {
+        let dir = bin_dir();
+        let run = |nr: &str| {
+            Jail::new(u)
+                .profile("i386", "include = [\"default\"]\n[seccomp]\ni386 = true\n")
+                .args(["run", "--profile", "i386", "--chdir", "/", "--ro-bind"])
+                .args([
+                    dir.to_string_lossy().as_ref(),
+                    "--",
+                    &attacker(),
+                    "int80",
+                    nr,
+                ])
+                .output()
+        };
+        let r = run("20");
+        r.ok();
+        assert!(
+            r.stdout().contains("int80 20 ret 2 "),
+            "[{}] i386 getpid did not run: {}{}",
+            u.name,
+            r.stdout(),
+            r.stderr()
+        );
+        let r = run("21");
+        r.ok();
+        assert!(
+            r.stdout().contains("int80 21 ret -1 "),
+            "[{}] ESCAPE: i386 mount was not refused with EPERM: {}{}",
+            u.name,
+            r.stdout(),
+            r.stderr()
+        );
+    });
+}

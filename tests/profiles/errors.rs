@@ -12,7 +12,7 @@ fn error_form_is_exact() {
         assert_eq!(
             r.stderr(),
             format!(
-                "jail: error: unknown variable ${{SHELL}}: use ~, ${{HOME}}, ${{USER}}, ${{UID}}, ${{XDG_RUNTIME_DIR}}, ${{XDG_CONFIG_HOME}}, ${{XDG_DATA_HOME}}, ${{DOWNLOADS}} or ${{PWD}}\n  --> {f}:2:7\n  |\n2 | ro = [\"${{SHELL}}/x\"]\n  |       ^^^^^^^^^^^^\n"
+                "jail: error: unknown variable ${{SHELL}}: use ~, ${{HOME}}, ${{USER}}, ${{UID}}, ${{XDG_RUNTIME_DIR}}, ${{XDG_CONFIG_HOME}}, ${{XDG_DATA_HOME}}, ${{PWD}}, or a user folder: ${{DESKTOP}}, ${{DOCUMENTS}}, ${{DOWNLOADS}}, ${{MUSIC}}, ${{PICTURES}}, ${{VIDEOS}}\n  --> {f}:2:7\n  |\n2 | ro = [\"${{SHELL}}/x\"]\n  |       ^^^^^^^^^^^^\n"
             )
         );
         // A syntax error too: the caret sits where the parser stopped.

@@ -7,6 +7,7 @@ mod filesystem;
 mod identity;
 mod image;
 mod namespaces;
+mod primitives;
 mod process;
 mod regressions;
 mod setup;

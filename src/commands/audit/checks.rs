@@ -94,6 +94,8 @@ checks! {
     UidRoot, "uid-root", 1.0, "runs as uid 0 inside", kernel::uid_root;
     UserHost, "user-host", 1.5, "no user namespace", kernel::user_host;
     Seccomp, "seccomp", 2.0, "default deny groups weakened", kernel::seccomp;
+    I386, "i386", 0.5, "32-bit x86 ABI allowed", kernel::i386;
+    Families, "families", 0.3, "every socket family on the host network", kernel::families;
     NestedUser, "nested-user", 1.5, "may create user namespaces", kernel::nested_user;
     NestedOther, "nested-other", 0.5, "may create other namespaces", kernel::nested_other;
     Landlock, "landlock", 1.0, "no Landlock", kernel::landlock;

@@ -166,3 +166,23 @@ pub fn tmpfs_memory(f: &Facts) -> Finding {
         },
     )
 }
+
+pub fn i386(f: &Facts) -> Finding {
+    flag(
+        f.plan.seccomp.portable.i386,
+        "[seccomp] i386: 32-bit x86 programs run (a second system call table; socketcall's and ipc's arguments are in memory, out of seccomp's sight)",
+        "the i386 ABI kills the process",
+    )
+}
+
+pub fn families(f: &Facts) -> Finding {
+    flag(
+        !f.plan.namespaces.net && f.plan.seccomp.portable.families.is_none(),
+        "sockets of every address family on the host network (raw packet, netlink, bluetooth …): [seccomp] families limits them",
+        if f.plan.namespaces.net {
+            "own network namespace: raw and netlink sockets see only the sandbox's network"
+        } else {
+            "[seccomp] families limits the socket families"
+        },
+    )
+}

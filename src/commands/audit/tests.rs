@@ -16,7 +16,8 @@ fn setup() -> (PathBuf, Host, crate::util::ScratchDir) {
     host.session_optional = true;
     host.home = home.clone();
     host.cwd = base.to_path_buf();
-    host.downloads = home.join("Downloads");
+    host.user_dirs
+        .insert("DOWNLOADS".into(), home.join("Downloads"));
     host.config_home = home.join(".config");
     host.runtime_dir = Some(base.join("run"));
     (home, host, base)
@@ -296,4 +297,23 @@ fn score_formula() {
         .map(|def| c(def.id.name(), def.weight, true))
         .collect();
     assert!(score(&all) <= 10.0 && score(&all) > 9.0);
+}
+
+#[test]
+fn i386_and_unlimited_socket_families_on_the_host_network_are_exposures() {
+    let net = "[namespaces]\nnet = false\n";
+    let r = report_of(net);
+    assert!(exposed(&r).contains(&"families"), "{:?}", exposed(&r));
+    let limited = report_of(&format!(
+        "{net}[seccomp]\nfamilies = [\"unix\", \"inet\"]\n"
+    ));
+    assert!(!exposed(&limited).contains(&"families"));
+    assert!(limited.score < r.score, "{} !< {}", limited.score, r.score);
+    // In its own network namespace the families matter little: no exposure.
+    assert!(!exposed(&report_of("")).contains(&"families"));
+    if crate::plan::seccomp::Arch::native() == Some(crate::plan::seccomp::Arch::X86_64) {
+        let r = report_of("[seccomp]\ni386 = true\n");
+        assert!(exposed(&r).contains(&"i386"), "{:?}", exposed(&r));
+        assert!(r.score > report_of("").score);
+    }
 }

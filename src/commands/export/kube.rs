@@ -80,6 +80,14 @@ pub fn to_pod(plan: &Plan, name: &str, image: &str, seccomp: &str, notes: &mut N
                 }
                 vol(json!({ "emptyDir": e }), target, false)
             }
+            MountStep::MachineId { target } => notes.lost(&format!(
+                "{}: a random machine id in jail; the Pod shows the image's",
+                target.display()
+            )),
+            MountStep::Noexec { target, .. } => notes.lost(&format!(
+                "{}: noexec in jail; a Pod volume has no noexec option",
+                target.display()
+            )),
             MountStep::Hide { target, .. } => notes.lost(&format!(
                 "{}: hidden by jail; a Pod has no masked paths (the image decides what is there)",
                 target.display()

@@ -155,6 +155,14 @@ fn filesystem(plan: &Plan, notes: &mut Notes) -> Fs {
                 fs.mounts.push(mount(target, "bind", source, &o));
             }
             MountStep::Hide { target, .. } => fs.masked.push(target.display().to_string()),
+            MountStep::MachineId { target } => notes.lost(&format!(
+                "{}: a random machine id in jail; the bundle shows the image's",
+                target.display()
+            )),
+            MountStep::Noexec { target, .. } => notes.lost(&format!(
+                "{}: noexec in jail (mount flag and Landlock); the bundle's mounts there keep exec",
+                target.display()
+            )),
             MountStep::MaskPrivate { target } => notes.lost(&format!(
                 "{}: jail masks what others may not read under it when the sandbox is built; the bundle shows all of it",
                 target.display()

@@ -362,10 +362,16 @@ pub fn to_oci(plan: &SeccompPlan) -> (LinuxSeccomp, Vec<String>) {
     let mut sec = LinuxSeccomp::default();
     sec.set_default_action(def);
     sec.set_default_errno_ret(def_errno);
-    sec.set_architectures(Some(vec![match plan.arch {
+    let mut arches = vec![match plan.arch {
         Arch::X86_64 => OciArch::ScmpArchX86_64,
         Arch::Aarch64 => OciArch::ScmpArchAarch64,
-    }]));
+        Arch::I386 => OciArch::ScmpArchX86,
+    }];
+    // `[seccomp] i386`: the runtime resolves the same names in i386 numbers.
+    if plan.portable.i386 && plan.arch == Arch::X86_64 {
+        arches.push(OciArch::ScmpArchX86);
+    }
+    sec.set_architectures(Some(arches));
     if plan.log {
         sec.set_flags(Some(vec![LinuxSeccompFilterFlag::SeccompFilterFlagLog]));
     }

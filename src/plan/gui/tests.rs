@@ -28,7 +28,7 @@ fn host(env: &[(&str, &str)], fs: Vec<(&'static str, Kind)>) -> Host {
         runtime_dir: Some("/run/user/1000".into()),
         config_home: "/home/u/.config".into(),
         data_home: "/home/u/.local/share".into(),
-        downloads: "/home/u/Downloads".into(),
+        user_dirs: Default::default(),
         env: env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -38,6 +38,7 @@ fn host(env: &[(&str, &str)], fs: Vec<(&'static str, Kind)>) -> Host {
         fs: Box::new(FakeFs(fs)),
         cgroup: crate::plan::cgroup::no_backend,
         session_optional: false,
+        mdwe: true,
         pid: 4242,
     }
 }

@@ -280,6 +280,15 @@ pub fn compile(spec: &LandlockSpec, host_abi: Option<u32>) -> Result<LandlockPla
         }
     }
 
+    // `noexec`: no execute at or beneath these paths.
+    if !spec.noexec.is_empty() {
+        for rule in &mut plan.path_rules {
+            if spec.noexec.iter().any(|n| rule.path.starts_with(n)) {
+                rule.access.retain(|r| *r != FsRight::Execute);
+            }
+        }
+    }
+
     // Net rules, merged per port.
     if abi >= 4 {
         let mut ports: Vec<(u16, NetRight)> = Vec::new();
@@ -329,6 +338,25 @@ pub fn compile(spec: &LandlockSpec, host_abi: Option<u32>) -> Result<LandlockPla
             r.path.display(),
             join(&r.access, FsRight::as_str)
         ));
+    }
+    for n in &spec.noexec {
+        let above: Vec<String> = plan
+            .path_rules
+            .iter()
+            .filter(|r| {
+                n.starts_with(&r.path) && &r.path != n && r.access.contains(&FsRight::Execute)
+            })
+            .map(|r| r.path.display().to_string())
+            .collect();
+        plan.explain.push(if above.is_empty() {
+            format!("landlock: noexec {}: no execute right at or beneath it", n.display())
+        } else {
+            format!(
+                "landlock: noexec {}: execute still granted by the rule of {} above it (Landlock rights add up down the tree); the noexec mount refuses it",
+                n.display(),
+                above.join(", ")
+            )
+        });
     }
     if !plan.path_rules.is_empty() {
         plan.explain.push(

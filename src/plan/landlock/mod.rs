@@ -114,6 +114,11 @@ pub struct LandlockSpec {
     /// Folders where nothing new may be created ([`PathClass::Guarded`]).
     #[serde(default)]
     pub guarded: Vec<PathBuf>,
+    /// `[filesystem] noexec`: the rules of these paths and of every path beneath them lose
+    /// `execute`. (Landlock grants are a union down the tree: a rule above that grants execute
+    /// still lets it through there, which `explain` says; the mount flag refuses it anyway.)
+    #[serde(default)]
+    pub noexec: Vec<PathBuf>,
     /// `Some(list)`: only these TCP ports may be connected to (ABI 4).
     pub connect_tcp: Option<Vec<u16>>,
     /// `Some(list)`: only these TCP ports may be bound (ABI 4).

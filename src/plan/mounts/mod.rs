@@ -13,6 +13,8 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 mod explicit;
+pub mod glob;
+mod noexec;
 mod paths;
 mod protect;
 mod steps;
@@ -149,22 +151,43 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
     let mut bound: HashMap<PathBuf, Access> = HashMap::new();
     // Folders this profile makes writable: symlinks inside them may have been planted by an
     // earlier run and are never followed.
-    let writable_grants: Vec<PathBuf> =
-        f.rw.iter()
-            .chain(f.dev.iter())
-            .filter_map(|item| split_optional(cx, item).ok().map(|(_, p)| (item, p)))
-            .filter(|(item, p)| !pwd_refused(host, item, p))
-            .map(|(_, p)| p)
-            .collect();
+    // Every list's paths, globs expanded (see glob.rs); `explain` shows what each matched.
+    let mut globs = vec![];
+    let ro_e = glob::entries(cx, "ro", &f.ro, true, false, &mut warnings, &mut globs)?;
+    let rw_e = glob::entries(cx, "rw", &f.rw, true, false, &mut warnings, &mut globs)?;
+    let dev_e = glob::entries(cx, "dev", &f.dev, true, false, &mut warnings, &mut globs)?;
+    let tmpfs_e = glob::entries(
+        cx,
+        "tmpfs",
+        &f.tmpfs,
+        false,
+        false,
+        &mut warnings,
+        &mut globs,
+    )?;
+    let hide_e = glob::entries(cx, "hide", &f.hide, true, true, &mut warnings, &mut globs)?;
+    let noexec_e = glob::entries(
+        cx,
+        "noexec",
+        &f.noexec,
+        true,
+        true,
+        &mut warnings,
+        &mut globs,
+    )?;
+    let writable_grants: Vec<PathBuf> = rw_e
+        .iter()
+        .chain(dev_e.iter())
+        .filter(|e| !pwd_refused(host, e.item, &e.path))
+        .map(|e| e.path.clone())
+        .collect();
     for (list, access) in [
-        (&f.ro, Access::Ro),
-        (&f.rw, Access::Rw),
-        (&f.dev, Access::Dev),
+        (&ro_e, Access::Ro),
+        (&rw_e, Access::Rw),
+        (&dev_e, Access::Dev),
     ] {
-        for item in list {
-            let Some((optional, path)) = optional_entry(cx, item, &mut warnings)? else {
-                continue;
-            };
+        for e in list {
+            let (item, optional, path) = (e.item, e.optional, e.path.clone());
             if pwd_refused(host, item, &path) {
                 // Never hand out / or the whole home just because jail was started there.
                 warnings.push(format!("not granting the current folder {}: it is /, your home or a system folder (cd into a project folder, or use --bind)", path.display()));
@@ -294,8 +317,8 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
             });
         }
     }
-    for item in &f.tmpfs {
-        let path = cx.path(item)?;
+    for e in &tmpfs_e {
+        let (item, path) = (e.item, e.path.clone());
         if path == Path::new("/tmp") {
             continue; // the private /tmp is already there
         }
@@ -332,10 +355,8 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
             .any(|b| under(p, b))
     };
     let has_image = matches!(steps[0], MountStep::RootImage { .. });
-    for item in &f.hide {
-        let Some((_, path)) = optional_entry(cx, item, &mut warnings)? else {
-            continue;
-        };
+    for e in &hide_e {
+        let (item, path) = (e.item, e.path.clone());
         if path == Path::new("/") {
             return Err(Located::at(
                 "hide = [\"/\"] would hide everything; remove grants instead",
@@ -363,7 +384,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
         };
         grants.push(Grant {
             target: path.clone(),
-            rank: 2,
+            rank: 3,
             step: MountStep::Hide { target: path, dir },
         });
     }
@@ -386,11 +407,44 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
         for t in etc {
             grants.push(Grant {
                 target: t.clone(),
-                rank: 2,
+                rank: 3,
                 step: MountStep::MaskPrivate { target: t },
             });
         }
     }
+    // `[process] machine_id = "random"`: a fresh id over the host's, where the sandbox shows one.
+    if p.process.machine_id.as_ref().map(|m| m.v) == Some(crate::profile::MachineId::Random) {
+        for t in ["/etc/machine-id", "/var/lib/dbus/machine-id"] {
+            let t = PathBuf::from(t);
+            let bind_above = grants
+                .iter()
+                .any(|g| matches!(g.step, MountStep::Bind { .. }) && under(&t, &g.target));
+            let place = if has_image {
+                // The image's own /etc (the throwaway layer takes a missing file).
+                t.starts_with("/etc")
+            } else if bind_above {
+                // A symlink (dbus' to /etc/machine-id) leads to the fresh one, or nowhere.
+                host.fs.kind(&t) == Some(Kind::File)
+            } else {
+                // Nothing shows /etc: the id is made in the sandbox's own root.
+                t.starts_with("/etc")
+            };
+            if place {
+                grants.push(Grant {
+                    target: t.clone(),
+                    rank: 3,
+                    step: MountStep::MachineId { target: t },
+                });
+            }
+        }
+    }
+    // `noexec`: decided against what the grants show; done after every other mount (below).
+    let image = match &steps[0] {
+        MountStep::RootImage { source } => Some(source.clone()),
+        _ => None,
+    };
+    let (noexec_steps, ll_noexec) =
+        noexec::compile(host, &noexec_e, &grants, image.as_deref(), &mut warnings);
     // Parent before child; the same path keeps bind < tmpfs < hide; else the written order.
     grants.sort_by(|a, b| a.target.cmp(&b.target).then(a.rank.cmp(&b.rank)));
     steps.extend(grants.iter().map(|g| g.step.clone()));
@@ -418,6 +472,8 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
         &mut warnings,
         &mut ll_rw,
     )?;
+    // 6. `noexec` last: each covers what is mounted at and below its path by then.
+    steps.extend(noexec_steps);
 
     // The caller's folder, else the home, else /: whichever is visible inside. A fresh tmpfs
     // shows only its own root (what lies below it on the host is not there).
@@ -446,6 +502,8 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
         landlock_dev: ll_dev,
         landlock_list: if has_image { vec![] } else { vec!["/".into()] },
         landlock_guarded: ll_guarded,
+        landlock_noexec: ll_noexec,
+        globs,
         warnings,
     })
 }

@@ -148,6 +148,18 @@ pub enum MountStep {
         target: PathBuf,
         dir: bool,
     },
+    /// A fresh random machine id (32 hex digits and a newline, made when the sandbox is built)
+    /// bound read-only over `target` (`[process] machine_id = "random"`).
+    MachineId {
+        target: PathBuf,
+    },
+    /// Nothing under `target` (what the steps before showed there, every mount below
+    /// included) may be executed: a recursive clone of it with `MOUNT_ATTR_NOEXEC` is put over
+    /// it (`[filesystem] noexec`).
+    Noexec {
+        target: PathBuf,
+        dir: bool,
+    },
     /// Masks every file and folder under `target` that others may not read (a sandbox started
     /// by root would read them as the host's uid 0); found when the sandbox is built.
     MaskPrivate {
@@ -192,6 +204,8 @@ impl MountStep {
             | MountStep::Tmpfs { target, .. }
             | MountStep::Bind { target, .. }
             | MountStep::Hide { target, .. }
+            | MountStep::Noexec { target, .. }
+            | MountStep::MachineId { target }
             | MountStep::Placeholder { target, .. }
             | MountStep::MaskPrivate { target }
             | MountStep::Symlink { target, .. }
@@ -216,5 +230,9 @@ pub struct FsPlan {
     pub landlock_list: Vec<PathBuf>,
     /// Folders of writable grants where nothing new may be created (homes).
     pub landlock_guarded: Vec<PathBuf>,
+    /// Paths whose Landlock rules (theirs and those beneath) lose the execute right.
+    pub landlock_noexec: Vec<PathBuf>,
+    /// What each glob of the path lists matched.
+    pub globs: Vec<super::glob::GlobMatch>,
     pub warnings: Vec<String>,
 }

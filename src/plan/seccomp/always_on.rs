@@ -195,7 +195,7 @@ pub(super) fn guard_filter(arch: Arch, lines: &mut Vec<String>) -> Result<BpfFil
             lines.push("x32 syscalls (number has bit 0x40000000) -> kill process".into());
             asm.stmt(BPF_LD_W_ABS, OFF_NR)
         }
-        Arch::Aarch64 => Target::Label(asm.ret(RET_ALLOW)),
+        Arch::Aarch64 | Arch::I386 => Target::Label(asm.ret(RET_ALLOW)),
     };
     asm.jump(BPF_JEQ_K, arch.audit_arch(), ok, kill);
     asm.stmt(BPF_LD_W_ABS, OFF_ARCH);

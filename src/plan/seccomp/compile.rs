@@ -321,10 +321,21 @@ pub fn compile(spec: &SeccompSpec, arch: Arch) -> Result<SeccompPlan, SeccompErr
 
     // Build the filters.
     let mut always_on = Vec::new();
+    let i386 = spec.i386 && arch == Arch::X86_64;
     let mut filters = vec![
-        guard_filter(arch, &mut always_on)?,
+        if i386 {
+            super::i386::guard_filter_i386(&mut always_on)?
+        } else {
+            guard_filter(arch, &mut always_on)?
+        },
         always_on_filter(arch, spec.nested, spec.host_pid, &mut always_on)?,
     ];
+    if let Some(f) = &spec.families {
+        filters.push(super::families::families_filter(arch, f, &mut always_on)?);
+    }
+    if spec.mdwe {
+        filters.push(super::families::mdwe_filter(arch, &mut always_on)?);
+    }
 
     let (listed_v, default_v) = match kind {
         ListKind::Deny => (ret_value(refuse), RET_ALLOW),
@@ -402,7 +413,23 @@ pub fn compile(spec: &SeccompSpec, arch: Arch) -> Result<SeccompPlan, SeccompErr
             .collect(),
         nested: spec.nested,
         host_pid: spec.host_pid,
+        families: spec.families.clone(),
+        i386: spec.i386,
     };
+    if i386 {
+        // The same spec in i386 numbers, each filter behind a branch on the ABI.
+        let other = compile(
+            &SeccompSpec {
+                i386: false,
+                ..spec.clone()
+            },
+            Arch::I386,
+        )?;
+        filters = super::i386::join(filters, other.filters)?;
+        always_on.push("i386 calls (int 0x80, 32-bit programs): allowed, under every rule above and the policy in i386 numbers (socketcall's socket and socketpair -> errno EAFNOSUPPORT when families is set: their family is in memory)".into());
+    } else if spec.i386 {
+        warnings.push(format!("i386 = true is ignored on {arch}"));
+    }
     Ok(SeccompPlan {
         arch,
         filters,

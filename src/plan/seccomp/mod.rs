@@ -49,6 +49,10 @@
 //!   [`merged`];
 //! - `always_on.rs`: the guard and always-on filters (namespace flags, set-ID modes,
 //!   pid-targeted calls);
+//! - `families.rs`: the profile-chosen extra filters `families` (socket address families)
+//!   and `mdwe` (memory-deny-write-execute on kernels without PR_SET_MDWE);
+//! - `i386.rs`: `[seccomp] i386`: the guard that admits i386 and the ABI branch joining each
+//!   filter with its i386-numbered twin;
 //! - `arg_types.rs`: which syscall arguments are 32-bit C types ([`arg_width`]);
 //! - `emu.rs` (tests only): a BPF interpreter; `tests.rs`: the unit tests.
 
@@ -57,7 +61,9 @@ mod arg_types;
 mod bpf;
 mod compile;
 pub mod emu;
+mod families;
 mod groups;
+mod i386;
 #[cfg(test)]
 mod tests;
 
@@ -70,6 +76,7 @@ pub use bpf::{
     merged, notifying, RET_ALLOW, RET_ERRNO, RET_KILL_PROCESS, RET_LOG, RET_TRAP, RET_USER_NOTIF,
 };
 pub use compile::{compile, error_position, explain_lines, PERSONALITY_OK};
+pub use families::{family, FAMILIES};
 pub use groups::{group_names, group_path, groups, GroupInfo};
 
 use serde::Serialize;
@@ -161,6 +168,14 @@ pub struct SeccompSpec {
     /// The sandbox shares the host's pid namespace (`namespaces.pid = false`): calls that act
     /// on another process by pid without a signal or ptrace check are refused.
     pub host_pid: bool,
+    /// `[seccomp] families`: the only address families `socket`/`socketpair` may use (`AF_*`
+    /// numbers); None = every family.
+    pub families: Option<Vec<u32>>,
+    /// Memory-deny-write-execute by seccomp (kernels without PR_SET_MDWE).
+    pub mdwe: bool,
+    /// `[seccomp] i386 = true` (x86_64 only): 32-bit x86 programs may run; every filter then
+    /// also holds its rules in i386 numbers.
+    pub i386: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -169,6 +184,9 @@ pub enum Arch {
     #[serde(rename = "x86_64")]
     X86_64,
     Aarch64,
+    /// The 32-bit x86 ABI (`int 0x80`) of an x86_64 kernel: never a plan's own arch; its
+    /// numbers are compiled into the filters of a plan with `[seccomp] i386 = true`.
+    I386,
 }
 
 impl Arch {
@@ -188,6 +206,7 @@ impl Arch {
         match self {
             Arch::X86_64 => 0xC000_003E,
             Arch::Aarch64 => 0xC000_00B7,
+            Arch::I386 => 0x4000_0003,
         }
     }
 
@@ -195,6 +214,7 @@ impl Arch {
         match self {
             Arch::X86_64 => "x86_64",
             Arch::Aarch64 => "aarch64",
+            Arch::I386 => "i386",
         }
     }
 
@@ -209,6 +229,10 @@ impl Arch {
                 .parse::<syscalls::aarch64::Sysno>()
                 .ok()
                 .map(|s| s.id() as u32),
+            Arch::I386 => name
+                .parse::<syscalls::x86::Sysno>()
+                .ok()
+                .map(|s| s.id() as u32),
         }
     }
 
@@ -217,6 +241,7 @@ impl Arch {
         match self {
             Arch::X86_64 => syscalls::x86_64::Sysno::new(nr as usize).map(|s| s.name()),
             Arch::Aarch64 => syscalls::aarch64::Sysno::new(nr as usize).map(|s| s.name()),
+            Arch::I386 => syscalls::x86::Sysno::new(nr as usize).map(|s| s.name()),
         }
     }
 
@@ -224,7 +249,7 @@ impl Arch {
     /// would use 1; both supported arches use 0).
     fn clone_flags_arg(self) -> u8 {
         match self {
-            Arch::X86_64 | Arch::Aarch64 => 0,
+            Arch::X86_64 | Arch::Aarch64 | Arch::I386 => 0,
         }
     }
 }
@@ -439,6 +464,10 @@ pub struct Portable {
     pub rules: Vec<ArgRuleSpec>,
     pub nested: u64,
     pub host_pid: bool,
+    /// `[seccomp] families` (see [`SeccompSpec::families`]).
+    pub families: Option<Vec<u32>>,
+    /// `[seccomp] i386`: the i386 ABI is allowed (its calls under the same rules).
+    pub i386: bool,
 }
 
 impl SeccompPlan {

@@ -183,7 +183,21 @@ table! {
         pub new_session: Option<L<bool>>,
         pub die_with_parent: Option<L<bool>>,
         pub uid: Option<L<UidMode>>,
+        /// No memory may become both writable and executable, nor executable after being
+        /// writable (PR_SET_MDWE, else seccomp rules like systemd's).
+        pub memory_deny_write_execute: Option<L<bool>>,
+        /// `"host"` (default): the host's /etc/machine-id shows; `"random"`: a fresh one per
+        /// sandbox.
+        pub machine_id: Option<L<MachineId>>,
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum MachineId {
+    #[default]
+    Host,
+    Random,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
@@ -204,6 +218,9 @@ table! {
         pub dev: Vec<L<String>>,
         pub tmpfs: Vec<L<String>>,
         pub hide: Vec<L<String>>,
+        /// Paths (grants, tmpfs, /tmp, /dev/shm) where nothing may be executed: mounted noexec
+        /// and without Landlock's execute right.
+        pub noexec: Vec<L<String>>,
         /// Size of the private /tmp (default 1GiB).
         pub tmp_size: Option<L<Size>>,
         /// Size of /dev/shm (default 512MiB).
@@ -320,6 +337,12 @@ table! {
         pub log: Option<L<bool>>,
         pub report: Option<L<bool>>,
         pub rule: Vec<L<Rule>>,
+        /// The only address families `socket()` may use (`"unix"`, `"inet"` …); absent: all.
+        /// A value, not a merged list: a later file's list replaces it, and `[]` refuses every
+        /// family.
+        pub families: Option<L<Vec<String>>>,
+        /// Allow 32-bit x86 programs (the i386 ABI), under the same rules in i386 numbers.
+        pub i386: Option<L<bool>>,
     }
 }
 

@@ -435,6 +435,25 @@ fn do_step(
             let t = walk(root, target, if *dir { Make::Dir } else { Make::File })?;
             mask_at(&t, *dir, mask, &shown)
         }
+        MountStep::MachineId { .. } => {
+            let t = walk(root, target, Make::File)?;
+            let src = machine_id_file(&shown)?;
+            bind(
+                &src,
+                &t,
+                sys::MOUNT_ATTR_RDONLY
+                    | sys::MOUNT_ATTR_NOSUID
+                    | sys::MOUNT_ATTR_NODEV
+                    | sys::MOUNT_ATTR_NOEXEC,
+                &shown,
+            )
+        }
+        MountStep::Noexec { dir, .. } => {
+            // What is shown there now, every mount below included, again on top of itself with
+            // noexec added (mount_setattr only sets it: read-only and the rest stay).
+            let t = walk(root, target, if *dir { Make::Dir } else { Make::File })?;
+            bind(&t, &t, sys::MOUNT_ATTR_NOEXEC, &shown)
+        }
         MountStep::Symlink { to, .. } => {
             let parent = target.parent().unwrap_or(Path::new("/"));
             let name = target
@@ -534,4 +553,33 @@ fn do_step(
             )
         }
     }
+}
+
+/// The sandbox's random machine id: a file in the scratch tmpfs (made once, every
+/// `MachineId` step binds the same), 32 lowercase hex digits and a newline as machine-id(5)
+/// has it, from the kernel's random pool.
+fn machine_id_file(shown: &str) -> Result<OwnedFd> {
+    let path = Path::new(SCRATCH).join("machine-id");
+    if !path.exists() {
+        let mut b = [0u8; 16];
+        // SAFETY: getrandom writes at most b.len() bytes into b.
+        let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
+        if n != b.len() as isize {
+            return Err(StepError::new(
+                format!("machine id for {shown}"),
+                Errno::last(),
+            ));
+        }
+        let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        std::fs::write(&path, format!("{hex}\n"))
+            .step(|| format!("write machine id for {shown}"))?;
+        nix::sys::stat::fchmodat(
+            nix::fcntl::AT_FDCWD,
+            &path,
+            nix::sys::stat::Mode::from_bits_truncate(0o444),
+            nix::sys::stat::FchmodatFlags::NoFollowSymlink,
+        )
+        .step(|| "chmod machine id".into())?;
+    }
+    open_host(&path, "machine id")
 }
