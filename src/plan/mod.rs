@@ -58,6 +58,10 @@ pub struct Plan {
     /// Xauthority copy, `xdg-dbus-proxy`); their binds are the last of `mounts`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub helpers: Option<gui::helpers::Helpers>,
+    /// Folders the supervisor creates (0700, as the caller, never through a symlink) before
+    /// the sandbox is built: absent `"+path"` grants and the private home.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub create: Vec<mounts::CreateDir>,
     /// Things a user may want to know (skipped optional paths, ignored names …).
     pub warnings: Vec<String>,
 }
@@ -373,7 +377,7 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
         with_desktop = q;
         &with_desktop
     };
-    let fs = mounts::compile(&mut cx, p, &ns)?;
+    let fs = mounts::compile(&mut cx, p, &ns, &loaded.name)?;
 
     let init = flag(&p.process.init, true) || ns.time;
     let hostname = match &p.process.hostname {
@@ -495,6 +499,7 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
         gui: desktop.gui,
         dbus: desktop.dbus,
         helpers,
+        create: fs.create.clone(),
         warnings,
     })
 }

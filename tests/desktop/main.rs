@@ -7,6 +7,7 @@ mod browser;
 mod dbus;
 mod dbus_rules;
 mod gui;
+mod settings;
 mod wrappers;
 mod x11;
 

@@ -216,5 +216,8 @@ pub struct FsPlan {
     pub landlock_list: Vec<PathBuf>,
     /// Folders of writable grants where nothing new may be created (homes).
     pub landlock_guarded: Vec<PathBuf>,
+    /// Folders the supervisor creates before the build (absent `"+path"` grants, the private
+    /// home).
+    pub create: Vec<create::CreateDir>,
     pub warnings: Vec<String>,
 }
