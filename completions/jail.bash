@@ -203,12 +203,20 @@ _jail() {
             return 0
             ;;
         jail__subcmd__desktop)
-            opts="-v -q -h --verbose --quiet --help install remove list"
+            opts="-p -v -q -h --profile --verbose --quiet --help install remove list"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -114,6 +114,7 @@ json\t''"
 complete -c jail -n "__fish_jail_using_subcommand doctor" -s v -l verbose -d 'Print each setup step as it happens, and the refusal report (the system calls the sandbox refused, with the profile lines that allow them) even when COMMAND succeeds'
 complete -c jail -n "__fish_jail_using_subcommand doctor" -s q -l quiet -d 'Print only errors (no refusal report)'
 complete -c jail -n "__fish_jail_using_subcommand doctor" -s h -l help -d 'Print help'
+complete -c jail -n "__fish_jail_using_subcommand desktop" -s p -l profile -d 'install: the profile the wrappers run (a name on the search path, or an absolute path to a .toml file); default: the profile named after each APP' -r
 complete -c jail -n "__fish_jail_using_subcommand desktop" -s v -l verbose -d 'Print each setup step as it happens, and the refusal report (the system calls the sandbox refused, with the profile lines that allow them) even when COMMAND succeeds'
 complete -c jail -n "__fish_jail_using_subcommand desktop" -s q -l quiet -d 'Print only errors (no refusal report)'
 complete -c jail -n "__fish_jail_using_subcommand desktop" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -345,6 +345,10 @@ pub struct DesktopArgs {
     /// Applications (desktop file names without .desktop, e.g. firefox-esr)
     #[arg(value_name = "APP")]
     pub apps: Vec<String>,
+    /// install: the profile the wrappers run (a name on the search path, or an absolute path
+    /// to a .toml file); default: the profile named after each APP
+    #[arg(long, short = 'p', value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 #[derive(Args, Debug)]
