@@ -90,6 +90,23 @@ seccomp rules) is printed as notes on stderr and, for OCI, kept in the annotatio
 Exit status: 0 when written; 125 when jail refused (nothing is written then)."
     )]
     Export(ExportArgs),
+    /// Internal: the words the shell completions offer (profile names, running sandboxes)
+    #[command(hide = true, name = "__complete")]
+    Complete(CompleteArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CompleteArgs {
+    #[arg(value_enum)]
+    pub what: CompleteWhat,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CompleteWhat {
+    /// The profile names on the search path
+    Profiles,
+    /// The names and ids of the caller's running sandboxes
+    Sandboxes,
 }
 
 #[derive(Args, Debug)]

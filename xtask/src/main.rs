@@ -3,6 +3,8 @@
 //! Generated files are never edited by hand; `man/jail-profile.5` is hand-written.
 
 use clap::CommandFactory;
+
+mod complete;
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -42,7 +44,9 @@ fn render() -> Vec<(PathBuf, Vec<u8>)> {
     ] {
         let mut buf = vec![];
         clap_complete::generate(shell, &mut jail::cli::Cli::command(), "jail", &mut buf);
-        out.push((PathBuf::from(file), buf));
+        let text = String::from_utf8(buf).expect("clap_complete writes UTF-8");
+        let text = complete::extend(shell, text, &jail::cli::Cli::command());
+        out.push((PathBuf::from(file), text.into_bytes()));
     }
     out
 }
