@@ -90,7 +90,7 @@ pub(super) fn install(
     }
     if let Err((e, _)) = Loader::new(search).load(profile) {
         return Err(format!(
-            "no usable profile {profile:?} ({}); write one (e.g. ~/.config/jail/profiles/{app}.toml), pass --profile NAME, or see `jail list`",
+            "no usable profile named {profile:?} ({}); write one (e.g. ~/.config/jail/profiles/{app}.toml), pass --profile NAME, or see `jail list`",
             e.msg
         ));
     }
