@@ -16,6 +16,9 @@ _jail() {
             ",$1")
                 cmd="jail"
                 ;;
+            jail,__complete)
+                cmd="jail__subcmd____complete"
+                ;;
             jail,__learn-trace)
                 cmd="jail__subcmd____learn__subcmd__trace"
                 ;;
@@ -76,6 +79,9 @@ _jail() {
             jail__subcmd__export__subcmd__help,oci)
                 cmd="jail__subcmd__export__subcmd__help__subcmd__oci"
                 ;;
+            jail__subcmd__help,__complete)
+                cmd="jail__subcmd__help__subcmd____complete"
+                ;;
             jail__subcmd__help,__learn-trace)
                 cmd="jail__subcmd__help__subcmd____learn__subcmd__trace"
                 ;;
@@ -131,8 +137,22 @@ _jail() {
 
     case "${cmd}" in
         jail)
-            opts="-v -q -h -V --verbose --quiet --help --version run check explain list audit doctor desktop ps stop enter learn __learn-trace export help"
+            opts="-v -q -h -V --verbose --quiet --help --version run check explain list audit doctor desktop ps stop enter learn __learn-trace export __complete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jail__subcmd____complete)
+            opts="-v -q -h --verbose --quiet --help profiles sandboxes"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -203,12 +223,20 @@ _jail() {
             return 0
             ;;
         jail__subcmd__desktop)
-            opts="-v -q -h --verbose --quiet --help install remove list"
+            opts="-p -v -q -h --profile --verbose --quiet --help install remove list"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -589,8 +617,22 @@ _jail() {
             return 0
             ;;
         jail__subcmd__help)
-            opts="run check explain list audit doctor desktop ps stop enter learn __learn-trace export help"
+            opts="run check explain list audit doctor desktop ps stop enter learn __learn-trace export __complete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jail__subcmd__help__subcmd____complete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1019,4 +1061,53 @@ if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERS
     complete -F _jail -o nosort -o bashdefault -o default jail
 else
     complete -F _jail -o bashdefault -o default jail
+fi
+
+# jail's own: profile names and running sandboxes, asked of `jail __complete` at TAB.
+_jail_offer() {
+    local IFS=$'\n'
+    COMPREPLY=($(compgen -W "$(command jail __complete "$1" 2>/dev/null)" -- "$2"))
+    if [[ "$1" == profiles && ( "$2" == */* || "$2" == *.toml ) ]]; then
+        COMPREPLY+=($(compgen -f -- "$2"))
+    fi
+}
+
+_jail_dynamic() {
+    local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}" sub="" npos=0 i w
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        w="${COMP_WORDS[i]}"
+        if [[ "$w" == -- ]]; then
+            _jail "$@"
+            return
+        elif [[ -z "$sub" ]]; then
+            [[ "$w" != -* ]] && sub="$w"
+        elif [[ "$w" != -* && "${COMP_WORDS[i-1]}" != --timeout ]]; then
+            ((npos++))
+        fi
+    done
+    if [[ -n "$sub" && ( "$prev" == -p || "$prev" == --profile ) ]]; then
+        _jail_offer profiles "$cur"
+        return 0
+    fi
+    case "$sub" in
+        check | audit)
+            if [[ "$cur" != -* ]]; then
+                _jail_offer profiles "$cur"
+                return 0
+            fi
+            ;;
+        stop | enter)
+            if [[ "$cur" != -* && $npos -eq 0 ]]; then
+                _jail_offer sandboxes "$cur"
+                return 0
+            fi
+            ;;
+    esac
+    _jail "$@"
+}
+
+if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERSINFO[0]}" -gt 4 ]]; then
+    complete -F _jail_dynamic -o nosort -o bashdefault -o default jail
+else
+    complete -F _jail_dynamic -o bashdefault -o default jail
 fi

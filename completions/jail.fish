@@ -41,6 +41,7 @@ complete -c jail -n "__fish_jail_needs_command" -f -a "enter" -d 'Run a command 
 complete -c jail -n "__fish_jail_needs_command" -f -a "learn" -d 'Run COMMAND once in a permissive sandbox, record what it used, and write the smallest profile that lets it do the same again'
 complete -c jail -n "__fish_jail_needs_command" -f -a "__learn-trace" -d 'Internal: the recorder that `jail learn` starts inside the sandbox'
 complete -c jail -n "__fish_jail_needs_command" -f -a "export" -d 'Write the sandbox a profile describes for a container engine: an OCI bundle or a Pod'
+complete -c jail -n "__fish_jail_needs_command" -f -a "__complete" -d 'Internal: the words the shell completions offer (profile names, running sandboxes)'
 complete -c jail -n "__fish_jail_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c jail -n "__fish_jail_using_subcommand run" -s p -l profile -d 'Profile NAME (looked up on the search path) or PATH (contains / or ends in .toml; a PATH must name a .toml file). Default: the profile named after COMMAND when COMMAND is a bare name (found on PATH) or an absolute path only root can change, else `default`' -r
 complete -c jail -n "__fish_jail_using_subcommand run" -l net -d 'Network: none (own loopback only) or host' -r
@@ -114,6 +115,7 @@ json\t''"
 complete -c jail -n "__fish_jail_using_subcommand doctor" -s v -l verbose -d 'Print each setup step as it happens, and the refusal report (the system calls the sandbox refused, with the profile lines that allow them) even when COMMAND succeeds'
 complete -c jail -n "__fish_jail_using_subcommand doctor" -s q -l quiet -d 'Print only errors (no refusal report)'
 complete -c jail -n "__fish_jail_using_subcommand doctor" -s h -l help -d 'Print help'
+complete -c jail -n "__fish_jail_using_subcommand desktop" -s p -l profile -d 'install: the profile the wrappers run (a name on the search path, or an absolute path to a .toml file); default: the profile named after each APP' -r
 complete -c jail -n "__fish_jail_using_subcommand desktop" -s v -l verbose -d 'Print each setup step as it happens, and the refusal report (the system calls the sandbox refused, with the profile lines that allow them) even when COMMAND succeeds'
 complete -c jail -n "__fish_jail_using_subcommand desktop" -s q -l quiet -d 'Print only errors (no refusal report)'
 complete -c jail -n "__fish_jail_using_subcommand desktop" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -195,19 +197,38 @@ complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcom
 complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from help" -f -a "oci" -d 'Write DIR/config.json: an OCI runtime bundle that `runc run --bundle DIR` or `crun run --bundle DIR` starts, with the profile\'s namespaces, id maps, mounts, rlimits, capabilities, no_new_privs, seccomp filter and cgroup limits'
 complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from help" -f -a "kubernetes" -d 'Write DIR/PROFILE.yaml (a Pod) and DIR/PROFILE-seccomp.json (its Localhost seccomp profile, to copy to the kubelet\'s seccomp folder as jail/PROFILE-seccomp.json)'
 complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export help" -f -a "run" -d 'Run COMMAND in a sandbox'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export help" -f -a "check" -d 'Validate profiles; with none, every profile on the search path'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export help" -f -a "explain" -d 'Print the compiled plan and run nothing'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export help" -f -a "list" -d 'List the profiles on the search path'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export help" -f -a "audit" -d 'Exposure score of profiles: 0.0 (locked) … 10.0 (open), per check'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export help" -f -a "doctor" -d 'What this kernel and session support, and how to fix what is missing'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export help" -f -a "desktop" -d 'Install, remove or list .desktop wrappers that launch apps through jail'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export help" -f -a "ps" -d 'List running sandboxes'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export help" -f -a "stop" -d 'Stop a running sandbox: SIGTERM, then SIGKILL to what is left after the grace period'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export help" -f -a "enter" -d 'Run a command inside a running sandbox, with the same restrictions'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export help" -f -a "learn" -d 'Run COMMAND once in a permissive sandbox, record what it used, and write the smallest profile that lets it do the same again'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export help" -f -a "__learn-trace" -d 'Internal: the recorder that `jail learn` starts inside the sandbox'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export help" -f -a "export" -d 'Write the sandbox a profile describes for a container engine: an OCI bundle or a Pod'
-complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c jail -n "__fish_jail_using_subcommand __complete" -s v -l verbose -d 'Print each setup step as it happens, and the refusal report (the system calls the sandbox refused, with the profile lines that allow them) even when COMMAND succeeds'
+complete -c jail -n "__fish_jail_using_subcommand __complete" -s q -l quiet -d 'Print only errors (no refusal report)'
+complete -c jail -n "__fish_jail_using_subcommand __complete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export __complete help" -f -a "run" -d 'Run COMMAND in a sandbox'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export __complete help" -f -a "check" -d 'Validate profiles; with none, every profile on the search path'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export __complete help" -f -a "explain" -d 'Print the compiled plan and run nothing'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export __complete help" -f -a "list" -d 'List the profiles on the search path'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export __complete help" -f -a "audit" -d 'Exposure score of profiles: 0.0 (locked) … 10.0 (open), per check'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export __complete help" -f -a "doctor" -d 'What this kernel and session support, and how to fix what is missing'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export __complete help" -f -a "desktop" -d 'Install, remove or list .desktop wrappers that launch apps through jail'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export __complete help" -f -a "ps" -d 'List running sandboxes'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export __complete help" -f -a "stop" -d 'Stop a running sandbox: SIGTERM, then SIGKILL to what is left after the grace period'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export __complete help" -f -a "enter" -d 'Run a command inside a running sandbox, with the same restrictions'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export __complete help" -f -a "learn" -d 'Run COMMAND once in a permissive sandbox, record what it used, and write the smallest profile that lets it do the same again'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export __complete help" -f -a "__learn-trace" -d 'Internal: the recorder that `jail learn` starts inside the sandbox'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export __complete help" -f -a "export" -d 'Write the sandbox a profile describes for a container engine: an OCI bundle or a Pod'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export __complete help" -f -a "__complete" -d 'Internal: the words the shell completions offer (profile names, running sandboxes)'
+complete -c jail -n "__fish_jail_using_subcommand help; and not __fish_seen_subcommand_from run check explain list audit doctor desktop ps stop enter learn __learn-trace export __complete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c jail -n "__fish_jail_using_subcommand help; and __fish_seen_subcommand_from export" -f -a "oci" -d 'Write DIR/config.json: an OCI runtime bundle that `runc run --bundle DIR` or `crun run --bundle DIR` starts, with the profile\'s namespaces, id maps, mounts, rlimits, capabilities, no_new_privs, seccomp filter and cgroup limits'
 complete -c jail -n "__fish_jail_using_subcommand help; and __fish_seen_subcommand_from export" -f -a "kubernetes" -d 'Write DIR/PROFILE.yaml (a Pod) and DIR/PROFILE-seccomp.json (its Localhost seccomp profile, to copy to the kubelet\'s seccomp folder as jail/PROFILE-seccomp.json)'
+
+# jail's own: profile names and running sandboxes, asked of `jail __complete` at TAB.
+function __fish_jail_words
+    command jail __complete $argv[1] 2>/dev/null
+end
+complete -c jail -n "__fish_jail_using_subcommand run" -s p -l profile -r -a "(__fish_jail_words profiles)"
+complete -c jail -n "__fish_jail_using_subcommand check" -a "(__fish_jail_words profiles)"
+complete -c jail -n "__fish_jail_using_subcommand explain" -s p -l profile -r -a "(__fish_jail_words profiles)"
+complete -c jail -n "__fish_jail_using_subcommand audit" -a "(__fish_jail_words profiles)"
+complete -c jail -n "__fish_jail_using_subcommand desktop" -s p -l profile -r -a "(__fish_jail_words profiles)"
+complete -c jail -n "__fish_jail_using_subcommand stop" -a "(__fish_jail_words sandboxes)"
+complete -c jail -n "__fish_jail_using_subcommand enter" -a "(__fish_jail_words sandboxes)"
+complete -c jail -n "__fish_jail_using_subcommand learn" -s p -l profile -r -a "(__fish_jail_words profiles)"
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from oci" -s p -l profile -r -a "(__fish_jail_words profiles)"
+complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -s p -l profile -r -a "(__fish_jail_words profiles)"

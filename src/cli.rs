@@ -90,6 +90,23 @@ seccomp rules) is printed as notes on stderr and, for OCI, kept in the annotatio
 Exit status: 0 when written; 125 when jail refused (nothing is written then)."
     )]
     Export(ExportArgs),
+    /// Internal: the words the shell completions offer (profile names, running sandboxes)
+    #[command(hide = true, name = "__complete")]
+    Complete(CompleteArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CompleteArgs {
+    #[arg(value_enum)]
+    pub what: CompleteWhat,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CompleteWhat {
+    /// The profile names on the search path
+    Profiles,
+    /// The names and ids of the caller's running sandboxes
+    Sandboxes,
 }
 
 #[derive(Args, Debug)]
@@ -349,6 +366,10 @@ pub struct DesktopArgs {
     /// Applications (desktop file names without .desktop, e.g. firefox-esr)
     #[arg(value_name = "APP")]
     pub apps: Vec<String>,
+    /// install: the profile the wrappers run (a name on the search path, or an absolute path
+    /// to a .toml file); default: the profile named after each APP
+    #[arg(long, short = 'p', value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -13,7 +13,8 @@ use std::process::{Child, Command, Stdio};
 /// Wayland, X11 and PulseAudio sockets and no GPU, run from a project folder outside the home).
 /// Raising a number here is a decision to review: it says the app got more of the user's
 /// machine. Browsers and chat apps need network, display and sound; a document converter needs
-/// none of them.
+/// none of them. The app profiles' own folders are `"+"` grants (bound even on a first run, so
+/// the audit counts the home they read and write), hence their budgets above the bare browser's.
 const BUDGET: &[(&str, f64)] = &[
     // Shared pieces.
     ("base", 1.0),
@@ -30,27 +31,27 @@ const BUDGET: &[(&str, f64)] = &[
     ("electron", 7.5),
     // Web and communication.
     ("browser", 6.5),
-    ("firefox", 6.5),
-    ("firefox-esr", 6.5),
-    ("chromium", 6.5),
-    ("thunderbird", 6.5),
+    ("firefox", 7.0),
+    ("firefox-esr", 7.0),
+    ("chromium", 7.0),
+    ("thunderbird", 7.0),
     ("signal-desktop", 7.5),
     ("discord", 7.5),
     ("zoom", 7.5),
-    ("transmission", 5.0),
-    ("transmission-gtk", 5.0),
-    ("transmission-qt", 5.0),
+    ("transmission", 6.0),
+    ("transmission-gtk", 6.0),
+    ("transmission-qt", 6.0),
     // Desktop apps without network.
-    ("libreoffice", 4.0),
-    ("soffice", 4.0),
-    ("vlc", 3.5),
-    ("mpv", 3.5),
-    ("evince", 2.5),
-    ("okular", 2.5),
-    ("gimp", 4.0),
-    ("gimp-2.10", 4.0),
-    ("inkscape", 4.0),
-    ("steam", 7.5),
+    ("libreoffice", 4.5),
+    ("soffice", 4.5),
+    ("vlc", 4.5),
+    ("mpv", 4.5),
+    ("evince", 3.5),
+    ("okular", 3.5),
+    ("gimp", 4.5),
+    ("gimp-2.10", 4.5),
+    ("inkscape", 4.5),
+    ("steam", 8.0),
     ("code", 8.0),
     ("vscode", 8.0),
     // Command-line tools.
@@ -59,8 +60,8 @@ const BUDGET: &[(&str, f64)] = &[
     ("git", 5.0),
     ("python3", 2.0),
     ("python", 2.0),
-    ("pip", 4.5),
-    ("pip3", 4.5),
+    ("pip", 5.5),
+    ("pip3", 5.5),
     ("node", 2.0),
     ("nodejs", 2.0),
     ("npm", 5.5),
@@ -244,20 +245,22 @@ fn every_profile_checks_and_stays_within_its_budget() {
                 r.stdout()
             );
         }
+        // Every profile above its budget, not only the first.
+        let mut above = vec![];
         for (name, budget) in BUDGET {
             let r = s
                 .jail(u)
                 .args(["audit", name, "--threshold", &budget.to_string()])
                 .output();
-            assert_eq!(
-                r.code(),
-                0,
-                "[{}] {name} is above its budget {budget}:\n{}{}",
-                u.name,
-                r.stdout(),
-                r.stderr()
-            );
+            if r.code() != 0 {
+                above.push(format!(
+                    "{name} is above its budget {budget}:\n{}{}",
+                    r.stdout(),
+                    r.stderr()
+                ));
+            }
         }
+        assert!(above.is_empty(), "[{}] {}", u.name, above.join("\n"));
         // The budgets bite: a threshold under a profile's score fails, and a broken profile is
         // a located error, not a score.
         let json = s

@@ -225,15 +225,24 @@ pub fn run(a: FormatArg) -> i32 {
                 .unwrap_or_default()
         ),
         Format::Text => {
+            let width = width(
+                crate::sandbox::pty::winsize(1).map(|w| w.ws_col as usize),
+                std::env::var("COLUMNS").ok().as_deref(),
+            );
             for c in &checks {
                 let mark = match (c.ok, c.optional) {
                     (true, _) => "ok  ",
                     (false, true) => "warn",
                     (false, false) => "FAIL",
                 };
-                println!("{mark} {:<28} {}", c.name, c.detail);
+                let head = format!("{mark} {:<28} ", c.name);
+                for l in wrap(&head, &c.detail, width) {
+                    println!("{l}");
+                }
                 if let Some(r) = &c.remedy {
-                    println!("     {:<28} fix: {r}", "");
+                    for l in wrap(&format!("     {:<28} fix: ", ""), r, width) {
+                        println!("{l}");
+                    }
                 }
             }
         }
@@ -241,9 +250,84 @@ pub fn run(a: FormatArg) -> i32 {
     i32::from(!ok)
 }
 
+/// The width doctor's lines wrap at: the terminal's (TIOCGWINSZ on stdout), else `$COLUMNS`,
+/// else 80 on a terminal; not a terminal and no `$COLUMNS` (a pipe, a log): no wrapping, so
+/// each check stays one line for grep.
+fn width(tty_cols: Option<usize>, columns: Option<&str>) -> Option<usize> {
+    let columns = columns
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|c| *c > 0);
+    match tty_cols {
+        Some(c) if c > 0 => Some(c),
+        Some(_) => columns.or(Some(80)),
+        None => columns,
+    }
+}
+
+/// `text` after `head`, cut at spaces to fit `width` columns; the next lines are indented
+/// under the text. A word longer than the room (a path) stays whole; the text keeps at least
+/// 20 columns however narrow the terminal.
+fn wrap(head: &str, text: &str, width: Option<usize>) -> Vec<String> {
+    let indent = head.chars().count();
+    let Some(width) = width else {
+        return vec![format!("{head}{text}")];
+    };
+    let room = width.saturating_sub(indent).max(20);
+    let mut lines = vec![];
+    let mut cur = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > room {
+            lines.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(word);
+    }
+    lines.push(cur);
+    lines
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                format!("{head}{l}")
+            } else {
+                format!("{}{l}", " ".repeat(indent))
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_wrap_at_the_terminal_width_else_columns_else_not_at_all() {
+        assert_eq!(width(Some(100), Some("50")), Some(100));
+        assert_eq!(width(Some(0), Some("50")), Some(50));
+        assert_eq!(width(Some(0), None), Some(80));
+        assert_eq!(width(None, Some("60")), Some(60));
+        assert_eq!(width(None, Some("junk")), None);
+        assert_eq!(width(None, None), None);
+        let head = format!("ok   {:<28} ", "cgroup");
+        let text = "cgroup v2 with memory, pids and cpu delegated to /sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service (systemd)";
+        let lines = wrap(&head, text, Some(60));
+        assert!(lines.len() > 2, "{lines:?}");
+        for l in &lines {
+            let long_word = l.split(' ').any(|w| w.chars().count() > 26);
+            assert!(l.chars().count() <= 60 || long_word, "{l:?}");
+        }
+        assert!(lines[1].starts_with(&" ".repeat(34)) && !lines[1][34..].starts_with(' '));
+        let words: Vec<&str> = lines.iter().flat_map(|l| l.split_whitespace()).collect();
+        let want = format!("{head}{text}");
+        assert_eq!(
+            words,
+            want.split_whitespace().collect::<Vec<_>>(),
+            "no word lost"
+        );
+        assert_eq!(wrap(&head, text, None), [format!("{head}{text}")]);
+    }
 
     fn aa(enabled: bool, restricts: bool, installed: bool, loaded: Option<bool>) -> AppArmor {
         AppArmor {

@@ -240,6 +240,15 @@ pub fn to_text(p: &Plan) -> String {
             }
         );
     }
+    for c in &p.create {
+        step(
+            &mut o,
+            format!(
+                "create {} (missing: made 0700 as you, one folder at a time, never through a symlink)",
+                c.path.display()
+            ),
+        );
+    }
     for m in &p.mounts {
         step(&mut o, mount_text(m));
     }
@@ -404,8 +413,14 @@ fn mount_text(m: &MountStep) -> String {
             access: a,
             why,
         } => {
+            // A "+path" grant: say so even when the folder is already there.
+            let made = if why.starts_with("rw +") {
+                ", created if missing"
+            } else {
+                ""
+            };
             if source == target {
-                format!("{}: bind {} [{why}]", target.display(), access(*a))
+                format!("{}: bind {} [{why}{made}]", target.display(), access(*a))
             } else {
                 format!(
                     "{}: bind {} of {} [{why}]",

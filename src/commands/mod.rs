@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod check;
+pub mod complete;
 pub mod desktop;
 pub mod doctor;
 pub mod explain;
@@ -45,6 +46,7 @@ pub fn dispatch(cli: Cli) -> i32 {
             &a.command,
         ),
         Command::Export(a) => export::run(a, v),
+        Command::Complete(a) => complete::run(a),
     }
 }
 

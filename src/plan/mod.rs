@@ -61,6 +61,10 @@ pub struct Plan {
     /// What each glob of the path lists matched (`"~/.config/*.conf"` → its paths).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub globs: Vec<mounts::glob::GlobMatch>,
+    /// Folders the supervisor creates (0700, as the caller, never through a symlink) before
+    /// the sandbox is built: absent `"+path"` grants and the private home.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub create: Vec<mounts::CreateDir>,
     /// Things a user may want to know (skipped optional paths, ignored names …).
     pub warnings: Vec<String>,
 }
@@ -401,7 +405,7 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
         with_desktop = q;
         &with_desktop
     };
-    let fs = mounts::compile(&mut cx, p, &ns)?;
+    let fs = mounts::compile(&mut cx, p, &ns, &loaded.name)?;
 
     let init = flag(&p.process.init, true) || ns.time;
     let hostname = match &p.process.hostname {
@@ -534,6 +538,7 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
         dbus: desktop.dbus,
         helpers,
         globs: fs.globs.clone(),
+        create: fs.create.clone(),
         warnings,
     })
 }

@@ -221,3 +221,128 @@ pub(super) fn plan_of(h: &Host, toml: &str) -> Plan {
     };
     compile(&loaded, &["/bin/true".into()], h).unwrap()
 }
+
+/// A pretend filesystem holding exactly `entries` (and the folders above them).
+struct MapFs(Vec<(PathBuf, Kind)>);
+impl HostFs for MapFs {
+    fn kind(&self, p: &Path) -> Option<Kind> {
+        self.0
+            .iter()
+            .find(|(q, _)| q == p)
+            .map(|(_, k)| k.clone())
+            .or_else(|| {
+                self.0
+                    .iter()
+                    .any(|(q, _)| q.starts_with(p))
+                    .then_some(Kind::Dir)
+            })
+    }
+    fn canonicalize(&self, p: &Path) -> Option<PathBuf> {
+        self.kind(p).map(|_| p.to_path_buf())
+    }
+}
+
+fn host_with(entries: &[(&str, Kind)]) -> Host {
+    let mut h = host(None);
+    h.fs = Box::new(MapFs(
+        entries
+            .iter()
+            .map(|(p, k)| (PathBuf::from(p), k.clone()))
+            .collect(),
+    ));
+    h
+}
+
+fn compile_err(h: &Host, toml: &str) -> String {
+    let loaded = Loaded {
+        name: "p".into(),
+        profile: toml::from_str(toml).unwrap(),
+        ..Default::default()
+    };
+    compile(&loaded, &["/bin/true".into()], h).unwrap_err().msg
+}
+
+#[test]
+fn a_plus_grant_creates_what_is_missing_inside_the_home_only() {
+    let h = host_with(&[("/home/ann/.cache", Kind::Dir)]);
+    let p = plan_of(
+        &h,
+        "[filesystem]\nrw = [\"+~/.mozilla\", \"+~/.cache/mozilla\"]",
+    );
+    let made: Vec<&Path> = p.create.iter().map(|c| c.path.as_path()).collect();
+    assert_eq!(
+        made,
+        [
+            Path::new("/home/ann/.mozilla"),
+            Path::new("/home/ann/.cache/mozilla")
+        ]
+    );
+    assert!(p.create.iter().all(|c| c.base == Path::new("/home/ann")));
+    // Bound like any grant, once it exists.
+    assert!(p.mounts.iter().any(|m| matches!(m,
+        MountStep::Bind { source, access: mounts::Access::Rw, .. } if source == Path::new("/home/ann/.mozilla"))));
+    // Present: nothing to create, the same bind.
+    let h = host_with(&[("/home/ann/.mozilla", Kind::Dir)]);
+    let p = plan_of(&h, "[filesystem]\nrw = [\"+~/.mozilla\"]");
+    assert!(p.create.is_empty());
+    assert!(p
+        .mounts
+        .iter()
+        .any(|m| m.target() == Path::new("/home/ann/.mozilla")));
+    // Outside the home, through a symlink, or not rw: refused.
+    let h = host_with(&[("/home/ann/.mozilla", Kind::Symlink("/elsewhere".into()))]);
+    let e = compile_err(&h, "[filesystem]\nrw = [\"+~/.mozilla/firefox\"]");
+    assert!(e.contains("/home/ann/.mozilla is a symlink"), "{e}");
+    let h = host_with(&[]);
+    let e = compile_err(&h, "[filesystem]\nrw = [\"+/opt/app\"]");
+    assert!(e.contains("only inside your home"), "{e}");
+    let e = compile_err(&h, "[filesystem]\nrw = [\"+~\"]");
+    assert!(e.contains("only inside your home"), "{e}");
+    let e = compile_err(&h, "[filesystem]\nro = [\"+~/.mozilla\"]");
+    assert!(e.contains("for rw grants only"), "{e}");
+}
+
+#[test]
+fn a_removal_takes_back_a_plus_grant() {
+    let h = host_with(&[]);
+    let mut base: crate::profile::Profile =
+        toml::from_str("[filesystem]\nrw = [\"+~/.mozilla\"]").unwrap();
+    let later: crate::profile::Profile =
+        toml::from_str("[filesystem]\nrw = [\"!?~/.mozilla\"]").unwrap();
+    crate::profile::Merge::absorb(&mut base, later);
+    assert!(base.filesystem.rw.is_empty());
+    let p = plan_of(&h, "");
+    assert!(p.create.is_empty());
+}
+
+#[test]
+fn a_private_home_is_kept_under_the_profiles_name_below_the_grants() {
+    let h = host_with(&[]);
+    let p = plan_of(
+        &h,
+        "[filesystem]\nhome = \"private\"\ntmpfs = [\"~\"]\nrw = [\"+~/.mozilla\"]",
+    );
+    let kept = Path::new("/home/ann/.local/share/jail/homes/p");
+    assert!(p.create.iter().any(|c| c.path == kept));
+    let at = |t: &str| p.mounts.iter().position(|m| m.target() == Path::new(t));
+    let home = at("/home/ann").expect("the home is bound");
+    assert!(matches!(&p.mounts[home],
+        MountStep::Bind { source, access: mounts::Access::Rw, .. } if source == kept));
+    // No empty tmpfs over it, and the grant comes after it (so it shows on top).
+    assert!(!p
+        .mounts
+        .iter()
+        .any(|m| matches!(m, MountStep::Tmpfs { .. }) && m.target() == Path::new("/home/ann")));
+    assert!(at("/home/ann/.mozilla").unwrap() > home);
+    // Nothing re-binds it read-only, though it lies in jail's data folder.
+    assert!(!p.mounts.iter().any(|m| matches!(m,
+        MountStep::Bind { source, access: mounts::Access::Ro, .. } if source == kept)));
+    // A name that cannot be a folder is refused.
+    let loaded = Loaded {
+        name: "../x".into(),
+        profile: toml::from_str("[filesystem]\nhome = \"private\"").unwrap(),
+        ..Default::default()
+    };
+    let e = compile(&loaded, &["/bin/true".into()], &h).unwrap_err().msg;
+    assert!(e.contains("cannot name a folder"), "{e}");
+}

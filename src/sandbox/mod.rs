@@ -7,6 +7,7 @@
 
 pub mod cgroup;
 pub mod child;
+pub mod create;
 pub mod dbus;
 pub mod dbus_proxy;
 pub mod enter;

@@ -144,6 +144,11 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> i32 {
         print_step_error(&StepError::new("block signals", e));
         return crate::EXIT_JAIL;
     }
+    // The folders the plan keeps (absent "+path" grants, the private home), as the caller.
+    if let Err(e) = super::create::make_all(&plan.create) {
+        print_step_error(&e);
+        return crate::EXIT_JAIL;
+    }
     // Desktop helpers (xdg-dbus-proxy, the filtered Xauthority) start outside the sandbox,
     // before the clone; the guard stops them when the sandbox has ended. Fail closed.
     let helpers = match super::dbus_proxy::start(plan) {

@@ -19,21 +19,40 @@ fn firefox_esr_headless_with_no_display() {
     screenshot(false);
 }
 
+/// A page on loopback, served outside the sandbox (the browser profiles share the host
+/// network), for as long as the test process runs; returns its port.
+pub(super) fn loopback_page(body: &'static str) -> u16 {
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut s in server.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = write!(
+                s,
+                "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+/// A folder `d/NAME` owned by `u` (the output folder a browser writes its screenshot to).
+pub(super) fn user_dir(u: &User, d: &Path, name: &str) -> PathBuf {
+    let out = d.join(name);
+    std::fs::create_dir_all(&out).unwrap();
+    if euid() == 0 {
+        std::os::unix::fs::chown(&out, Some(u.uid), Some(u.gid)).unwrap();
+    }
+    out
+}
+
 fn screenshot(with_display: bool) {
     each_user(|u| {
         let d = tempdir(u);
-        // A page on loopback, served outside the sandbox (the profile shares the host network).
-        let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = server.local_addr().unwrap().port();
-        std::thread::spawn(move || {
-            for s in server.incoming().flatten() {
-                let mut s = s;
-                let mut buf = [0u8; 4096];
-                let _ = s.read(&mut buf);
-                let body = "<html><body style='background:#c00'><h1>inside jail</h1></body></html>";
-                let _ = write!(s, "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}", body.len());
-            }
-        });
+        let port =
+            loopback_page("<html><body style='background:#c00'><h1>inside jail</h1></body></html>");
         // An X session (Xvfb with a cookie), as on a desktop.
         let auth = d.join("xauth");
         let n = free_display();

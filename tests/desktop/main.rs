@@ -8,6 +8,7 @@ mod dbus;
 mod dbus_rules;
 mod gui;
 mod portal;
+mod settings;
 mod wrappers;
 mod x11;
 

@@ -274,3 +274,52 @@ fn nix_mkfifo(p: &Path) {
     assert!(st.success());
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o666)).unwrap();
 }
+
+/// `jail desktop install --profile NAME APP`: the wrapper runs NAME's sandbox (an app without a
+/// profile of its own); a profile that does not load, or a relative file, is refused and
+/// nothing is written.
+#[test]
+fn desktop_install_with_a_chosen_profile() {
+    each_user(|u| {
+        let (d, home, _) = desktop_env(u);
+        let sys = write_file(
+            u,
+            &d,
+            "share/applications/owl.desktop",
+            &FOX.replace("Fox", "Owl"),
+        );
+        // owl has no profile; fox's is chosen.
+        let r = desktop(u, &d, &home, &["install", "owl"]);
+        assert_eq!(r.code(), 1, "{}", r.stderr());
+        assert!(r.stderr().contains("--profile NAME"), "{}", r.stderr());
+        let file = home.join("applications/owl.desktop");
+        assert!(!file.exists());
+        desktop(u, &d, &home, &["install", "--profile", "fox", "owl"]).ok();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let main = format!(
+            "Exec={} run --profile fox -- /usr/bin/grep -H NoNewPrivs /proc/self/status %U",
+            jail_bin().display()
+        );
+        assert!(text.lines().any(|l| l == main), "{text}");
+        assert!(text.lines().any(|l| l == "X-Jail-Profile=fox"), "{text}");
+        let inside = launch(main.strip_prefix("Exec=").unwrap(), u, &d);
+        assert!(inside.contains("NoNewPrivs:\t1"), "[{}] {inside}", u.name);
+        let r = desktop(u, &d, &home, &["list"]);
+        assert!(
+            r.stdout()
+                .lines()
+                .any(|l| l.starts_with("owl ") && l.contains(" fox ")),
+            "{}",
+            r.stdout()
+        );
+        desktop(u, &d, &home, &["remove", "owl"]).ok();
+        for bad in ["nosuch", "profiles/fox.toml"] {
+            let r = desktop(u, &d, &home, &["install", "--profile", bad, "owl"]);
+            assert_eq!(r.code(), 1, "{bad}: {}", r.stderr());
+            assert!(!file.exists(), "{bad}");
+        }
+        let r = desktop(u, &d, &home, &["list", "--profile", "fox"]);
+        assert_eq!(r.code(), 2, "{}", r.stderr());
+        assert!(sys.exists());
+    });
+}

@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod completion;
 mod corpus;
 mod errors;
 mod hostile;

@@ -3,6 +3,9 @@
 //! Generated files are never edited by hand; `man/jail-profile.5` is hand-written.
 
 use clap::CommandFactory;
+
+mod complete;
+mod man;
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -17,18 +20,37 @@ fn render() -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = vec![];
     // The man pages name the version, not the commit (`jail --version` has it): otherwise every
     // commit would make them stale.
-    let cmd = jail::cli::Cli::command().long_version(None::<&'static str>);
-    let mut buf = vec![];
-    clap_mangen::Man::new(cmd.clone())
-        .render(&mut buf)
-        .expect("render jail.1");
-    out.push((PathBuf::from("man/jail.1"), buf));
+    // No `help` verb in the pages: it has no page of its own (`jail VERB --help` is the same
+    // text), and a SEE ALSO or SUBCOMMANDS entry must name a page that exists.
+    let mut cmd = jail::cli::Cli::command()
+        .long_version(None::<&'static str>)
+        .disable_help_subcommand(true);
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for n in names {
+        cmd = cmd.mut_subcommand(n, |s| s.disable_help_subcommand(true));
+    }
+    out.push((PathBuf::from("man/jail.1"), man::main_page(&cmd)));
     // Hidden verbs (jail's own internals, like the recorder of `jail learn`) get no page.
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("jail-{}", sub.get_name());
         let leaked: &'static str = Box::leak(name.clone().into_boxed_str());
         let bin: &'static str = Box::leak(format!("jail {}", sub.get_name()).into_boxed_str());
         let sub = sub.clone().name(leaked).bin_name(bin);
+        // The verbs below a verb (`jail export oci`) get pages too: the verb's page names them.
+        for inner in sub.get_subcommands() {
+            let iname = format!("{name}-{}", inner.get_name());
+            let ileaked: &'static str = Box::leak(iname.clone().into_boxed_str());
+            let ibin: &'static str =
+                Box::leak(format!("{bin} {}", inner.get_name()).into_boxed_str());
+            let mut buf = vec![];
+            clap_mangen::Man::new(inner.clone().name(ileaked).bin_name(ibin))
+                .render(&mut buf)
+                .expect("render a verb's page");
+            out.push((PathBuf::from(format!("man/{iname}.1")), buf));
+        }
         let mut buf = vec![];
         clap_mangen::Man::new(sub)
             .render(&mut buf)
@@ -42,7 +64,9 @@ fn render() -> Vec<(PathBuf, Vec<u8>)> {
     ] {
         let mut buf = vec![];
         clap_complete::generate(shell, &mut jail::cli::Cli::command(), "jail", &mut buf);
-        out.push((PathBuf::from(file), buf));
+        let text = String::from_utf8(buf).expect("clap_complete writes UTF-8");
+        let text = complete::extend(shell, text, &jail::cli::Cli::command());
+        out.push((PathBuf::from(file), text.into_bytes()));
     }
     out
 }
@@ -87,6 +111,40 @@ fn main() {
 mod tests {
     /// The man pages and completions in the repository match the command line: a change to
     /// src/cli.rs without `cargo xtask gen` fails here.
+    /// Every page of jail's that a page names (`jail\-run(1)`, `.BR jail\-profile (5)`) exists in
+    /// man/, and jail(1) has its EXAMPLES.
+    #[test]
+    fn man_pages_name_only_pages_that_exist() {
+        let dir = super::root().join("man");
+        let mut named = vec![];
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let text = std::fs::read_to_string(e.unwrap().path())
+                .unwrap()
+                .replace("\\-", "-");
+            let mut rest = text.as_str();
+            while let Some(i) = rest.find("jail-") {
+                let tail = &rest[i..];
+                let name: String = tail
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .collect();
+                let after = tail[name.len()..].trim_start();
+                if let Some(sec) = after.strip_prefix('(').and_then(|a| a.chars().next()) {
+                    if sec.is_ascii_digit() {
+                        named.push(format!("{name}.{sec}"));
+                    }
+                }
+                rest = &tail[5..];
+            }
+        }
+        assert!(named.iter().any(|n| n == "jail-run.1"), "{named:?}");
+        for n in &named {
+            assert!(dir.join(n).exists(), "a page names {n}, which man/ lacks");
+        }
+        let main = std::fs::read_to_string(dir.join("jail.1")).unwrap();
+        assert!(main.contains(".SH EXAMPLES") && main.contains(".SH SEE ALSO"));
+    }
+
     #[test]
     fn generated_files_are_current() {
         let root = super::root();

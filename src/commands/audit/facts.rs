@@ -4,7 +4,7 @@
 
 use crate::host::Host;
 use crate::plan::landlock::ScopeKind;
-use crate::plan::mounts::Access;
+use crate::plan::mounts::{Access, PRIVATE_HOME_WHY};
 use crate::plan::seccomp::{self, DefaultPolicy, SeccompAction};
 use crate::plan::{self, under, MountStep, Plan};
 use crate::profile::DbusMode;
@@ -79,7 +79,9 @@ impl<'a> Facts<'a> {
                 access,
                 why,
                 ..
-            } if !why.starts_with("jail policy") => Some((target, *access)),
+            } if !why.starts_with("jail policy") && why != PRIVATE_HOME_WHY => {
+                Some((target, *access))
+            }
             _ => None,
         })
     }
@@ -135,6 +137,8 @@ impl<'a> Facts<'a> {
             .filter(|m| !matches!(m, MountStep::RootTmpfs | MountStep::Symlink { .. }))
             .rfind(|m| under(p, m.target()))?;
         match step {
+            // The private home shows none of the host's home (like a tmpfs that is kept).
+            MountStep::Bind { why, .. } if why == PRIVATE_HOME_WHY => None,
             MountStep::Bind { access, .. } => Some(*access),
             MountStep::RootImage { .. } => None,
             _ => None,

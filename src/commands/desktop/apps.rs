@@ -62,6 +62,7 @@ pub(super) fn read_at(dir: &OwnedFd, name: &str) -> Result<String, Errno> {
 
 pub(super) fn install(
     app: &str,
+    profile: Option<&str>,
     jail: &Path,
     dirs: &[PathBuf],
     apps_dir: &Path,
@@ -73,10 +74,23 @@ pub(super) fn install(
             "{app:?} is not an application name (like firefox-esr)"
         ));
     }
-    // The wrapper runs `--profile APP`: a launcher that fails at every click helps no one.
-    if let Err((e, _)) = Loader::new(search).load(app) {
+    // The wrapper runs `--profile PROFILE` (default APP): a launcher that fails at every click
+    // helps no one, and one that names a relative file would depend on the menu's folder.
+    let profile = profile.unwrap_or(app);
+    if profile.is_empty() || profile.chars().any(|c| c.is_control()) {
         return Err(format!(
-            "no usable profile named {app:?} ({}); write one (e.g. ~/.config/jail/profiles/{app}.toml) or see `jail list`",
+            "--profile {:?}: not a profile name",
+            crate::util::printable(profile, false)
+        ));
+    }
+    if crate::profile::is_path(profile) && !Path::new(profile).is_absolute() {
+        return Err(format!(
+            "--profile {profile:?}: a wrapper needs a profile name or an absolute path (the menu starts it in another folder)"
+        ));
+    }
+    if let Err((e, _)) = Loader::new(search).load(profile) {
+        return Err(format!(
+            "no usable profile named {profile:?} ({}); write one (e.g. ~/.config/jail/profiles/{app}.toml), pass --profile NAME, or see `jail list`",
             e.msg
         ));
     }
@@ -90,7 +104,7 @@ pub(super) fn install(
         )
     })?;
     let text = read_source(&source)?;
-    let out = wrap(&text, app, jail, &source)?;
+    let out = wrap(&text, profile, jail, &source)?;
     write_wrapper(apps_dir, app, &out)
 }
 

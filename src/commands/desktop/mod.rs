@@ -10,7 +10,7 @@
 //! - every `Exec=` of every group (the entry, each `[Desktop Action …]`, any other group) becomes
 //!   `JAIL run --profile APP -- ARGV…`: JAIL the installed jail (this binary when it is the
 //!   `jail` of a `$PATH` folder, else the first `jail` on `$PATH`, else this binary), APP the profile
-//!   jail chose, ARGV the original command line split as the Desktop Entry Specification says
+//!   jail chose (`--profile NAME`, else the one named after APP), ARGV the original command line split as the Desktop Entry Specification says
 //!   and written back with every argument quoted, field codes (`%u %U %f %F …`) kept bare so
 //!   they still expand. Nothing in the source is left in front of `--`: an `Exec=` that already
 //!   names jail (with its own options) or a program whose name merely starts with jail's path
@@ -79,6 +79,10 @@ fn error(msg: impl std::fmt::Display) {
 pub fn run(a: DesktopArgs) -> i32 {
     let host = Host::probe();
     let apps_dir = host.data_home.join("applications");
+    if a.profile.is_some() && a.action != DesktopAction::Install {
+        error("--profile is for `jail desktop install` (remove and list find the wrappers by APP)");
+        return EXIT_USAGE;
+    }
     match a.action {
         DesktopAction::Install => {
             if a.apps.is_empty() {
@@ -106,7 +110,8 @@ pub fn run(a: DesktopArgs) -> i32 {
             let dirs = data_dirs(&host);
             let mut code = 0;
             for app in &a.apps {
-                match install(app, &jail, &dirs, &apps_dir, &search) {
+                let profile = a.profile.as_deref();
+                match install(app, profile, &jail, &dirs, &apps_dir, &search) {
                     Ok(path) => println!("installed {app}: {}", path.display()),
                     Err(e) => {
                         error(format!("{app}: {e}"));

@@ -37,7 +37,7 @@ fn dropped_key(base: &str, localized: bool) -> bool {
 
 /// The wrapper's text: `text` rebuilt with each `Exec=` prefixed by the jail command, the keys
 /// of [`dropped_key`] dropped, and jail's marker keys added. Never trusts the input: wrapping
-/// an already wrapped file wraps it again.
+/// an already wrapped file wraps it again. `app` is the profile the wrapper runs.
 pub fn wrap(text: &str, app: &str, jail: &Path, source: &Path) -> Result<String, String> {
     let prefix = format!(
         "{} run --profile {} --",

@@ -7,17 +7,20 @@
 
 use super::{under, Ctx, Error, Namespaces};
 use crate::host::Kind;
-use crate::profile::{Devices, Located, Profile, L};
+use crate::profile::{Devices, Filesystem, Home, Located, Profile, L};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+mod create;
 mod explicit;
 pub mod glob;
 mod noexec;
 mod paths;
 mod protect;
 mod steps;
+use create::*;
+pub use create::{private_home_dir, CreateDir, PRIVATE_HOME_WHY};
 use paths::*;
 pub use steps::*;
 
@@ -57,10 +60,12 @@ fn image_kind(cx: &Ctx, root: &Path, path: &Path) -> Result<Option<Kind>, String
     Ok(None)
 }
 
-pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Error> {
+/// Compiles the filesystem of profile `app` (its name keys the private home).
+pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces, app: &str) -> Result<FsPlan, Error> {
     let f = &p.filesystem;
     let host = cx.host;
     let mut warnings = vec![];
+    let mut create = vec![];
     let mut steps = vec![];
     let mut ll_ro: Vec<PathBuf> = vec![];
     let mut ll_rw: Vec<PathBuf> = vec![];
@@ -194,7 +199,20 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
                 continue;
             }
             // One walk decides everything about this grant (see HostFs::resolve).
-            let Some(res) = host.fs.resolve(&path) else {
+            let resolved = match host.fs.resolve(&path) {
+                None if creates(item) => {
+                    // Absent "+path": the supervisor makes it before the build; bound as is.
+                    create.push(plan_create(cx, item, &path, access)?);
+                    Some(crate::host::Resolved {
+                        first: Kind::Dir,
+                        real: Some(path.clone()),
+                        kind: Some(Kind::Dir),
+                        links: vec![],
+                    })
+                }
+                r => r,
+            };
+            let Some(res) = resolved else {
                 if optional {
                     warnings.push(format!("skipped optional {} (absent)", path.display()));
                     continue;
@@ -203,7 +221,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
                     format!(
                         "{} does not exist (write \"?{}\" to skip it when absent)",
                         path.display(),
-                        item.v.trim_start_matches('?')
+                        item.v.trim_start_matches(['?', '+'])
                     ),
                     &item.at,
                 ));
@@ -317,10 +335,31 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
             });
         }
     }
+    // home = "private": the profile's own folder at $HOME, under every grant into the home.
+    let private = private_home(cx, f, app)?;
+    if let Some(c) = &private {
+        if host.fs.kind(&c.path).is_none() {
+            create.push(c.clone());
+        }
+        ll_rw.push(host.home.clone());
+        grants.push(Grant {
+            target: host.home.clone(),
+            rank: 0,
+            step: MountStep::Bind {
+                source: c.path.clone(),
+                target: host.home.clone(),
+                access: Access::Rw,
+                why: PRIVATE_HOME_WHY.into(),
+            },
+        });
+    }
     for e in &tmpfs_e {
         let (item, path) = (e.item, e.path.clone());
         if path == Path::new("/tmp") {
             continue; // the private /tmp is already there
+        }
+        if private.is_some() && path == host.home {
+            continue; // the private home takes the place of an empty one
         }
         if path == Path::new("/") {
             return Err(Located::at(
@@ -479,6 +518,8 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
     // shows only its own root (what lies below it on the host is not there).
     let default_cwd = [host.cwd.clone(), host.home.clone()]
         .into_iter()
+        // In a private home only the home itself is known to exist.
+        .filter(|c| private.is_none() || !under(c, &host.home) || c == &host.home)
         .find(|c| {
             let shown = has_image && c == Path::new("/")
                 || steps.iter().any(|s| match s {
@@ -504,6 +545,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces) -> Result<FsPlan, Err
         landlock_guarded: ll_guarded,
         landlock_noexec: ll_noexec,
         globs,
+        create,
         warnings,
     })
 }

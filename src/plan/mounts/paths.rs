@@ -69,7 +69,7 @@ pub(super) const SYSTEM_DIRS: [&str; 14] = [
 /// A `${PWD}` grant is never given when jail was started in /, the home folder itself (or a
 /// folder above it) or a system folder.
 pub(super) fn pwd_refused(host: &crate::host::Host, item: &L<String>, path: &Path) -> bool {
-    item.v.trim_start_matches('?').starts_with("${PWD}")
+    item.v.trim_start_matches(['?', '+']).starts_with("${PWD}")
         && (path == Path::new("/")
             || host.homes().iter().any(|(h, _, _)| h.starts_with(path))
             || (SYSTEM_DIRS.iter().any(|d| under(path, Path::new(d)))
@@ -82,10 +82,14 @@ pub(super) fn pwd_refused(host: &crate::host::Host, item: &L<String>, path: &Pat
 pub(super) const ROOT_SYSTEM_DIRS: [&str; 7] =
     ["/opt", "/srv", "/mnt", "/media", "/snap", "/nix", "/home"];
 
+/// The path of a list entry and whether it is optional (`"?path"`); a `"+path"` (created
+/// when missing) is not optional.
 pub(super) fn split_optional(cx: &Ctx, item: &L<String>) -> Result<(bool, PathBuf), Error> {
-    match item.v.strip_prefix('?') {
-        Some(rest) => Ok((true, cx.path(&L::new(rest.to_string(), item.at.clone()))?)),
-        None => Ok((false, cx.path(item)?)),
+    let rest = |r: &str| L::new(r.to_string(), item.at.clone());
+    match (item.v.strip_prefix('?'), item.v.strip_prefix('+')) {
+        (Some(r), _) => Ok((true, cx.path(&rest(r))?)),
+        (_, Some(r)) => Ok((false, cx.path(&rest(r))?)),
+        _ => Ok((false, cx.path(item)?)),
     }
 }
 

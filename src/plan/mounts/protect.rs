@@ -120,9 +120,18 @@ pub(super) fn protect(
         .collect();
     let mut protections = vec![];
     let mut protected_targets: HashSet<PathBuf> = HashSet::new();
+    // The private home lies in jail's own data folder (`homes/APP`), which holds no policy of
+    // its own: it stays writable (its siblings stay read-only for every other sandbox).
+    let private_home = steps.iter().find_map(|s| match s {
+        MountStep::Bind { source, why, .. } if why == super::PRIVATE_HOME_WHY => Some(source),
+        _ => None,
+    });
     // A writable grant inside a policy folder (`~/.config/systemd/user`, `~/.ssh/config.d`,
     // a repository's `.git/hooks`) is that folder's content: it is bound read-only as a whole.
     for (source, target, _) in &writable {
+        if Some(source) == private_home && !protected.iter().any(|(pd, _)| under(pd, source)) {
+            continue;
+        }
         let inside_policy = protected
             .iter()
             .any(|(pd, is_dir)| *is_dir && source != pd && under(source, pd))

@@ -234,5 +234,8 @@ pub struct FsPlan {
     pub landlock_noexec: Vec<PathBuf>,
     /// What each glob of the path lists matched.
     pub globs: Vec<super::glob::GlobMatch>,
+    /// Folders the supervisor creates before the build (absent `"+path"` grants, the private
+    /// home).
+    pub create: Vec<create::CreateDir>,
     pub warnings: Vec<String>,
 }

@@ -2,7 +2,8 @@
 //!
 //! Every value is wrapped in [`L`] so it keeps its place in the file, every table denies unknown
 //! keys, and modes/types/actions are enums. Lists stay lists of strings until the compiler,
-//! because `"!x"` removals and `"?path"` optional entries are written in the same lists.
+//! because `"!x"` removals, `"?path"` optional entries and `"+path"` created ones are written in
+//! the same lists.
 
 use super::source::Origin;
 use serde::de::{self, Deserializer, Visitor};
@@ -48,9 +49,10 @@ impl<T> Merge for Option<L<T>> {
     }
 }
 
-/// Strips the optional marker so `"!?/lib64"` and `"!/lib64"` both remove `"?/lib64"`.
+/// Strips the optional (`?`) or create (`+`) marker so `"!?/lib64"` and `"!/lib64"` both
+/// remove `"?/lib64"`, and `"!?~/.mozilla"` removes `"+~/.mozilla"`.
 fn list_key(s: &str) -> &str {
-    s.strip_prefix('?').unwrap_or(s)
+    s.strip_prefix(['?', '+']).unwrap_or(s)
 }
 
 /// Appends `later` to `base` with the list rules; also used for the first file (empty base).
@@ -232,8 +234,22 @@ table! {
         pub scratch_size: Option<L<Size>>,
         pub proc: Option<L<bool>>,
         pub devices: Option<L<Devices>>,
+        /// `"private"`: the home is a folder kept for this profile under
+        /// `~/.local/share/jail/homes/NAME`, bound at `$HOME` (grants into the home still apply).
+        pub home: Option<L<Home>>,
         pub mount: Vec<L<Mount>>,
     }
+}
+
+/// What the sandbox's home folder is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Home {
+    /// Only what the grants show of the host's home (the default).
+    #[default]
+    Host,
+    /// A persistent folder of this profile's own, bound at `$HOME`.
+    Private,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
