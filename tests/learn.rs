@@ -202,7 +202,8 @@ fn bad_input_is_refused_without_a_file() {
         assert_eq!(std::fs::read_to_string(&out).unwrap(), "# mine\n");
         jail(u, &dir, &["learn", "--force", "--out", o, "--", "true"]).ok();
         assert!(std::fs::read_to_string(&out).unwrap().contains("include"));
-        // Never exits: stopped at the timeout, the profile says so.
+        // Never exits: stopped at the timeout (not after sleep's 60 s), the profile says so.
+        let start = std::time::Instant::now();
         let r = jail(
             u,
             &dir,
@@ -219,6 +220,9 @@ fn bad_input_is_refused_without_a_file() {
             ],
         );
         r.ok();
+        let took = start.elapsed();
+        assert!(took < std::time::Duration::from_secs(30), "took {took:?}");
+        assert!(r.stderr().contains("warning"), "{}", r.stderr());
         assert!(std::fs::read_to_string(&out)
             .unwrap()
             .contains("--timeout 1s"));
