@@ -40,7 +40,10 @@ pub enum Command {
     /// Run COMMAND in a sandbox
     #[command(
         after_help = "Exit status: COMMAND's own; 128+N when it died of signal N; 125 when jail failed; \
-126 when COMMAND is not executable; 127 when it was not found."
+126 when COMMAND is not executable; 127 when it was not found.\n\n\
+When COMMAND fails or dies of a signal (always with -v, never with -q), jail prints a note for each system call the \
+profile's seccomp rules refused: how often, which rule or group, the errno the app got, and the profile lines that \
+allow it. An app that never exits (Firefox without its chroot rule) prints them when jail is stopped with SIGTERM."
     )]
     Run(RunArgs),
     /// Validate profiles; with none, every profile on the search path

@@ -5,6 +5,7 @@
 mod common;
 use common::*;
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// `jail run [EXTRA…] --chdir / -p p -- python3 -c CODE` with profile `p` = `toml`.
@@ -222,4 +223,121 @@ impl AsUser for Command {
         }
         self
     }
+}
+
+/// A loopback web page for the rest of the test process; returns its URL.
+fn serve_page() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for mut s in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let body = "<html><body style=\"background:#c00\"><h1>jail</h1></body></html>";
+            let _ = write!(
+                s,
+                "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("http://127.0.0.1:{port}/")
+}
+
+/// `jail run -p p -- firefox-esr --headless --screenshot` in `home` (a fresh HOME, granted rw),
+/// stopped with SIGTERM after `limit` seconds (Firefox without chroot restarts its content
+/// processes for ever) and SIGKILL 10 s later. Returns (exit code or -1, stderr, screenshot).
+fn firefox(u: &User, toml: &str, home: &Path, url: &str, limit: u64) -> (i32, String, bool) {
+    use std::time::{Duration, Instant};
+    let shot = home.join("shot.png");
+    let log = home.join("jail.log");
+    let prof = format!("{toml}[filesystem]\nrw = [\"{}\"]\n", home.display());
+    let mut j = Jail::new(u).profile("p", &prof).args([
+        "run",
+        "--chdir",
+        home.to_str().unwrap(),
+        "-p",
+        "p",
+        "--",
+        "env",
+    ]);
+    j.cmd.args([
+        format!("HOME={}", home.display()),
+        "firefox-esr".into(),
+        "--headless".into(),
+        "--no-remote".into(),
+        "--screenshot".into(),
+        shot.display().to_string(),
+        url.into(),
+    ]);
+    // Firefox writes a lot: to a file, not a pipe that could fill up and stop it.
+    let f = std::fs::File::create(&log).unwrap();
+    j.cmd.stdout(Stdio::null()).stderr(f);
+    let mut child = j.cmd.spawn().expect("start jail");
+    let start = Instant::now();
+    let mut signalled = 0;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        let t = start.elapsed();
+        if signalled == 0 && t > Duration::from_secs(limit) {
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            signalled = 1;
+        } else if signalled == 1 && t > Duration::from_secs(limit + 10) {
+            unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+            signalled = 2;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let err = std::fs::read_to_string(&log).unwrap_or_default();
+    eprintln!("firefox: {:?} after {:?}", status, start.elapsed());
+    let taken = std::fs::metadata(&shot)
+        .map(|m| m.len() > 0)
+        .unwrap_or(false);
+    (status.code().unwrap_or(-1), err, taken)
+}
+
+/// The issue's case: a hand-written Firefox profile (system folders read-only, a fresh home,
+/// host network, the nested namespaces Firefox's own sandbox makes) without the chroot rule.
+/// Firefox takes no screenshot; jail, once it is stopped, names chroot and the lines to add;
+/// with those lines added the screenshot is taken.
+#[test]
+fn firefox_without_chroot_is_told_what_to_add() {
+    if !need("firefox-esr") {
+        return;
+    }
+    let url = serve_page();
+    let toml = "include = [\"base\", \"network\"]\n\
+                [namespaces]\nnested = [\"user\", \"pid\", \"net\", \"ipc\"]\n";
+    each_user(|u| {
+        let home = TempDir::new(u);
+        let (code, err, taken) = firefox(u, toml, &home, &url, 20);
+        assert!(
+            !taken,
+            "[{}] a screenshot without chroot ({code}):\n{err}",
+            u.name
+        );
+        assert_ne!(code, 0, "[{}] {err}", u.name);
+        assert!(
+            err.contains("jail: note: refused chroot \u{d7}"),
+            "[{}] no chroot note ({code}):\n{err}",
+            u.name
+        );
+        let at = err.find("jail: note: refused chroot").unwrap();
+        let lines = lines_to_add(&err[at..]);
+        assert!(
+            lines.starts_with("[[seccomp.rule]]\nsyscall = \"chroot\"\n"),
+            "{lines}"
+        );
+        let home = TempDir::new(u);
+        let (code, err, taken) = firefox(u, &format!("{toml}{lines}"), &home, &url, 60);
+        assert!(
+            taken,
+            "[{}] no screenshot with the lines added ({code}):\n{err}",
+            u.name
+        );
+        assert_eq!(code, 0, "[{}] {err}", u.name);
+    });
 }
