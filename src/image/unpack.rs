@@ -456,7 +456,73 @@ pub fn finish(root: &OwnedFd, dirs: &mut DirModes) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::clean;
+    use super::{clean, layer, Budget};
+    use std::os::fd::OwnedFd;
+
+    /// A tar of `n` entries made by `add`.
+    fn tar_of(n: usize, add: impl Fn(&mut tar::Builder<Vec<u8>>, usize)) -> Vec<u8> {
+        let mut b = tar::Builder::new(vec![]);
+        for i in 0..n {
+            add(&mut b, i);
+        }
+        b.into_inner().unwrap()
+    }
+
+    fn unpack(t: &[u8], budget: &mut Budget) -> Result<(), String> {
+        let d = std::env::temp_dir().join(format!("jail-unit-budget-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let root = OwnedFd::from(std::fs::File::open(&d).unwrap());
+        let r = layer(&root, t, &mut vec![], budget);
+        std::fs::remove_dir_all(&d).unwrap();
+        r
+    }
+
+    /// Symlinks and folders have no size in their header, yet take room: each is charged a
+    /// block (a layer of a million symlinks would otherwise pass a bytes check at 0 bytes).
+    #[test]
+    fn symlinks_and_folders_are_charged_blocks_and_inodes() {
+        let links = tar_of(50, |b, i| {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_mode(0o777);
+            h.set_size(0);
+            b.append_link(&mut h, format!("l{i}"), "target").unwrap();
+        });
+        let dirs = tar_of(50, |b, i| {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Directory);
+            h.set_mode(0o755);
+            h.set_size(0);
+            b.append_data(&mut h, format!("d{i}/"), &[][..]).unwrap();
+        });
+        let big = Budget {
+            bytes: 1 << 30,
+            inodes: 1 << 20,
+            block: 4096,
+        };
+        // The ground: these layers hold no file bytes at all, and unpack with room to spare.
+        for t in [&links, &dirs] {
+            let r = unpack(t, &mut big.clone());
+            assert!(r.is_ok(), "{r:?}");
+        }
+        let small = Budget {
+            bytes: 10 * 4096,
+            ..big
+        };
+        for t in [&links, &dirs] {
+            let e = unpack(t, &mut small.clone()).unwrap_err();
+            assert!(e.contains("free space"), "{e}");
+        }
+        let few = Budget { inodes: 10, ..big };
+        for t in [&links, &dirs] {
+            let e = unpack(t, &mut few.clone()).unwrap_err();
+            assert!(e.contains("inodes"), "{e}");
+        }
+        let mut b = big;
+        b.charge(1, std::path::Path::new("x")).unwrap();
+        b.charge(4097, std::path::Path::new("y")).unwrap();
+        assert_eq!((big.bytes - b.bytes, big.inodes - b.inodes), (3 * 4096, 2));
+    }
     #[test]
     fn paths_outside_the_root_are_refused() {
         assert!(clean(b"/etc/passwd").is_err());
