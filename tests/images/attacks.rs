@@ -1,0 +1,82 @@
+//! Attacks found by a review of `--image`: a docker archive poisoning the cache (same config,
+//! other layers), huge tar extension headers in an archive, a cache path another user controls.
+use super::*;
+use tar::EntryType;
+
+/// A refusal: exit 125, one `jail: error: --image` line naming `why`, nothing in the cache.
+fn refused(r: &Run, cache: &Path, why: &str, u: &User) {
+    r.expect_code(125);
+    let err = r.stderr();
+    assert!(
+        err.starts_with("jail: error: --image ") && err.lines().count() == 1 && err.contains(why),
+        "[{}] {err}",
+        u.name
+    );
+    assert_eq!(cached(cache), Vec::<String>::new(), "[{}]", u.name);
+}
+
+/// Two docker archives with the same config (so the same cache key) and other layers, each
+/// named by its own digest: the evil one is refused (its layer is not the config's diff_id), so
+/// it cannot leave its root in the cache for the legit one to run.
+#[test]
+fn a_docker_archive_cannot_poison_the_cache() {
+    if !need_busybox() {
+        return;
+    }
+    each_user(|u| {
+        let dir = TempDir::new(u);
+        let cache = TempDir::new(u);
+        let (lo, up) = (busybox_layer(), upper_layer());
+        let mut evil_up = vec![];
+        file(&mut evil_up, "etc/motd", b"evil\n");
+        let evil_up = end(evil_up);
+        let mut cfg = cmd_config();
+        cfg["rootfs"]["diff_ids"] = diff_ids(&[&lo, &up]);
+        let legit = dir.join("legit.tar");
+        let evil = dir.join("evil.tar");
+        let c1 = docker_archive_blobs(&legit, &cfg, &[&lo, &up]);
+        let c2 = docker_archive_blobs(&evil, &cfg, &[&lo, &evil_up]);
+        // The attack's ground: one config (one key), two different archives, and every blob of
+        // the evil one is named by its own digest (a check against the name alone passes).
+        assert_eq!(c1, c2);
+        assert_ne!(
+            std::fs::read(&legit).unwrap(),
+            std::fs::read(&evil).unwrap()
+        );
+        assert_ne!(
+            format!("sha256:{}", hex(&Sha256::digest(&evil_up))),
+            cfg["rootfs"]["diff_ids"][1]
+        );
+        let run = |f: &Path| {
+            let img = format!("docker-archive:{}", f.display());
+            jail(
+                u,
+                &cache,
+                &["run", "--image", &img, "--", "/bin/cat", "/etc/motd"],
+            )
+        };
+        refused(&run(&evil), &cache, "diff_id", u);
+        let r = run(&legit);
+        r.ok();
+        assert_eq!(r.stdout(), "layer2\n", "[{}] {}", u.name, r.stderr());
+    });
+}
+
+/// An archive whose first member is an 8 MiB GNU long name (the tar crate reads it whole
+/// before any check of jail's could run): refused from its header.
+#[test]
+fn an_archive_with_a_huge_extension_header_is_refused() {
+    each_user(|u| {
+        let dir = TempDir::new(u);
+        let cache = TempDir::new(u);
+        for (name, kind) in [("L", EntryType::GNULongName), ("x", EntryType::XHeader)] {
+            let f = dir.join(format!("{name}.tar"));
+            std::fs::write(&f, huge_extension(kind, 8 << 20)).unwrap();
+            for scheme in ["docker-archive", "oci-archive"] {
+                let img = format!("{scheme}:{}", f.display());
+                let r = jail(u, &cache, &["run", "--image", &img, "--", "/bin/true"]);
+                refused(&r, &cache, "extension header", u);
+            }
+        }
+    });
+}
