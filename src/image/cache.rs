@@ -232,14 +232,15 @@ fn unpack_into(
 }
 
 /// Decompresses by the stream's first bytes (gzip, zstd, or a plain tar), whatever the
-/// media type claims.
+/// media type claims. A gzip stream of several members is decompressed whole (its diff_id is
+/// of all of them).
 fn with_decompressed<R: BufRead, T>(
     mut r: R,
     f: impl FnOnce(&mut dyn Read) -> Result<T, String>,
 ) -> Result<T, String> {
     let head = r.fill_buf().map_err(|e| e.to_string())?.to_vec();
     if head.starts_with(&[0x1f, 0x8b]) {
-        f(&mut flate2::bufread::GzDecoder::new(r))
+        f(&mut flate2::bufread::MultiGzDecoder::new(r))
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         let mut d = zstd::stream::read::Decoder::with_buffer(r).map_err(|e| e.to_string())?;
         f(&mut d)

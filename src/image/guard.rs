@@ -19,7 +19,7 @@ pub struct Headers {
     /// Bytes of the current entry's data (padded) still to pass.
     skip: u64,
     /// The PAX records of an `x` entry being read (they are at most EXT_LIMIT).
-    pax: Option<Vec<u8>>,
+    pax: Option<(Vec<u8>, usize)>,
     pax_size: Option<u64>,
     done: bool,
 }
@@ -30,14 +30,16 @@ impl Headers {
         while !b.is_empty() && !self.done {
             if self.skip > 0 {
                 let n = (self.skip.min(b.len() as u64)) as usize;
-                if let Some(p) = &mut self.pax {
-                    p.extend_from_slice(&b[..n]);
+                if let Some((p, want)) = &mut self.pax {
+                    // The records, not the padding after them.
+                    let k = (*want - p.len()).min(n);
+                    p.extend_from_slice(&b[..k]);
                 }
                 self.skip -= n as u64;
                 b = &b[n..];
                 if self.skip == 0 {
-                    if let Some(p) = self.pax.take() {
-                        self.pax_size = pax_size(&p);
+                    if let Some((p, _)) = self.pax.take() {
+                        self.pax_size = pax_size(&p)?;
                     }
                 }
                 continue;
@@ -82,7 +84,7 @@ impl Headers {
             return Err("a sparse tar entry (not supported)".into());
         }
         if t.is_pax_local_extensions() {
-            self.pax = Some(Vec::with_capacity(size as usize));
+            self.pax = Some((Vec::with_capacity(size as usize), size as usize));
             if size == 0 {
                 self.pax = None;
             }
@@ -95,15 +97,24 @@ impl Headers {
     }
 }
 
-/// The `size` record of PAX records (`LEN size=N\n`).
-fn pax_size(p: &[u8]) -> Option<u64> {
+/// The `size` record of PAX records (`LEN size=N\n`). Anything the tar crate might read
+/// otherwise is refused (a malformed record, two `size` records, a size that is not a number):
+/// the two must agree on where the next header is.
+fn pax_size(p: &[u8]) -> Result<Option<u64>, String> {
     let mut out = None;
-    for e in tar::PaxExtensions::new(p).flatten() {
+    for e in tar::PaxExtensions::new(p) {
+        let e = e.map_err(|e| format!("malformed PAX records: {e}"))?;
         if e.key_bytes() == b"size" {
-            out = std::str::from_utf8(e.value_bytes()).ok()?.parse().ok();
+            let v = std::str::from_utf8(e.value_bytes())
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .ok_or("a PAX size that is not a number")?;
+            if out.replace(v).is_some() {
+                return Err("two PAX size records".into());
+            }
         }
     }
-    out
+    Ok(out)
 }
 
 /// A reader that follows the headers of what it passes (see [`Headers`]).
@@ -211,5 +222,9 @@ mod tests {
         let mut h = Headers::default();
         h.feed(&s).unwrap();
         assert_eq!(h.skip, 1000448);
+        // Two size records: which one a reader takes is up to it; refused.
+        assert!(pax_size(b"12 size=100\n12 size=900\n").is_err());
+        assert!(pax_size(b"12 size=1x0\n").is_err());
+        assert_eq!(pax_size(b"12 size=100\n").unwrap(), Some(100));
     }
 }
