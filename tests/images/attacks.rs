@@ -131,3 +131,77 @@ fn long_names_of_real_tars_unpack() {
         }
     });
 }
+
+/// A small file system mounted for one test (root only), unmounted when dropped.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn new(at: &Path, opts: &str) -> Tmpfs {
+        std::fs::create_dir(at).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", opts, "tmpfs"])
+            .arg(at)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "mount tmpfs {opts}");
+        Tmpfs(at.to_path_buf())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+/// Layers of nothing but symlinks or empty folders (0 bytes in their headers, so a check of
+/// file sizes passes them) are refused when the cache's file system lacks the blocks or the
+/// inodes for them, and leave nothing. Root only: it mounts a small tmpfs for the cache.
+#[test]
+fn symlinks_and_folders_count_against_the_space_and_inodes() {
+    let Some(root) = users().into_iter().find(|u| u.is_root()) else {
+        eprintln!("SKIPPED: needs root (mounts a small tmpfs)");
+        return;
+    };
+    let dir = TempDir::new(&root);
+    let mut links = vec![];
+    for i in 0..2000 {
+        symlink(&mut links, &format!("l{i}"), "t");
+    }
+    let mut dirs = vec![];
+    for i in 0..500 {
+        entry(
+            &mut dirs,
+            &format!("d{i}/"),
+            EntryType::Directory,
+            "",
+            b"",
+            0o755,
+        );
+    }
+    for (name, layer, opts, why) in [
+        (
+            "links",
+            end(links),
+            "size=1m,nr_inodes=100000,mode=0700",
+            "free space",
+        ),
+        (
+            "dirs",
+            end(dirs),
+            "size=64m,nr_inodes=200,mode=0700",
+            "inodes",
+        ),
+    ] {
+        let mut c = cmd_config();
+        c["rootfs"]["diff_ids"] = diff_ids(&[&layer]);
+        let l = write_layout(&dir.join(name), &[layer], &[("t", c)]);
+        let fs = Tmpfs::new(&dir.join(format!("fs-{name}")), opts);
+        let img = format!("oci:{}:t", l.display());
+        let r = jail(&root, &fs.0, &["run", "--image", &img, "--", "/bin/true"]);
+        refused(&r, &fs.0, why, &root);
+        drop(fs);
+    }
+}
