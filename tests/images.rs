@@ -7,6 +7,8 @@ use common::*;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
+#[path = "images/attacks.rs"]
+mod attacks;
 #[path = "images/build.rs"]
 mod build;
 #[path = "images/refused.rs"]

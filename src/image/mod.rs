@@ -2,21 +2,23 @@
 //! (`oci:DIR[:TAG]`, or as one tar `oci-archive:FILE[:TAG]`) or a `docker save` archive
 //! (`docker-archive:FILE`). Nothing is fetched. [`apply`] applies the image config to a profile.
 //!
-//! [`open`] finds the image's manifest, checks every blob it reads against its sha256 digest,
-//! unpacks the layers once into the cache (`$XDG_CACHE_HOME/jail/images/HEX/rootfs`, keyed by
-//! the manifest's digest, or the config's for an archive) and returns that folder with the
-//! image config. Unpacking happens in a temporary folder beside the entry, renamed into place
-//! only when every layer is in: a failure leaves nothing in the cache. The unpacker's rules are
-//! in [`unpack`].
+//! [`open`] finds the image's manifest, checks every blob it reads against its sha256 digest
+//! (and every layer, uncompressed, against the config's diff_id), unpacks the layers once into
+//! the cache (`$XDG_CACHE_HOME/jail/images/2-HEX/rootfs`, keyed by the config's digest: see
+//! [`cache_key`]) and returns that folder with the image config. Unpacking happens in a
+//! temporary folder beside the entry, renamed into place only when every layer is in: a failure
+//! leaves nothing in the cache. The cache's rules are in `cache`, the unpacker's in [`unpack`].
 
 pub mod apply;
+mod cache;
+mod guard;
 mod source;
 pub mod unpack;
 
+pub use cache::cache_dir;
+
 use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest};
 use source::Source;
-use std::io::{BufRead, BufReader, Read};
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 /// Limits for the JSON documents (an index, a manifest, a config) read whole.
@@ -57,17 +59,6 @@ impl Config {
     }
 }
 
-/// The cache folder of unpacked images.
-pub fn cache_dir() -> Result<PathBuf, String> {
-    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|x| Path::new(x).is_absolute()) {
-        return Ok(PathBuf::from(x).join("jail/images"));
-    }
-    match std::env::var_os("HOME").filter(|h| Path::new(h).is_absolute()) {
-        Some(h) => Ok(PathBuf::from(h).join(".cache/jail/images")),
-        None => Err("no cache folder: set HOME or XDG_CACHE_HOME".into()),
-    }
-}
-
 /// Resolves `reference` (`oci:DIR[:TAG]` or `docker-archive:FILE`), unpacking it into the
 /// cache when it is not there yet. Errors are one line, for `jail: error: --image REF: …`.
 pub fn open(reference: &str) -> Result<Image, String> {
@@ -97,7 +88,7 @@ pub fn open(reference: &str) -> Result<Image, String> {
             user: c.user().clone().filter(|u| !u.is_empty()),
         })
         .unwrap_or_default();
-    let (rootfs, fresh) = unpack_cached(&src, &key, &layers)?;
+    let (rootfs, fresh) = cache::unpack_cached(&src, &key, &layers)?;
     Ok(Image {
         rootfs,
         config,
@@ -106,10 +97,45 @@ pub fn open(reference: &str) -> Result<Image, String> {
     })
 }
 
-/// A layer to unpack: where its bytes are, and the sha256 they must hash to.
+/// A layer to unpack: where its bytes are, the sha256 they must hash to, and the sha256 of
+/// their uncompressed tar (the config's diff_id).
 struct Layer {
     path: String,
     digest: String,
+    diff_id: String,
+}
+
+/// The cache key: the config's digest. The config lists the layers' diff_ids, and every layer
+/// unpacked is checked against its diff_id, so what is keyed is what was unpacked (two images
+/// sharing a config but not their layers are refused, one of them, rather than sharing a root).
+/// `2-` keeps entries of versions that did not check diff_ids out of use.
+fn cache_key(config: &[u8]) -> String {
+    format!("2-{}", source::sha256_hex(config))
+}
+
+/// Pairs the layers with the config's diff_ids (as many, in order).
+fn with_diff_ids(
+    shown: &str,
+    layers: Vec<(String, String)>,
+    diff_ids: &[String],
+) -> Result<Vec<Layer>, String> {
+    if layers.len() != diff_ids.len() {
+        return Err(format!(
+            "{shown}: {} layers but the config lists {} diff_ids",
+            layers.len(),
+            diff_ids.len()
+        ));
+    }
+    let mut out = vec![];
+    for ((path, digest), d) in layers.into_iter().zip(diff_ids) {
+        source::digest_hex(d)?;
+        out.push(Layer {
+            path,
+            digest,
+            diff_id: d.clone(),
+        });
+    }
+    Ok(out)
 }
 
 type Found = (Source, String, Vec<u8>, Vec<Layer>);
@@ -183,16 +209,19 @@ fn oci_index(src: Source, dir: &str, tag: Option<&str>) -> Result<Found, String>
     let man =
         ImageManifest::from_reader(&body[..]).map_err(|e| format!("manifest {digest}: {e}"))?;
     let config = src.verified(man.config().digest().as_ref(), JSON_LIMIT)?;
+    let cfg = ImageConfiguration::from_reader(&config[..])
+        .map_err(|e| format!("the image config is not valid: {e}"))?;
     let mut layers = vec![];
     for l in man.layers() {
         let d = l.digest().to_string();
-        layers.push(Layer {
-            path: format!("blobs/sha256/{}", source::digest_hex(&d)?),
-            digest: d,
-        });
+        layers.push((format!("blobs/sha256/{}", source::digest_hex(&d)?), d));
     }
-    let key = source::digest_hex(&digest)?.to_string();
-    Ok((src, key, config, layers))
+    let layers = with_diff_ids(
+        &format!("manifest {digest}"),
+        layers,
+        cfg.rootfs().diff_ids(),
+    )?;
+    Ok((src, cache_key(&config), config, layers))
 }
 
 fn ref_name(m: &oci_spec::image::Descriptor) -> Option<&str> {
@@ -266,192 +295,14 @@ fn docker_archive(file: &Path) -> Result<Found, String> {
     let mut layers = vec![];
     for (n, d) in names.iter().zip(diff_ids) {
         // blobs/sha256/HEX names its own digest; an older layer.tar is the uncompressed tar,
-        // whose digest is the config's diff_id.
+        // whose digest is the config's diff_id. Either way the uncompressed stream is checked
+        // against the diff_id too.
         let digest = match n.strip_prefix("blobs/sha256/") {
             Some(h) => format!("sha256:{h}"),
             None => d.clone(),
         };
-        layers.push(Layer {
-            path: n.to_string(),
-            digest,
-        });
+        layers.push((n.to_string(), digest));
     }
-    Ok((src, cfg_hex, config, layers))
-}
-
-/// The cached root of `key`, unpacked now when missing.
-fn unpack_cached(src: &Source, key: &str, layers: &[Layer]) -> Result<(PathBuf, bool), String> {
-    let cache = cache_dir()?;
-    let entry = cache.join(key);
-    let rootfs = entry.join("rootfs");
-    let cfd = open_cache(&cache)?;
-    if rootfs.is_dir() {
-        return Ok((rootfs, false));
-    }
-    let tmp_name = format!(".tmp-{key}-{}", std::process::id());
-    let tmp = cache.join(&tmp_name);
-    let _ = remove_tree(&tmp);
-    remove_stale(&cache);
-    let (tname, ename) = (c_name(&tmp_name), c_name(key));
-    let r = unpack_into(src, &cfd, &tname, &tmp, layers).and_then(|()| {
-        // SAFETY: a valid descriptor and C strings; both names are in the one cache folder.
-        if unsafe {
-            libc::renameat(
-                cfd.as_raw_fd(),
-                tname.as_ptr(),
-                cfd.as_raw_fd(),
-                ename.as_ptr(),
-            )
-        } == 0
-        {
-            return Ok(());
-        }
-        let e = std::io::Error::last_os_error();
-        // Another jail unpacked the same image meanwhile: use that one.
-        if rootfs.is_dir() {
-            Ok(())
-        } else {
-            Err(format!("{}: {e}", entry.display()))
-        }
-    });
-    if r.is_err() || tmp.exists() {
-        let _ = remove_tree(&tmp);
-    }
-    r.map(|()| (rootfs, true))
-}
-
-fn c_name(s: &str) -> std::ffi::CString {
-    // Names made here from hex digits and a pid.
-    std::ffi::CString::new(s).unwrap_or_default()
-}
-
-/// Makes and opens the cache folder, which must be a real folder of the caller's that no one
-/// else may write (root unpacking into a folder another user controls could be steered).
-fn open_cache(cache: &Path) -> Result<OwnedFd, String> {
-    let shown = cache.display();
-    std::fs::create_dir_all(cache).map_err(|e| format!("{shown}: {e}"))?;
-    let c = std::ffi::CString::new(cache.as_os_str().as_encoded_bytes())
-        .map_err(|_| format!("{shown}: a NUL byte in the path"))?;
-    let fd = crate::sandbox::sys::openat(
-        libc::AT_FDCWD,
-        &c,
-        libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
-        0,
-    )
-    .map_err(|e| format!("{shown}: {e} (the image cache must be a real folder)"))?;
-    let st = crate::sandbox::sys::fstat(fd.as_raw_fd()).map_err(|e| format!("{shown}: {e}"))?;
-    // SAFETY: geteuid has no failure mode.
-    let me = unsafe { libc::geteuid() };
-    if st.st_uid != me || st.st_mode & 0o022 != 0 {
-        return Err(format!(
-            "{shown}: the image cache must be a folder of uid {me} that only it can write (it is uid {}'s, mode {:o}); set XDG_CACHE_HOME elsewhere",
-            st.st_uid,
-            st.st_mode & 0o7777
-        ));
-    }
-    Ok(fd)
-}
-
-fn unpack_into(
-    src: &Source,
-    cache: &OwnedFd,
-    name: &std::ffi::CStr,
-    tmp: &Path,
-    layers: &[Layer],
-) -> Result<(), String> {
-    let sys = |e: &str| format!("{}: {e}", tmp.display());
-    // SAFETY: valid descriptor and C string.
-    if unsafe { libc::mkdirat(cache.as_raw_fd(), name.as_ptr(), 0o700) } != 0 {
-        return Err(sys(&std::io::Error::last_os_error().to_string()));
-    }
-    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
-    let tfd = crate::sandbox::sys::openat(cache.as_raw_fd(), name, flags, 0)
-        .map_err(|e| sys(&e.to_string()))?;
-    // SAFETY: valid descriptor and C string.
-    if unsafe { libc::mkdirat(tfd.as_raw_fd(), c"rootfs".as_ptr(), 0o755) } != 0 {
-        return Err(sys(&std::io::Error::last_os_error().to_string()));
-    }
-    let root = crate::sandbox::sys::openat(tfd.as_raw_fd(), c"rootfs", flags, 0)
-        .map_err(|e| sys(&e.to_string()))?;
-    let mut dirs = vec![];
-    let mut budget = space_in(&root);
-    for (i, l) in layers.iter().enumerate() {
-        // The bytes unpacked are the bytes hashed (one read: a file changed between a check
-        // and a second read cannot slip in). The layer goes into the temporary folder first;
-        // a mismatch found at its end throws the whole folder away.
-        let mut hashed = source::Hashing::new(src.open_path(&l.path)?);
-        let res = with_decompressed(BufReader::new(&mut hashed), |tar| {
-            unpack::layer(&root, tar, &mut dirs, &mut budget)
-        });
-        let got = hashed.finish().map_err(|e| format!("layer {}: {e}", i + 1));
-        // A wrong digest explains a broken stream best: it is said first.
-        source::check(&l.digest, &got?).map_err(|e| format!("layer {}: {e}", i + 1))?;
-        res.map_err(|e| format!("layer {} ({}): {e}", i + 1, l.digest))?;
-    }
-    unpack::finish(&root, &mut dirs)
-}
-
-/// Decompresses by the stream's first bytes (gzip, zstd, or a plain tar), whatever the
-/// media type claims.
-fn with_decompressed<R: BufRead>(
-    mut r: R,
-    f: impl FnOnce(&mut dyn Read) -> Result<(), String>,
-) -> Result<(), String> {
-    let head = r.fill_buf().map_err(|e| e.to_string())?.to_vec();
-    if head.starts_with(&[0x1f, 0x8b]) {
-        f(&mut flate2::bufread::GzDecoder::new(r))
-    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        let mut d = zstd::stream::read::Decoder::with_buffer(r).map_err(|e| e.to_string())?;
-        f(&mut d)
-    } else {
-        let mut r = r;
-        f(&mut r)
-    }
-}
-
-/// Removes the temporary folders of unpacks whose jail died before it could (killed): their
-/// pid, at the end of the name, is gone.
-fn remove_stale(cache: &Path) {
-    let Ok(rd) = std::fs::read_dir(cache) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix(".tmp-") else {
-            continue;
-        };
-        let pid = rest.rsplit('-').next().and_then(|p| p.parse::<u32>().ok());
-        if let Some(pid) = pid {
-            if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
-                let _ = remove_tree(&e.path());
-            }
-        }
-    }
-}
-
-/// The bytes an image may take in the file system of `dir`: what is free for the caller, less
-/// a twentieth (an image must not fill the disk the home is on).
-fn space_in(dir: &OwnedFd) -> u64 {
-    // SAFETY: a valid descriptor; `st` is written by the call.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstatvfs(dir.as_raw_fd(), &mut st) } != 0 {
-        return u64::MAX;
-    }
-    let free = (st.f_bavail as u64).saturating_mul(st.f_frsize as u64);
-    free - free / 20
-}
-
-/// Removes a tree we made, making folders writable first (an image may hold read-only ones).
-fn remove_tree(p: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let md = std::fs::symlink_metadata(p)?;
-    if md.is_dir() {
-        let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o700));
-        for e in std::fs::read_dir(p)? {
-            remove_tree(&e?.path())?;
-        }
-        std::fs::remove_dir(p)
-    } else {
-        std::fs::remove_file(p)
-    }
+    let layers = with_diff_ids(&shown.to_string(), layers, diff_ids)?;
+    Ok((src, cache_key(&config), config, layers))
 }

@@ -67,7 +67,9 @@ pub enum Source {
 
 impl Source {
     pub fn archive(file: &Path) -> Result<Source, String> {
-        let f = File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let mut f = File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        // Extension headers are checked before the tar crate reads them whole.
+        super::guard::check_file(&mut f).map_err(|e| format!("{}: {e}", file.display()))?;
         let mut ar = tar::Archive::new(f);
         let mut members = HashMap::new();
         let mut links = vec![];

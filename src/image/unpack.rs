@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use std::ffi::CString;
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -63,7 +63,7 @@ fn errno_msg(what: &str, shown: &Path) -> String {
     )
 }
 
-fn lstat_at(dir: RawFd, name: &CString) -> Option<libc::stat> {
+fn lstat_at(dir: RawFd, name: &std::ffi::CStr) -> Option<libc::stat> {
     // SAFETY: a valid descriptor and C string; `st` is written by the call.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     let r = unsafe { libc::fstatat(dir, name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) };
@@ -119,8 +119,10 @@ fn dup(fd: &OwnedFd) -> Result<OwnedFd, String> {
     fd.try_clone().map_err(|e| format!("dup: {e}"))
 }
 
-/// Removes `name` in `dir` and everything under it, without following symlinks.
-fn remove_at(dir: RawFd, name: &CString) -> Result<(), String> {
+/// Removes `name` in `dir` and everything under it, without following symlinks (folders are
+/// opened with `O_NOFOLLOW` and made writable by their descriptor: an image may hold read-only
+/// ones).
+pub fn remove_at(dir: RawFd, name: &std::ffi::CStr) -> Result<(), String> {
     let Some(st) = lstat_at(dir, name) else {
         return Ok(());
     };
@@ -128,10 +130,12 @@ fn remove_at(dir: RawFd, name: &CString) -> Result<(), String> {
         let sub = crate::sandbox::sys::openat(
             dir,
             name,
-            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
             0,
         )
         .map_err(|e| format!("open {}: {e}", name.to_string_lossy()))?;
+        // SAFETY: a valid descriptor.
+        unsafe { libc::fchmod(sub.as_raw_fd(), 0o700) };
         clear_dir(&sub, &HashSet::new(), Path::new(""))?;
         // SAFETY: valid descriptor and C string.
         if unsafe { libc::unlinkat(dir, name.as_ptr(), libc::AT_REMOVEDIR) } != 0 {
@@ -150,18 +154,41 @@ fn remove_at(dir: RawFd, name: &CString) -> Result<(), String> {
     Ok(())
 }
 
+/// The names in the open folder `dir` (read from a descriptor of its own, never a path).
+pub fn names(dir: &OwnedFd) -> Result<Vec<std::ffi::OsString>, String> {
+    let fd = crate::sandbox::sys::openat(
+        dir.as_raw_fd(),
+        c".",
+        libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        0,
+    )
+    .map_err(|e| e.to_string())?;
+    // SAFETY: `fd` is a fresh directory descriptor whose ownership passes to the stream.
+    let d = unsafe { libc::fdopendir(std::os::fd::IntoRawFd::into_raw_fd(fd)) };
+    if d.is_null() {
+        return Err(std::io::Error::last_os_error().to_string());
+    }
+    let mut out = vec![];
+    loop {
+        // SAFETY: `d` is an open stream; the entry is copied before the next call.
+        let e = unsafe { libc::readdir(d) };
+        if e.is_null() {
+            break;
+        }
+        // SAFETY: d_name is a NUL-terminated name inside the entry.
+        let n = unsafe { std::ffi::CStr::from_ptr((*e).d_name.as_ptr()) };
+        if n != c"." && n != c".." {
+            out.push(std::ffi::OsStr::from_bytes(n.to_bytes()).to_owned());
+        }
+    }
+    // SAFETY: `d` is open and closed once.
+    unsafe { libc::closedir(d) };
+    Ok(out)
+}
+
 /// Removes every child of the open folder `dir` (at `at` in the root) but those in `keep`.
 fn clear_dir(dir: &OwnedFd, keep: &HashSet<PathBuf>, at: &Path) -> Result<(), String> {
-    let fd =
-        crate::sandbox::sys::openat(dir.as_raw_fd(), c".", libc::O_RDONLY | libc::O_DIRECTORY, 0)
-            .map_err(|e| format!("open {}: {e}", at.display()))?;
-    // SAFETY: `fd` is a fresh directory descriptor whose ownership passes to the File.
-    let f = unsafe { File::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(fd)) };
-    let names: Vec<std::ffi::OsString> =
-        std::fs::read_dir(format!("/proc/self/fd/{}", f.as_raw_fd()))
-            .map_err(|e| format!("read {}: {e}", at.display()))?
-            .filter_map(|e| e.ok().map(|e| e.file_name()))
-            .collect();
+    let names = names(dir).map_err(|e| format!("read {}: {e}", at.display()))?;
     for n in names {
         if keep.contains(&at.join(&n)) {
             continue;
@@ -171,13 +198,76 @@ fn clear_dir(dir: &OwnedFd, keep: &HashSet<PathBuf>, at: &Path) -> Result<(), St
     Ok(())
 }
 
+/// What the image may still take of the file system it is unpacked on: bytes and inodes.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    pub bytes: u64,
+    pub inodes: u64,
+    /// The file system's block size: every entry costs at least one.
+    pub block: u64,
+}
+
+impl Budget {
+    /// What is free for the caller in the file system of `dir`, less a twentieth of the bytes
+    /// and of the inodes (an image must not fill the disk the home is on). A file system that
+    /// counts no inodes (btrfs) is not limited by them.
+    pub fn of(dir: &OwnedFd) -> Budget {
+        // SAFETY: a valid descriptor; `st` is written by the call.
+        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+        if unsafe { libc::fstatvfs(dir.as_raw_fd(), &mut st) } != 0 {
+            return Budget {
+                bytes: u64::MAX,
+                inodes: u64::MAX,
+                block: 4096,
+            };
+        }
+        let block = (st.f_frsize as u64).max(512);
+        let free = (st.f_bavail as u64).saturating_mul(block);
+        let inodes = if st.f_files == 0 {
+            u64::MAX
+        } else {
+            let f = st.f_favail as u64;
+            f - f / 20
+        };
+        Budget {
+            bytes: free - free / 20,
+            inodes,
+            block,
+        }
+    }
+
+    /// Takes one inode and `size` bytes rounded up to whole blocks (at least one: a folder, a
+    /// symlink or an empty file takes room too), or says why it cannot.
+    pub fn charge(&mut self, size: u64, path: &Path) -> Result<(), String> {
+        let cost = size
+            .checked_next_multiple_of(self.block)
+            .unwrap_or(u64::MAX)
+            .max(self.block);
+        if cost > self.bytes {
+            return Err(format!(
+                "entry {}: {size} bytes, more than the free space left for the image",
+                path.display()
+            ));
+        }
+        if self.inodes == 0 {
+            return Err(format!(
+                "entry {}: more files than the free inodes left for the image",
+                path.display()
+            ));
+        }
+        self.bytes -= cost;
+        self.inodes -= 1;
+        Ok(())
+    }
+}
+
 /// Unpacks the tar `r` into `root` (an open folder); `dirs` collects folder modes; `budget` is
-/// the bytes the files may still take (less each file's size).
+/// what the entries may still take (each is charged from its header, before it is made).
 pub fn layer(
     root: &OwnedFd,
     r: impl Read,
     dirs: &mut DirModes,
-    budget: &mut u64,
+    budget: &mut Budget,
 ) -> Result<(), String> {
     let mut ar = tar::Archive::new(r);
     let mut seen: HashSet<PathBuf> = HashSet::new();
@@ -218,6 +308,14 @@ pub fn layer(
             .mode()
             .map_err(|e| format!("entry {}: {e}", path.display()))?
             & 0o1777; // setuid and setgid dropped
+                      // The size is in the header: an entry that cannot fit is refused before a byte of it
+                      // is written (a small compressed layer can claim terabytes, or millions of entries).
+        let size = match kind {
+            tar::EntryType::Regular | tar::EntryType::Continuous => e.size(),
+            tar::EntryType::Symlink => e.link_name_bytes().map_or(0, |t| t.len() as u64),
+            _ => 0,
+        };
+        budget.charge(size, &path)?;
         let existing = lstat_at(pdir.as_raw_fd(), &name);
         let pfd = pdir.as_raw_fd();
         match kind {
@@ -237,16 +335,6 @@ pub fn layer(
                 dirs.push((path.clone(), mode));
             }
             tar::EntryType::Regular | tar::EntryType::Continuous => {
-                // The size is in the header: an entry that cannot fit is refused before a
-                // byte of it is written (a small compressed layer can claim terabytes).
-                let size = e.size();
-                if size > *budget {
-                    return Err(format!(
-                        "entry {}: {size} bytes, more than the free space left for the image",
-                        path.display()
-                    ));
-                }
-                *budget -= size;
                 if existing.is_some() {
                     remove_at(pfd, &name)?;
                 }
@@ -368,7 +456,73 @@ pub fn finish(root: &OwnedFd, dirs: &mut DirModes) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::clean;
+    use super::{clean, layer, Budget};
+    use std::os::fd::OwnedFd;
+
+    /// A tar of `n` entries made by `add`.
+    fn tar_of(n: usize, add: impl Fn(&mut tar::Builder<Vec<u8>>, usize)) -> Vec<u8> {
+        let mut b = tar::Builder::new(vec![]);
+        for i in 0..n {
+            add(&mut b, i);
+        }
+        b.into_inner().unwrap()
+    }
+
+    fn unpack(t: &[u8], budget: &mut Budget) -> Result<(), String> {
+        let d = std::env::temp_dir().join(format!("jail-unit-budget-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let root = OwnedFd::from(std::fs::File::open(&d).unwrap());
+        let r = layer(&root, t, &mut vec![], budget);
+        std::fs::remove_dir_all(&d).unwrap();
+        r
+    }
+
+    /// Symlinks and folders have no size in their header, yet take room: each is charged a
+    /// block (a layer of a million symlinks would otherwise pass a bytes check at 0 bytes).
+    #[test]
+    fn symlinks_and_folders_are_charged_blocks_and_inodes() {
+        let links = tar_of(50, |b, i| {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_mode(0o777);
+            h.set_size(0);
+            b.append_link(&mut h, format!("l{i}"), "target").unwrap();
+        });
+        let dirs = tar_of(50, |b, i| {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Directory);
+            h.set_mode(0o755);
+            h.set_size(0);
+            b.append_data(&mut h, format!("d{i}/"), &[][..]).unwrap();
+        });
+        let big = Budget {
+            bytes: 1 << 30,
+            inodes: 1 << 20,
+            block: 4096,
+        };
+        // The ground: these layers hold no file bytes at all, and unpack with room to spare.
+        for t in [&links, &dirs] {
+            let r = unpack(t, &mut big.clone());
+            assert!(r.is_ok(), "{r:?}");
+        }
+        let small = Budget {
+            bytes: 10 * 4096,
+            ..big
+        };
+        for t in [&links, &dirs] {
+            let e = unpack(t, &mut small.clone()).unwrap_err();
+            assert!(e.contains("free space"), "{e}");
+        }
+        let few = Budget { inodes: 10, ..big };
+        for t in [&links, &dirs] {
+            let e = unpack(t, &mut few.clone()).unwrap_err();
+            assert!(e.contains("inodes"), "{e}");
+        }
+        let mut b = big;
+        b.charge(1, std::path::Path::new("x")).unwrap();
+        b.charge(4097, std::path::Path::new("y")).unwrap();
+        assert_eq!((big.bytes - b.bytes, big.inodes - b.inodes), (3 * 4096, 2));
+    }
     #[test]
     fn paths_outside_the_root_are_refused() {
         assert!(clean(b"/etc/passwd").is_err());

@@ -47,7 +47,7 @@ pub fn end(mut t: Vec<u8>) -> Vec<u8> {
     t
 }
 
-fn gzip(b: &[u8]) -> Vec<u8> {
+pub fn gzip(b: &[u8]) -> Vec<u8> {
     use std::io::Write;
     let mut e = flate2::write::GzEncoder::new(vec![], flate2::Compression::fast());
     e.write_all(b).unwrap();
@@ -169,7 +169,7 @@ pub fn write_layout(dir: &Path, layers: &[Vec<u8>], images: &[(&str, Value)]) ->
     dir.to_path_buf()
 }
 
-fn diff_ids(tars: &[&[u8]]) -> Value {
+pub fn diff_ids(tars: &[&[u8]]) -> Value {
     tars.iter()
         .map(|t| format!("sha256:{}", hex(&Sha256::digest(t))))
         .collect::<Vec<_>>()
@@ -219,6 +219,36 @@ pub fn docker_archive(file_path: &Path, cfg: &Value) -> PathBuf {
     file_path.to_path_buf()
 }
 
+/// A `docker save` archive as newer Docker writes it (blobs/sha256/HEX, each named by its own
+/// digest) holding `layers`, with the config `cfg` written as it is (its diff_ids untouched).
+pub fn docker_archive_blobs(file_path: &Path, cfg: &Value, layers: &[&[u8]]) -> Vec<u8> {
+    let c = serde_json::to_vec(cfg).unwrap();
+    let ch = hex(&Sha256::digest(&c));
+    let mut t = vec![];
+    let mut names = vec![];
+    for l in layers {
+        let n = format!("blobs/sha256/{}", hex(&Sha256::digest(l)));
+        file(&mut t, &n, l);
+        names.push(n);
+    }
+    file(&mut t, &format!("blobs/sha256/{ch}"), &c);
+    let man = json!([{"Config": format!("blobs/sha256/{ch}"), "RepoTags": ["test:t"],
+                      "Layers": names}]);
+    file(&mut t, "manifest.json", &serde_json::to_vec(&man).unwrap());
+    std::fs::write(file_path, end(t)).unwrap();
+    c
+}
+
+/// A tar extension entry (`L` long name, `x` PAX) of `size` bytes of 'a', then a file: the tar
+/// crate would read the extension's data whole into memory.
+pub fn huge_extension(kind: EntryType, size: usize) -> Vec<u8> {
+    let mut t = vec![];
+    let data = vec![b'a'; size];
+    entry(&mut t, "././@LongLink", kind, "", &data, 0o644);
+    file(&mut t, "etc/x", b"x");
+    end(t)
+}
+
 /// A small harmless layer.
 pub fn good_tar() -> Vec<u8> {
     let mut t = vec![];
@@ -238,6 +268,8 @@ pub enum Hostile {
     LinkedOut,
     /// The blob is a fifo (nothing writes it).
     Fifo,
+    /// A good layer (its digest right) whose config lists another diff_id (of these bytes).
+    DiffId(Vec<u8>),
 }
 
 /// The corpus: each case one layer that must be refused. `out` is a folder outside the root.
@@ -337,6 +369,17 @@ pub fn hostile(out: &str) -> Vec<(&'static str, Hostile)> {
     let mut huge = h.as_bytes().to_vec();
     huge.extend_from_slice(&[0; 4096]);
     v.push(("huge-entry", Hostile::Raw(gzip(&huge))));
+    // The config's diff_id is of another tar (a layer swapped under a config it does not fit).
+    v.push(("diff-id-mismatch", Hostile::DiffId(upper_layer())));
+    // Extension headers of 8 MiB (read whole into memory by the tar crate, were they read).
+    v.push((
+        "huge-gnu-long-name",
+        Hostile::Raw(gzip(&huge_extension(EntryType::GNULongName, 8 << 20))),
+    ));
+    v.push((
+        "huge-pax-header",
+        Hostile::Raw(gzip(&huge_extension(EntryType::XHeader, 8 << 20))),
+    ));
     v.push(("whiteout-of-parent", one(&|t| file(t, ".wh...", b""))));
     v.push(("whiteout-of-self", one(&|t| file(t, "etc/.wh..", b""))));
     v

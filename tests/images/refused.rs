@@ -18,6 +18,7 @@ fn hostile_layers_are_refused_and_leave_nothing() {
             let (blob, diff) = match &case {
                 Hostile::Tar(t) => (t.clone(), t.clone()),
                 Hostile::Raw(b) => (b.clone(), b.clone()),
+                Hostile::DiffId(other) => (good_tar(), other.clone()),
                 _ => (good_tar(), good_tar()),
             };
             let mut c = cmd_config();
@@ -83,6 +84,12 @@ fn hostile_layers_are_refused_and_leave_nothing() {
                 "[{}] {name}",
                 u.name
             );
+            let why = match name {
+                "diff-id-mismatch" => "diff_id",
+                "huge-gnu-long-name" | "huge-pax-header" => "extension header",
+                _ => "",
+            };
+            assert!(err.contains(why), "[{}] {name}: {err}", u.name);
             eprintln!("[{}] {name}: {}", u.name, err.trim_end());
         }
     });
@@ -133,7 +140,49 @@ fn a_cache_others_control_is_refused() {
                 r.stderr()
             );
             assert_eq!(cached(&cache), Vec::<String>::new(), "[{}]", u.name);
+
+            // The other user's cache folder with no jail/images yet: root makes nothing in it.
+            // The ground: the other user can rename (swap) what root would make there.
+            let theirs = TempDir::new(other);
+            let probe = theirs.join("probe");
+            std::fs::create_dir(&probe).unwrap();
+            let mv = session_command("mv", other, &theirs)
+                .args(["probe", "probe2"])
+                .status()
+                .unwrap();
+            assert!(
+                mv.success() && theirs.join("probe2").is_dir(),
+                "[{}]",
+                u.name
+            );
+            let r = jail(u, &theirs, &["run", "--image", &img, "--", "/bin/true"]);
+            r.expect_code(125);
+            let err = r.stderr();
+            assert!(
+                err.lines().count() == 1
+                    && err.contains(&format!("it is uid {}'s", other.uid))
+                    && err.contains("could swap"),
+                "[{}] {err}",
+                u.name
+            );
+            assert!(!theirs.join("jail").exists(), "[{}] made jail/", u.name);
         }
+        // A folder above the cache that others may write (not sticky): refused, nothing made.
+        let open = TempDir::new(u);
+        std::fs::set_permissions(&*open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let r = jail(
+            u,
+            &open.join("c"),
+            &["run", "--image", &img, "--", "/bin/true"],
+        );
+        r.expect_code(125);
+        assert!(
+            r.stderr().contains("could swap") && r.stderr().lines().count() == 1,
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
+        assert!(!open.join("c").exists(), "[{}]", u.name);
     });
 }
 
