@@ -6,6 +6,7 @@ pub mod desktop;
 pub mod doctor;
 pub mod explain;
 pub mod export;
+pub mod import;
 pub mod learn;
 pub mod list;
 pub mod ps;
@@ -45,6 +46,7 @@ pub fn dispatch(cli: Cli) -> i32 {
             &a.command,
         ),
         Command::Export(a) => export::run(a, v),
+        Command::Import(a) => import::run(a),
     }
 }
 
