@@ -26,7 +26,9 @@ pub fn run(a: ImportArgs) -> i32 {
             a.from
         ));
     }
-    let host = Host::probe();
+    let mut host = Host::probe();
+    // A profile is judged, not this session (as in `jail audit`).
+    host.session_optional = true;
     let system = a
         .firejail_dir
         .clone()
@@ -77,6 +79,8 @@ pub fn run(a: ImportArgs) -> i32 {
     let mut lossy = 0usize;
     let mut kinds: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut refused: Vec<(String, String)> = Vec::new();
+    // jail audit's exposure of each written profile: tight below 5.0 / 10, loose from it.
+    let (mut tight, mut loose, mut unscored) = (0usize, 0usize, 0usize);
     for src in &wanted {
         let name = src
             .file_stem()
@@ -110,10 +114,17 @@ pub fn run(a: ImportArgs) -> i32 {
             e.0 += 1;
             e.1 += n;
         }
+        let exposure = exposure(&dest, &host);
+        match exposure {
+            Some(x) if x < 5.0 => tight += 1,
+            Some(_) => loose += 1,
+            None => unscored += 1,
+        }
         if !a.all {
             println!(
-                "{name}: written {} ({} firejail protections; {} lines not converted)",
+                "{name}: written {}; jail audit exposure {}; firejail's profile enables {} of its 12 main protections; {} lines not converted",
                 dest.display(),
+                exposure.map(|x| format!("{x:.1} / 10")).unwrap_or_else(|| "not scored (jail check refuses it here)".into()),
                 c.firejail_level,
                 c.losses.values().sum::<usize>()
             );
@@ -131,6 +142,9 @@ pub fn run(a: ImportArgs) -> i32 {
             println!("  {k:<28} {p:>5} {n:>6}");
         }
     }
+    println!(
+        "jail audit: {tight} tight (exposure < 5.0 / 10), {loose} loose, {unscored} not scored (the profile does not load on this host)"
+    );
     if !refused.is_empty() {
         println!("refused: {}", refused.len());
         for (n, why) in &refused {
@@ -139,6 +153,15 @@ pub fn run(a: ImportArgs) -> i32 {
         return 1;
     }
     0
+}
+
+/// `jail audit`'s exposure score of a written profile, when it loads and compiles here.
+fn exposure(path: &Path, host: &Host) -> Option<f64> {
+    let search = SearchPath::from_env(&host.config_home);
+    let spec = path.to_str()?;
+    let l = crate::profile::load(&search, spec, &crate::profile::Overrides::default()).ok()?;
+    let plan = crate::plan::compile(&l, &["/bin/true".to_string()], host).ok()?;
+    Some(crate::commands::audit::audit(&plan, host).score)
 }
 
 /// Writes `text` to a temporary file beside `dest` and renames it over: never a half-written
