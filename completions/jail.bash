@@ -46,6 +46,9 @@ _jail() {
             jail,help)
                 cmd="jail__subcmd__help"
                 ;;
+            jail,import)
+                cmd="jail__subcmd__import"
+                ;;
             jail,learn)
                 cmd="jail__subcmd__learn"
                 ;;
@@ -109,6 +112,9 @@ _jail() {
             jail__subcmd__help,help)
                 cmd="jail__subcmd__help__subcmd__help"
                 ;;
+            jail__subcmd__help,import)
+                cmd="jail__subcmd__help__subcmd__import"
+                ;;
             jail__subcmd__help,learn)
                 cmd="jail__subcmd__help__subcmd__learn"
                 ;;
@@ -137,7 +143,7 @@ _jail() {
 
     case "${cmd}" in
         jail)
-            opts="-v -q -h -V --verbose --quiet --help --version run check explain list audit doctor desktop ps stop enter learn __learn-trace export __complete help"
+            opts="-v -q -h -V --verbose --quiet --help --version run check explain list audit doctor desktop ps stop enter learn __learn-trace export import __complete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -617,7 +623,7 @@ _jail() {
             return 0
             ;;
         jail__subcmd__help)
-            opts="run check explain list audit doctor desktop ps stop enter learn __learn-trace export __complete help"
+            opts="run check explain list audit doctor desktop ps stop enter learn __learn-trace export import __complete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -798,6 +804,20 @@ _jail() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        jail__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         jail__subcmd__help__subcmd__learn)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -861,6 +881,28 @@ _jail() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jail__subcmd__import)
+            opts="-v -q -h --all --out --force --firejail-dir --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --firejail-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -93,6 +93,22 @@ seccomp rules) is printed as notes on stderr and, for OCI, kept in the annotatio
 Exit status: 0 when written; 125 when jail refused (nothing is written then)."
     )]
     Export(ExportArgs),
+    /// Convert firejail profiles (the ones installed on this machine) into jail profiles
+    #[command(
+        long_about = "Converts firejail profiles into jail profiles: NAME.toml in DIR (default: the user's profile folder, \
+$XDG_CONFIG_HOME/jail/profiles). A NAME is looked up in ~/.config/firejail, then /etc/firejail; a FILE is a path. \
+includes, .local and globals.local files are flattened, ignore, noblacklist and nowhitelist applied, ?COND: lines decided \
+from firejail's defaults (HAS_NET, HAS_X11 and BROWSER_DISABLE_U2F true, the others false). firejail starts from the host \
+and takes away; jail starts from nothing and grants: a home whitelist becomes a private home with a grant per folder \
+(created when missing), no home whitelist grants the home with each blacklisted path hidden, blacklists of system paths \
+are hidden, net none keeps jail's own network namespace (else the host's network), protocol becomes [seccomp] families. \
+Every line with no jail equivalent is kept as a comment saying what was lost. A summary ends the output: converted, \
+with losses (by kind), refused (why). firejail's profiles are GPL-2.0: jail ships no converted copies.",
+        after_help = "Exit status: 0 when every profile converted; 1 when some were refused (an unreadable file, a missing \
+include, not a firejail profile, NAME.toml exists without --force); 125 when jail refused (nothing to import, DIR not writable).\n\
+Each file is written to a temporary name and renamed: never a half-written profile."
+    )]
+    Import(ImportArgs),
     /// Internal: the words the shell completions offer (profile names, running sandboxes)
     #[command(hide = true, name = "__complete")]
     Complete(CompleteArgs),
@@ -110,6 +126,28 @@ pub enum CompleteWhat {
     Profiles,
     /// The names and ids of the caller's running sandboxes
     Sandboxes,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// Where the profiles come from (only `firejail`)
+    #[arg(value_name = "FROM")]
+    pub from: String,
+    /// firejail profile NAMEs (looked up in ~/.config/firejail, /etc/firejail) or FILEs
+    #[arg(value_name = "NAME|FILE")]
+    pub names: Vec<String>,
+    /// Convert every .profile of /etc/firejail
+    #[arg(long)]
+    pub all: bool,
+    /// The folder NAME.toml files are written to (default: the user's profile folder)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Replace NAME.toml when it exists (else that profile is refused)
+    #[arg(long)]
+    pub force: bool,
+    /// The system's firejail folder (default /etc/firejail)
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub firejail_dir: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -7,6 +7,7 @@ pub mod desktop;
 pub mod doctor;
 pub mod explain;
 pub mod export;
+pub mod import;
 pub mod learn;
 pub mod list;
 pub mod ps;
@@ -47,6 +48,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         ),
         Command::Export(a) => export::run(a, v),
         Command::Complete(a) => complete::run(a),
+        Command::Import(a) => import::run(a),
     }
 }
 

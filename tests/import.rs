@@ -1,0 +1,277 @@
+//! `jail import firejail` (issue 18): firejail's installed collection converts, the converted
+//! profiles pass `jail check`, bad input is refused naming the file and line, nothing is left
+//! half-written. Tests marked `needs the primitives` run the converted profiles for real and
+//! need the globs/noexec/families/machine_id/home = "private" keys of issue 18 (merged build).
+mod common;
+use common::*;
+use std::path::Path;
+
+fn jail(user: &User, cwd: &Path, args: &[&str]) -> Run {
+    let mut cmd = session_command(jail_bin(), user, cwd);
+    cmd.args(args);
+    let out = cmd.output().expect("start jail");
+    Run {
+        out,
+        user: user.name.clone(),
+    }
+}
+
+fn have_firejail() -> bool {
+    need("firejail") && Path::new("/etc/firejail/curl.profile").exists()
+}
+
+/// The converted profile without the keys this branch's `jail check` does not know yet (they
+/// come with the primitives of issue 18): a test helper, not a user feature.
+fn without_new_keys(text: &str) -> String {
+    let xdg = [
+        "${DOCUMENTS}",
+        "${MUSIC}",
+        "${PICTURES}",
+        "${VIDEOS}",
+        "${DESKTOP}",
+    ];
+    let mut o = String::new();
+    for l in text.lines() {
+        if [
+            "home = \"private\"",
+            "noexec = ",
+            "families = ",
+            "memory_deny_write_execute",
+            "machine_id",
+            "i386",
+        ]
+        .iter()
+        .any(|k| l.starts_with(k))
+        {
+            continue;
+        }
+        let mut l = l
+            .replace("\"+~", "\"?~")
+            .replace("\"+${DOWNLOADS}", "\"?${DOWNLOADS}");
+        if l.contains('[') && xdg.iter().any(|x| l.contains(x)) {
+            let (k, rest) = l.split_once('=').unwrap();
+            let items: Vec<&str> = rest
+                .trim()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .split(", ")
+                .filter(|i| !xdg.iter().any(|x| i.contains(x)))
+                .collect();
+            l = format!("{k}= [{}]", items.join(", "));
+        }
+        // Globs are not known yet either: drop those entries.
+        if l.contains('[') && (l.contains('*') || l.contains("?\"")) {
+            let (k, rest) = l.split_once('=').unwrap();
+            let items: Vec<&str> = rest
+                .trim()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .split(", ")
+                .filter(|i| !i[2..].contains(['*', '?', '[']))
+                .collect();
+            l = format!("{k}= [{}]", items.join(", "));
+        }
+        o.push_str(&l);
+        o.push('\n');
+    }
+    o
+}
+
+#[test]
+fn all_converts_at_least_95_percent() {
+    if !have_firejail() {
+        return;
+    }
+    each_user(|u| {
+        let d = TempDir::new(u);
+        let out = d.join("out");
+        let r = jail(
+            u,
+            &d,
+            &[
+                "import",
+                "firejail",
+                "--all",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        let s = r.stdout();
+        print!("{s}");
+        // Debian's collection has one profile including a file it does not ship: refused.
+        assert!(r.code() == 0 || r.code() == 1, "{}", r.stderr());
+        let line = s
+            .lines()
+            .find(|l| l.starts_with("converted: "))
+            .expect("a converted line");
+        let pct: f64 = line
+            .split('(')
+            .nth(1)
+            .unwrap()
+            .split('%')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(pct >= 95.0, "{line}");
+        let n = std::fs::read_dir(&out)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "toml")
+            })
+            .count();
+        assert!(n > 1000, "{n} files written");
+        // Every written file parses as TOML with the header and the keys the model gives.
+        for e in std::fs::read_dir(&out).unwrap() {
+            let p = e.unwrap().path();
+            let t = std::fs::read_to_string(&p).unwrap();
+            assert!(
+                t.starts_with("# Converted by `jail import firejail`"),
+                "{}",
+                p.display()
+            );
+            let v: toml::Table = t.parse().unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            assert!(v["include"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i.as_str() == Some("base")));
+        }
+    });
+}
+
+#[test]
+fn converted_cli_profiles_pass_check() {
+    if !have_firejail() {
+        return;
+    }
+    each_user(|u| {
+        let d = TempDir::new(u);
+        let out = d.join("out");
+        let r = jail(
+            u,
+            &d,
+            &[
+                "import",
+                "firejail",
+                "curl",
+                "git",
+                "pip",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        r.ok();
+        for n in ["curl", "git", "pip"] {
+            let t = std::fs::read_to_string(out.join(format!("{n}.toml"))).unwrap();
+            let f = write_file(u, &d, &format!("{n}-now.toml"), &without_new_keys(&t));
+            let c = jail(u, &d, &["check", f.to_str().unwrap()]);
+            assert_eq!(c.code(), 0, "{n}: {}\n{}", c.stderr(), without_new_keys(&t));
+        }
+        let curl = std::fs::read_to_string(out.join("curl.toml")).unwrap();
+        // firejail's curl profile: no home whitelist, so the home is granted with its secrets hidden.
+        assert!(curl.contains("\"?~/.ssh\""), "{curl}");
+        assert!(curl.contains("include = [\"base\", \"network\"]"), "{curl}");
+    });
+}
+
+#[test]
+fn bad_input_is_refused_with_file_and_line() {
+    each_user(|u| {
+        let d = TempDir::new(u);
+        let out = d.join("out");
+        let o = out.to_str().unwrap();
+        let bad = write_file(u, &d, "bad.profile", "[filesystem]\nro = []\n");
+        let r = jail(
+            u,
+            &d,
+            &["import", "firejail", bad.to_str().unwrap(), "--out", o],
+        );
+        assert_eq!(r.code(), 1);
+        assert!(
+            r.stdout().contains("bad.profile:1: not a firejail profile"),
+            "{}",
+            r.stdout()
+        );
+        let miss = write_file(u, &d, "miss.profile", "noroot\ninclude nothere.inc\n");
+        let r = jail(
+            u,
+            &d,
+            &["import", "firejail", miss.to_str().unwrap(), "--out", o],
+        );
+        assert_eq!(r.code(), 1);
+        assert!(
+            r.stdout()
+                .contains("miss.profile:2: include 'nothere.inc': no such file"),
+            "{}",
+            r.stdout()
+        );
+        assert!(!out.join("bad.toml").exists() && !out.join("miss.toml").exists());
+        // An existing NAME.toml is kept without --force, replaced with it.
+        let ok = write_file(u, &d, "ok.profile", "net none\nnoroot\n");
+        write_file(u, &out, "ok.toml", "# mine\n");
+        let r = jail(
+            u,
+            &d,
+            &["import", "firejail", ok.to_str().unwrap(), "--out", o],
+        );
+        assert_eq!(r.code(), 1);
+        assert_eq!(
+            std::fs::read_to_string(out.join("ok.toml")).unwrap(),
+            "# mine\n"
+        );
+        let r = jail(
+            u,
+            &d,
+            &[
+                "import",
+                "firejail",
+                ok.to_str().unwrap(),
+                "--out",
+                o,
+                "--force",
+            ],
+        );
+        assert_eq!(r.code(), 0, "{}", r.stderr());
+        assert!(std::fs::read_to_string(out.join("ok.toml"))
+            .unwrap()
+            .contains("net none"));
+        // No temporary file is left beside the profiles.
+        let left: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n.to_string_lossy().starts_with('.'))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        // Jail itself refuses: another source, nothing named.
+        assert_eq!(jail(u, &d, &["import", "bubblewrap", "x"]).code(), 125);
+        assert_eq!(jail(u, &d, &["import", "firejail", "--out", o]).code(), 125);
+    });
+}
+
+/// Needs the primitives (globs, noexec, families, machine_id, home = "private"): runs after merge.
+#[test]
+#[ignore = "needs the issue-18 primitives (merged build)"]
+fn converted_git_commits() {
+    if !have_firejail() || !need("git") {
+        return;
+    }
+    each_user(|u| {
+        let d = TempDir::new(u);
+        let out = d.join(".profiles");
+        jail(
+            u,
+            &d,
+            &["import", "firejail", "git", "--out", out.to_str().unwrap()],
+        )
+        .ok();
+        let r = jail(u, &d, &["run", "--profile", "git", "--", "/bin/sh", "-c",
+            "git init -q r && cd r && git -c user.name=t -c user.email=t@t commit -q --allow-empty -m x && git log --oneline | wc -l"]);
+        r.ok();
+        assert_eq!(r.stdout().trim(), "1");
+    });
+}
