@@ -10,6 +10,7 @@ mod common;
 
 mod arch;
 mod desktop;
+mod devnodes;
 mod enter;
 mod exe;
 mod failopen;
