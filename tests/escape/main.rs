@@ -27,6 +27,7 @@ mod procknobs;
 mod race;
 mod scope;
 mod setid;
+mod stdio;
 mod symlinks;
 mod terminal;
 mod uring;
