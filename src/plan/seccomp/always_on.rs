@@ -1,7 +1,8 @@
 //! The two filters every plan installs whatever the profile says: the guard (foreign ABI and
 //! x32 calls → kill) and the always-on guarantees (TIOCSTI/TIOCLINUX, clone3, namespace flags
-//! not granted by `nested`, set-ID bits in file modes, openat2, and — when the host's pid
-//! namespace is shared — calls that act on another process by pid).
+//! not granted by `nested`, set-ID bits in file modes, changing the caller's stdio through
+//! descriptors 0-2, openat2, and — when the host's pid namespace is shared — calls that act on
+//! another process by pid).
 
 use super::bpf::{
     check_len, dispatch, off_arg_hi, off_arg_lo, Asm, Target, BPF_JEQ_K, BPF_JGE_K, BPF_JSET_K,
