@@ -355,7 +355,9 @@ fn access(a: Access) -> &'static str {
     match a {
         Access::Ro => "read-only",
         Access::Rw => "read-write",
-        Access::Dev => "read-write with devices",
+        Access::Dev => {
+            "devices (read-only mount: nodes open for writing, their modes cannot change)"
+        }
     }
 }
 

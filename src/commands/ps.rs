@@ -160,12 +160,32 @@ pub fn stop(a: StopArgs) -> i32 {
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    // What is left gets SIGKILL: the sandbox's first process (the kernel then kills its whole
-    // pid namespace) and everything in its cgroups.
+    // What is left gets SIGKILL: first every descendant of the sandbox's first process (without
+    // a pid namespace they would outlive it: a setsid daemon is handed to the host's init), then
+    // the first process (with a pid namespace, the kernel then kills all of it) and everything
+    // in its cgroups.
+    let left = state::kill_descendants(rec.init_pid, rec.init_start);
+    let left: Vec<(i32, u64)> = left
+        .into_iter()
+        .filter_map(|p| state::start_time(p).map(|st| (p, st)))
+        .collect();
     state::pidfd_kill(rec.init_pid, rec.init_start, libc::SIGKILL);
     state::kill_cgroups(&rec.cgroups);
     for _ in 0..250 {
         if !state::alive(rec.init_pid, rec.init_start) {
+            let survivors: Vec<String> = left
+                .iter()
+                .filter(|&&(p, st)| state::alive(p, st))
+                .map(|(p, _)| p.to_string())
+                .collect();
+            if !survivors.is_empty() {
+                eprintln!(
+                    "jail: error: sandbox {} ended, but its processes {} survived SIGKILL",
+                    printable(&rec.id, false),
+                    survivors.join(" ")
+                );
+                return crate::EXIT_JAIL;
+            }
             println!(
                 "killed {} ({}) after {}s",
                 printable(&rec.id, false),

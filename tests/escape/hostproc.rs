@@ -190,3 +190,96 @@ fn host_process_limits_and_priority_out_of_reach_without_pid_namespace() {
         );
     });
 }
+
+/// Whether `pid` is running (not a zombie).
+fn running(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rfind(')').map(|i| !s[i + 2..].starts_with(['Z', 'X'])))
+        .unwrap_or(false)
+}
+
+/// Waits up to 10 s for `file` to hold a pid.
+fn pid_in(file: &Path) -> i32 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(p) = std::fs::read_to_string(file)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+        {
+            return p;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no pid in {}",
+            file.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// `jail stop` of a sandbox without a pid namespace whose COMMAND ignores SIGTERM: killing the
+/// first process does not end the rest there, so a daemon that left COMMAND's session would
+/// live on under the host's init while `stop` said "killed". Every process of the sandbox must
+/// be gone when `stop` says so.
+#[test]
+fn stop_ends_daemons_of_a_sandbox_without_pid_namespace() {
+    let toml = "include = [\"default\"]\n[namespaces]\npid = false\n";
+    let script = |pidfile: &Path| {
+        format!(
+            "trap '' TERM; setsid sh -c 'echo $$ > {}; exec sleep 300' & while :; do sleep 1; done",
+            pidfile.display()
+        )
+    };
+    each_user(|u| {
+        let j = Jail::new(u).profile("nopid", toml);
+        // The proof: outside, the daemon outlives its shell's SIGKILL.
+        let outside_pid = j.cwd.join("daemon-outside");
+        let mut sh = host_cmd(u, "/bin/sh")
+            .args(["-c", &script(&outside_pid)])
+            .spawn()
+            .unwrap();
+        let daemon = pid_in(&outside_pid);
+        let _ = sh.kill();
+        let _ = sh.wait();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let survived = running(daemon);
+        // SAFETY: kill(2) on the daemon this test started (a positive pid).
+        unsafe { libc::kill(daemon, libc::SIGKILL) };
+        assert!(
+            survived,
+            "proof failed: the daemon died with its shell outside"
+        );
+
+        let name = format!("nopid-stop-{}-{}", u.name, std::process::id());
+        let pidfile = j.cwd.join("daemon");
+        let mut run = j
+            .args(["run", "--name", &name, "--profile", "nopid", "--"])
+            .args(["/bin/sh", "-c", &script(&pidfile)])
+            .spawn();
+        let daemon = pid_in(&pidfile);
+        let r = Jail::new(u)
+            .args(["stop", &name, "--timeout", "0.5"])
+            .output();
+        let _ = run.kill();
+        let _ = run.wait();
+        let alive = running(daemon);
+        if alive {
+            // SAFETY: as above.
+            unsafe { libc::kill(daemon, libc::SIGKILL) };
+        }
+        assert!(
+            !alive,
+            "[{}] ESCAPE: the sandbox's daemon {daemon} survived `jail stop` ({})",
+            u.name,
+            r.stdout()
+        );
+        assert!(
+            r.stdout().contains("killed"),
+            "[{}] {}{}",
+            u.name,
+            r.stdout(),
+            r.stderr()
+        );
+    });
+}

@@ -10,6 +10,7 @@ mod common;
 
 mod arch;
 mod desktop;
+mod devnodes;
 mod enter;
 mod exe;
 mod failopen;
@@ -26,6 +27,7 @@ mod procknobs;
 mod race;
 mod scope;
 mod setid;
+mod stdio;
 mod symlinks;
 mod terminal;
 mod uring;

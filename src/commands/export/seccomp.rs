@@ -11,7 +11,8 @@
 
 use crate::plan::seccomp::{
     Arch, ArgRuleSpec, ArgWidth, CmpOp, Portable, SeccompAction, SeccompPlan, ALL_NAMESPACES,
-    CLONE_NEWTIME, MODE_ARGS, PID_TARGETED, SETID_BITS, TIOCLINUX, TIOCSTI,
+    AT_EMPTY_PATH, CLONE_NEWTIME, MODE_ARGS, PID_TARGETED, SETID_BITS, STDIO_AT_CALLS, STDIO_FDS,
+    STDIO_FD_CALLS, TIOCLINUX, TIOCSTI,
 };
 use oci_spec::runtime::{
     Arch as OciArch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArgBuilder,
@@ -56,6 +57,92 @@ enum AlwaysOn {
         refuse: Vec<Cmp>,
         allow: Vec<Cmp>,
     },
+    /// Refused with its errno when every comparison of one `refuse` entry holds (entries may
+    /// overlap); `allow` entries (all their comparisons hold) cover exactly the other cases.
+    Rules {
+        refuse: Vec<(i32, Vec<Cmp>)>,
+        allow: Vec<Vec<Cmp>>,
+    },
+}
+
+/// Refused entries (errno, comparisons that all hold) and the allowed rest.
+type Entries = (Vec<(i32, Vec<Cmp>)>, Vec<Vec<Cmp>>);
+
+impl AlwaysOn {
+    /// As refuse/allow entries of several comparisons each (a `Refuse` has none).
+    fn rules(&self) -> Option<Entries> {
+        match self {
+            AlwaysOn::Refuse(_) => None,
+            AlwaysOn::Check { refuse, allow } => Some((
+                refuse.iter().map(|c| (libc::EPERM, vec![*c])).collect(),
+                allow.iter().map(|c| vec![*c]).collect(),
+            )),
+            AlwaysOn::Rules { refuse, allow } => Some((refuse.clone(), allow.clone())),
+        }
+    }
+}
+
+/// The stdio rules of one call (`always_on.rs`: `stdio_fd` and the loops over
+/// [`STDIO_FD_CALLS`] and [`STDIO_AT_CALLS`]) on top of what `m` already checks for it (the
+/// set-ID mode check): refused on fd 0-2 (low 32 bits), with a NULL path or AT_EMPTY_PATH
+/// for the *at calls.
+fn add_stdio(
+    m: &mut BTreeMap<&'static str, AlwaysOn>,
+    name: &'static str,
+    errno: i32,
+    path: Option<u8>,
+    flags: Option<u8>,
+) {
+    let (mut refuse, old_allow) = m
+        .remove(name)
+        .and_then(|a| a.rules())
+        .unwrap_or((vec![], vec![vec![]]));
+    let stdio: Vec<u64> = (0..STDIO_FDS as u64).collect();
+    // What makes a call on fd 0-2 act on the descriptor itself (none: every call does), and
+    // the other cases of a stdio fd (a path given, no AT_EMPTY_PATH).
+    let mut conds: Vec<Vec<Cmp>> = vec![];
+    let mut rest: Vec<Vec<Cmp>> = vec![];
+    match (path, flags) {
+        (None, None) => conds.push(vec![]),
+        _ => {
+            // The other cases of a stdio fd: a path given and no AT_EMPTY_PATH.
+            let mut other = vec![];
+            if let Some(a) = path {
+                conds.push(vec![plain(a, Op::ScmpCmpEq, 0)]);
+                other.push(plain(a, Op::ScmpCmpNe, 0));
+            }
+            if let Some(f) = flags {
+                conds.push(vec![masked(f, AT_EMPTY_PATH as u64, AT_EMPTY_PATH as u64)]);
+                other.push(masked(f, AT_EMPTY_PATH as u64, 0));
+            }
+            rest.push(other);
+        }
+    }
+    let mut allow = vec![];
+    for &fd in &stdio {
+        let on_fd = masked(0, LOW32, fd);
+        for c in &conds {
+            let mut r = vec![on_fd];
+            r.extend(c.iter().copied());
+            refuse.push((errno, r));
+        }
+        for c in &rest {
+            for a in &old_allow {
+                let mut r = vec![on_fd];
+                r.extend(c.iter().chain(a).copied());
+                allow.push(r);
+            }
+        }
+    }
+    let fds: Vec<u32> = stdio.iter().map(|&f| f as u32).collect();
+    for (mask, v) in complement(&fds) {
+        for a in &old_allow {
+            let mut r = vec![masked(0, mask as u64, v as u64)];
+            r.extend(a.iter().copied());
+            allow.push(r);
+        }
+    }
+    m.insert(name, AlwaysOn::Rules { refuse, allow });
 }
 
 /// The CLONE_NEW* flags, as the always-on rules check them one by one.
@@ -134,6 +221,16 @@ fn always_on(arch: Arch, nested: u64, host_pid: bool) -> BTreeMap<&'static str, 
                     allow: vec![masked(arg, SETID_BITS as u64, 0)],
                 },
             );
+        }
+    }
+    for &name in STDIO_FD_CALLS {
+        if arch.syscall_nr(name).is_some() {
+            add_stdio(&mut m, name, libc::EPERM, None, None);
+        }
+    }
+    for &(name, path, flags, errno) in STDIO_AT_CALLS {
+        if arch.syscall_nr(name).is_some() {
+            add_stdio(&mut m, name, errno, path, flags);
         }
     }
     if host_pid {
@@ -296,17 +393,20 @@ pub fn to_oci(plan: &SeccompPlan) -> (LinuxSeccomp, Vec<String>) {
                 };
                 vec![(v, vec![])]
             }
-            (Some(AlwaysOn::Check { refuse, allow }), r) => {
+            (Some(a @ (AlwaysOn::Check { .. } | AlwaysOn::Rules { .. })), r) => {
                 if r.is_some() {
                     lost.push(format!("{name}: the profile's argument rules are dropped (jail also checks {name} always); it gets its list verdict ({list:?})"));
                 }
                 if refuses(list) {
                     vec![(list, vec![])]
                 } else {
-                    let eperm = SeccompAction::Errno(libc::EPERM);
-                    let mut v: Vec<_> = refuse.iter().map(|c| (eperm, vec![*c])).collect();
+                    let (refuse, allow) = a.rules().unwrap_or_default();
+                    let mut v: Vec<_> = refuse
+                        .into_iter()
+                        .map(|(e, c)| (SeccompAction::Errno(e), c))
+                        .collect();
                     if list != default {
-                        v.extend(allow.iter().map(|c| (list, vec![*c])));
+                        v.extend(allow.into_iter().map(|c| (list, c)));
                     }
                     v
                 }

@@ -10,7 +10,8 @@ pub enum Access {
     Ro,
     /// Read-write, nosuid, nodev.
     Rw,
-    /// Read-write with device access (nosuid).
+    /// Device access (nosuid): the mount is read-only, its nodes open for reading and writing
+    /// but their modes, owners and times cannot change.
     Dev,
 }
 

@@ -1,11 +1,12 @@
 //! The two filters every plan installs whatever the profile says: the guard (foreign ABI and
 //! x32 calls → kill) and the always-on guarantees (TIOCSTI/TIOCLINUX, clone3, namespace flags
-//! not granted by `nested`, set-ID bits in file modes, openat2, and — when the host's pid
-//! namespace is shared — calls that act on another process by pid).
+//! not granted by `nested`, set-ID bits in file modes, changing the caller's stdio through
+//! descriptors 0-2, openat2, and — when the host's pid namespace is shared — calls that act on
+//! another process by pid).
 
 use super::bpf::{
-    check_len, dispatch, off_arg_lo, Asm, Target, BPF_JEQ_K, BPF_JSET_K, BPF_LD_W_ABS, OFF_ARCH,
-    OFF_NR, RET_ALLOW, RET_ERRNO, RET_KILL_PROCESS,
+    check_len, dispatch, off_arg_hi, off_arg_lo, Asm, Target, BPF_JEQ_K, BPF_JGE_K, BPF_JSET_K,
+    BPF_LD_W_ABS, OFF_ARCH, OFF_NR, RET_ALLOW, RET_ERRNO, RET_KILL_PROCESS,
 };
 use super::{Arch, BpfFilter, SeccompError};
 use std::collections::BTreeMap;
@@ -88,6 +89,36 @@ pub const PID_TARGETED: [(&str, u8); 7] = [
     ("sched_setattr", 0),
 ];
 
+/// Calls that change a file through a descriptor (the descriptor in arg0). On 0, 1 and 2 they
+/// are refused: those are the caller's standard input and outputs, host files and terminals
+/// the profile never granted (`jail run -- cmd < secret` then `fchmod(0, 0666)` would open
+/// `secret` to every user, `fchmod(1)` the user's terminal).
+pub const STDIO_FD_CALLS: &[&str] = &["fchmod", "fchown", "fchown32", "fsetxattr", "fremovexattr"];
+
+/// Path calls that act on their directory descriptor (arg0) itself: (name, argument that is
+/// NULL for "the descriptor itself", argument holding AT_EMPTY_PATH, errno). Refused on 0, 1
+/// and 2 like [`STDIO_FD_CALLS`]. The time calls get ENOSYS, not EPERM: `touch FILE` opens
+/// FILE onto descriptor 0 and sets its times with `futimens(0)`, and only ENOSYS makes it
+/// (gnulib) fall back to setting them by path.
+pub const STDIO_AT_CALLS: &[(&str, Option<u8>, Option<u8>, i32)] = &[
+    ("utimensat", Some(1), Some(3), libc::ENOSYS),
+    ("futimesat", Some(1), None, libc::ENOSYS),
+    ("fchmodat2", None, Some(3), libc::EPERM),
+    ("fchownat", None, Some(4), libc::EPERM),
+    ("setxattrat", None, Some(2), libc::EPERM),
+    ("removexattrat", None, Some(2), libc::EPERM),
+];
+
+/// Descriptors below this are the standard input and outputs.
+pub const STDIO_FDS: u32 = 3;
+pub const AT_EMPTY_PATH: u32 = 0x1000;
+
+/// `fd < 3` (low 32 bits of arg0, as the kernel's `int fd`) → `on_stdio`, else `tail`.
+fn stdio_fd(asm: &mut Asm, on_stdio: Target, tail: Target) -> Target {
+    asm.jump(BPF_JGE_K, STDIO_FDS, tail, on_stdio);
+    asm.stmt(BPF_LD_W_ABS, off_arg_lo(0))
+}
+
 pub(super) fn always_on_filter(
     arch: Arch,
     nested: u64,
@@ -148,10 +179,11 @@ pub(super) fn always_on_filter(
     // with that identity outside the sandbox. No capability is needed to set the bits on
     // one's own file, so only seccomp can stop it.
     let mut mode_calls = vec![];
+    let mut mode_checks = BTreeMap::new();
     for &(name, arg) in MODE_ARGS {
         if let Some(n) = arch.syscall_nr(name) {
             asm.jump(BPF_JSET_K, SETID_BITS, eperm, allow);
-            per_nr.insert(n, asm.stmt(BPF_LD_W_ABS, off_arg_lo(arg)));
+            mode_checks.insert(name, (n, asm.stmt(BPF_LD_W_ABS, off_arg_lo(arg))));
             mode_calls.push(format!("{name}(mode in arg{arg})"));
         }
     }
@@ -159,6 +191,57 @@ pub(super) fn always_on_filter(
         "{} with S_ISUID or S_ISGID in the mode -> errno EPERM (low 32 bits compared, whatever the flags)",
         mode_calls.join(" ")
     ));
+    // The caller's stdio (host files, the user's terminal) cannot have its mode, owner, times
+    // or extended attributes changed through descriptors 0-2; then the mode check, if any.
+    let mut fd_calls = vec![];
+    for &name in STDIO_FD_CALLS {
+        if let Some(n) = arch.syscall_nr(name) {
+            let tail = mode_checks.remove(name).map_or(allow, |(_, t)| t);
+            per_nr.insert(n, stdio_fd(&mut asm, eperm, tail));
+            fd_calls.push(name);
+        }
+    }
+    lines.push(format!(
+        "{} on fd 0, 1 or 2 -> errno EPERM (the caller's stdio; low 32 bits of the fd compared)",
+        fd_calls.join(" ")
+    ));
+    let mut at_calls = vec![];
+    for &(name, path, flags, errno) in STDIO_AT_CALLS {
+        let Some(n) = arch.syscall_nr(name) else {
+            continue;
+        };
+        let refuse = Target::Ret(RET_ERRNO | errno as u32);
+        let tail = mode_checks.remove(name).map_or(allow, |(_, t)| t);
+        // Built from the end: the AT_EMPTY_PATH test, then the NULL path test before it.
+        let mut rest = tail;
+        let mut how = vec![];
+        if let Some(f) = flags {
+            asm.jump(BPF_JSET_K, AT_EMPTY_PATH, refuse, tail);
+            rest = asm.stmt(BPF_LD_W_ABS, off_arg_lo(f));
+            how.push(format!("AT_EMPTY_PATH in arg{f}"));
+        }
+        if let Some(a) = path {
+            asm.jump(BPF_JEQ_K, 0, refuse, rest);
+            let hi = asm.stmt(BPF_LD_W_ABS, off_arg_hi(a));
+            asm.jump(BPF_JEQ_K, 0, hi, rest);
+            rest = asm.stmt(BPF_LD_W_ABS, off_arg_lo(a));
+            how.insert(0, format!("NULL path in arg{a}"));
+        }
+        per_nr.insert(n, stdio_fd(&mut asm, rest, tail));
+        let e = if errno == libc::ENOSYS {
+            "ENOSYS"
+        } else {
+            "EPERM"
+        };
+        at_calls.push(format!("{name}({}) -> errno {e}", how.join(" or ")));
+    }
+    lines.push(format!(
+        "on dirfd 0, 1 or 2 (the caller's stdio itself): {}",
+        at_calls.join(", ")
+    ));
+    for (_, (n, t)) in mode_checks {
+        per_nr.insert(n, t);
+    }
     if host_pid {
         let mut names = vec![];
         for &(name, arg) in &PID_TARGETED {

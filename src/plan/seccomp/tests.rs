@@ -524,6 +524,70 @@ fn allow_list_semantics() {
 }
 
 #[test]
+fn stdio_attributes_are_refused_always() {
+    const ENOSYS: u32 = RET_ERRNO | libc::ENOSYS as u32;
+    const AT_FDCWD: u64 = -100i32 as u32 as u64;
+    for arch in [Arch::X86_64, Arch::Aarch64, Arch::I386] {
+        for spec in [SeccompSpec::default(), deny(&["@default-deny"])] {
+            let p = compile(&spec, arch).unwrap();
+            let ev = |name: &str, a: [u64; 6]| eval(&p, name, a);
+            let fchown = if arch == Arch::I386 {
+                "fchown32"
+            } else {
+                "fchown"
+            };
+            for name in ["fchmod", fchown, "fsetxattr", "fremovexattr"] {
+                for fd in [0, 1, 2, (1 << 32) | 1] {
+                    assert_eq!(
+                        ev(name, [fd, 0o644, 0, 0, 0, 0]),
+                        EPERM,
+                        "{arch} {name}({fd})"
+                    );
+                }
+                for fd in [3, 9, AT_FDCWD, 1 << 32] {
+                    let want = if fd == 1 << 32 { EPERM } else { RET_ALLOW };
+                    assert_eq!(
+                        ev(name, [fd, 0o644, 0, 0, 0, 0]),
+                        want,
+                        "{arch} {name}({fd})"
+                    );
+                }
+            }
+            // fchmod keeps its set-ID check on other descriptors.
+            assert_eq!(ev("fchmod", [5, 0o4755, 0, 0, 0, 0]), EPERM, "{arch}");
+            // futimens(fd) is utimensat(fd, NULL, …): ENOSYS so `touch` falls back to the path.
+            assert_eq!(ev("utimensat", [0, 0, 0, 0, 0, 0]), ENOSYS, "{arch}");
+            assert_eq!(
+                ev("utimensat", [2, 0, 0, AT_EMPTY_PATH as u64, 0, 0]),
+                ENOSYS
+            );
+            assert_eq!(ev("utimensat", [1, 0x1000_0000, 0, 0, 0, 0]), RET_ALLOW);
+            assert_eq!(ev("utimensat", [1, 1 << 32, 0, 0, 0, 0]), RET_ALLOW);
+            assert_eq!(ev("utimensat", [AT_FDCWD, 0, 0, 0, 0, 0]), RET_ALLOW);
+            assert_eq!(ev("utimensat", [3, 0, 0, 0, 0, 0]), RET_ALLOW);
+            assert_eq!(
+                ev("fchownat", [0, 0x1000, 0, 0, 0x1000, 0]),
+                EPERM,
+                "{arch}"
+            );
+            assert_eq!(ev("fchownat", [0, 0x1000, 0, 0, 0x100, 0]), RET_ALLOW);
+            assert_eq!(
+                ev("fchownat", [AT_FDCWD, 0x1000, 0, 0, 0x1000, 0]),
+                RET_ALLOW
+            );
+            assert_eq!(ev("fchmodat2", [1, 0x1000, 0o644, 0x1000, 0, 0]), EPERM);
+            assert_eq!(ev("fchmodat2", [5, 0x1000, 0o4755, 0x1000, 0, 0]), EPERM);
+            assert_eq!(ev("fchmodat2", [5, 0x1000, 0o644, 0x1000, 0, 0]), RET_ALLOW);
+            if arch != Arch::Aarch64 {
+                assert_eq!(ev("futimesat", [0, 0, 0, 0, 0, 0]), ENOSYS, "{arch}");
+                assert_eq!(ev("futimesat", [0, 0x1000, 0, 0, 0, 0]), RET_ALLOW);
+            }
+            assert!(p.explain().contains("on fd 0, 1 or 2"), "{arch}");
+        }
+    }
+}
+
+#[test]
 fn setuid_modes_are_refused_always() {
     const S_IFREG: u64 = 0o100000;
     for arch in [Arch::X86_64, Arch::Aarch64] {
@@ -543,7 +607,8 @@ fn setuid_modes_are_refused_always() {
                 };
                 seen += 1;
                 let at = |mode: u64| {
-                    let mut a = [0u64; 6];
+                    // Descriptor 5: fds 0-2 are refused for other reasons (the stdio rules).
+                    let mut a = [5u64; 6];
                     a[arg as usize] = mode;
                     // Every other argument slot gets a mode-looking value too: only the
                     // mode argument may decide.
@@ -873,6 +938,8 @@ fn big_policies_fit_and_stay_correct() {
                 // Always-on may tighten a few syscalls; ignore those here.
                 if !["ioctl", "clone", "unshare", "setns", "clone3", "openat2"].contains(&n)
                     && !MODE_ARGS.iter().any(|m| m.0 == n)
+                    && !STDIO_FD_CALLS.contains(&n)
+                    && !STDIO_AT_CALLS.iter().any(|m| m.0 == n)
                 {
                     assert_eq!(got, want, "{arch} {n} arg{arg}={v:#x}");
                 }

@@ -138,7 +138,11 @@ fn access_attrs(a: Access) -> u64 {
     match a {
         Access::Ro => sys::MOUNT_ATTR_RDONLY | sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NODEV,
         Access::Rw => sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NODEV,
-        Access::Dev => sys::MOUNT_ATTR_NOSUID,
+        // Read-only too: a device node opens for writing on a read-only mount (the kernel
+        // checks write access to the mount only for regular files, folders and symlinks), but
+        // its mode, owner and times cannot change. A sandbox started by root is the owner of
+        // the host's nodes and could otherwise chmod them for every user.
+        Access::Dev => sys::MOUNT_ATTR_RDONLY | sys::MOUNT_ATTR_NOSUID,
     }
 }
 
@@ -338,10 +342,12 @@ fn do_step(
                 };
                 let p = target.join(name);
                 let nt = walk(root, &p, Make::File)?;
+                // Read-only: the node still opens for writing, its attributes cannot change
+                // (see access_attrs).
                 bind(
                     src,
                     &nt,
-                    sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NOEXEC,
+                    sys::MOUNT_ATTR_RDONLY | sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NOEXEC,
                     &p.display().to_string(),
                 )?;
             }

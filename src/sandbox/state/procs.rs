@@ -79,6 +79,57 @@ pub fn children(pid: i32) -> Vec<i32> {
         .unwrap_or_default()
 }
 
+/// Every live descendant of `pid` with its start time: the children of each of its threads,
+/// recursively (zombies are skipped; their children were handed on already).
+pub fn descendants(pid: i32) -> Vec<(i32, u64)> {
+    let mut out = vec![];
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else {
+            continue;
+        };
+        for t in tasks.flatten() {
+            let kids = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
+            for c in kids
+                .split_whitespace()
+                .filter_map(|c| c.parse::<i32>().ok())
+            {
+                if c <= 0 || !seen.insert(c) {
+                    continue;
+                }
+                if let Some(st) = start_time(c).filter(|&st| alive(c, st)) {
+                    out.push((c, st));
+                    todo.push(c);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// SIGKILLs every descendant of the live process `pid` (started at `start`) until none is
+/// left: without a pid namespace, killing the sandbox's first process does not end the rest,
+/// which would be handed to the host's init. The first process is the sandbox's subreaper, so
+/// orphans of killed processes come back under it and the next round finds them. Returns what
+/// is still alive after the last round (empty: nothing of it is left but `pid`).
+pub fn kill_descendants(pid: i32, start: u64) -> Vec<i32> {
+    for _ in 0..500 {
+        if !alive(pid, start) {
+            break;
+        }
+        let d = descendants(pid);
+        if d.is_empty() {
+            return vec![];
+        }
+        for (p, st) in d {
+            pidfd_kill(p, st, libc::SIGKILL);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(4));
+    }
+    descendants(pid).into_iter().map(|(p, _)| p).collect()
+}
+
 /// `process alive with that start time`: false for a dead, dying (zombie) or recycled pid.
 pub fn alive(pid: i32, start: u64) -> bool {
     if pid <= 0 {
