@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 mod explicit;
+mod follow;
 pub mod glob;
 mod noexec;
 mod paths;
