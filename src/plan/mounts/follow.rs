@@ -20,6 +20,9 @@ pub(super) struct Policy {
     /// guarded folders, where they lead, the folders holding a symlink on the way to a policy
     /// path, and those above a target deep in a grant (which could be renamed and made anew).
     pub guarded_dirs: Vec<PathBuf>,
+    /// Configuration and data folders moved into a writable grant, bound read-only as a whole,
+    /// with the path they were named by.
+    pub whole: Vec<(PathBuf, PathBuf)>,
     /// What is bound read-only or held by a placeholder.
     pub protected: Vec<Protected>,
     /// The policy paths as named where they pass through a symlink (for the checks of grants
@@ -63,13 +66,33 @@ pub(super) fn follow_policy(
             }
         }
     };
-    let mut guarded_dirs = host.guarded_dirs();
+    let mut guarded_dirs: Vec<PathBuf> = vec![];
+    let mut whole: Vec<(PathBuf, PathBuf)> = vec![];
     let mut links: Vec<PathBuf> = vec![];
-    for d in host.guarded_dirs() {
-        if let Some((real, l)) = follow(&d)? {
+    for (h, c, d) in host.homes() {
+        let config = h.join(".config");
+        let data = h.join(".local/share");
+        for (p, usual) in [(h.clone(), None), (c, Some(config)), (d, Some(data))] {
+            if p == Path::new("/") {
+                continue;
+            }
+            let (real, l) = follow(&p)?.unwrap_or_else(|| (p.clone(), vec![]));
+            let moved = !l.is_empty() || usual.as_ref().is_some_and(|u| *u != p);
             links.extend(l);
-            if !guarded_dirs.contains(&real) {
-                guarded_dirs.push(real);
+            // A configuration or data folder moved into a writable grant (`~/.config ->
+            // dotfiles/config`, `XDG_CONFIG_HOME=~/dotfiles/config`): Landlock cannot guard
+            // it below the home's tmpfs, so it is read-only as a whole (and, a mount point,
+            // cannot be renamed away and made anew).
+            if usual.is_some() && moved && grant_of(&real).is_some() {
+                if !whole.iter().any(|(w, _)| *w == real) {
+                    whole.push((real, p));
+                }
+                continue;
+            }
+            for q in [p, real] {
+                if !guarded_dirs.contains(&q) {
+                    guarded_dirs.push(q);
+                }
             }
         }
     }
@@ -83,10 +106,17 @@ pub(super) fn follow_policy(
     let mut deep: Vec<PathBuf> = vec![];
     for (p, is_dir) in all {
         let Some((real, l)) = follow(&p)? else {
+            if whole.iter().any(|(w, _)| under(&p, w)) {
+                continue;
+            }
             protected.push((p, is_dir, None));
             continue;
         };
         links.extend(l);
+        if whole.iter().any(|(w, _)| under(&real, w)) {
+            named.push((p, is_dir, None));
+            continue;
+        }
         if let Some(s) = grant_of(&real) {
             // The place the protection holds (the target, or its first missing folder): a
             // folder between it and the grant could be renamed away and made anew, unless a
@@ -132,6 +162,7 @@ pub(super) fn follow_policy(
     protected.retain(|(p, _, _)| seen.insert(p.clone()));
     Ok(Policy {
         guarded_dirs,
+        whole,
         protected,
         named,
     })

@@ -118,6 +118,25 @@ pub(super) fn protect(
     let protected = f.protected;
     let mut protections = vec![];
     let mut protected_targets: HashSet<PathBuf> = HashSet::new();
+    // A configuration or data folder moved into a writable grant: read-only as a whole, first
+    // (parent before child).
+    for (w, named) in &f.whole {
+        for (source, target, _) in writable.iter().filter(|(s, _, c)| !*c && under(w, s)) {
+            let t = rebase(w, source, target);
+            if protected_targets.insert(t.clone()) {
+                protections.push(MountStep::Bind {
+                    source: w.clone(),
+                    target: t,
+                    access: Access::Ro,
+                    why: if named == w {
+                        "jail policy: the configuration or data folder (XDG_CONFIG_HOME, XDG_DATA_HOME) inside a writable grant".into()
+                    } else {
+                        format!("jail policy: target of {}", named.display())
+                    },
+                });
+            }
+        }
+    }
     // A writable grant inside a policy folder (`~/.config/systemd/user`, `~/.ssh/config.d`,
     // a repository's `.git/hooks`) is that folder's content: it is bound read-only as a whole.
     for (source, target, _) in &writable {
