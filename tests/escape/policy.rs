@@ -233,6 +233,17 @@ fn symlinked_dotfiles_cannot_be_planted_through() {
                 r.stdout(),
                 r.stderr()
             );
+            if link_config {
+                // `explain` names what each added protection is the target of.
+                let mut j = Jail::new(u).env("HOME", &home);
+                j.cmd.current_dir(home.join("dotfiles"));
+                let e = j
+                    .profile("dflt", "include = [\"default\"]\n")
+                    .args(["explain", "--profile", "dflt", "--", "/bin/true"])
+                    .output();
+                let want = format!("target of {}/.config", home.display());
+                assert!(e.stdout().contains(&want), "[{}] {}", u.name, e.stdout());
+            }
             let _ = std::fs::remove_dir_all(&home);
         }
     });
