@@ -41,6 +41,17 @@ pub struct Resolved {
     pub links: Vec<Link>,
 }
 
+/// Where a host program that opens a path lands: every symlink followed, a missing tail kept as
+/// written (`realpath -m`). See [`HostFs::follow`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Followed {
+    /// The path with every symlink resolved; what lies below its first missing component is
+    /// kept as written.
+    pub real: PathBuf,
+    /// Where each symlink met is (the symlinks above it resolved), in order.
+    pub links: Vec<PathBuf>,
+}
+
 /// Read-only questions the compiler asks about host paths.
 pub trait HostFs {
     /// `lstat`: what is at `p`, or None when nothing is.
@@ -55,6 +66,62 @@ pub trait HostFs {
     /// be listed.
     fn list(&self, _p: &Path) -> Option<Vec<(std::ffi::OsString, Kind)>> {
         None
+    }
+    /// Follows `p` as a host program opening it would (`~/.bashrc -> dotfiles/bashrc`): every
+    /// symlink resolved, even a dangling one (what it names may be created), a missing tail
+    /// kept as written. Err is the walk up to where it broke (its `real` is that place): a
+    /// loop (more than 40 symlinks), or a file that is not a folder in the middle. Asked only through `kind` (one `lstat` per
+    /// component of a path whose symlinks are already resolved), so pretend hosts answer it.
+    fn follow(&self, p: &Path) -> Result<Followed, Followed> {
+        use std::collections::VecDeque;
+        use std::ffi::OsString;
+        use std::path::Component;
+        let names = |q: &Path| -> VecDeque<OsString> {
+            q.components()
+                .filter_map(|c| match c {
+                    Component::Normal(n) => Some(n.to_os_string()),
+                    Component::ParentDir => Some(OsString::from("..")),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut todo = names(p);
+        let mut real = PathBuf::from("/");
+        let mut links = vec![];
+        let mut missing = false;
+        while let Some(name) = todo.pop_front() {
+            if name == ".." {
+                real.pop();
+                continue;
+            }
+            let next = real.join(&name);
+            if missing {
+                real = next;
+                continue;
+            }
+            match self.kind(&next) {
+                None => {
+                    missing = true;
+                    real = next;
+                }
+                Some(Kind::Symlink(to)) => {
+                    if links.len() >= 40 {
+                        return Err(Followed { real: next, links });
+                    }
+                    links.push(next);
+                    let mut rest = names(&to);
+                    rest.extend(todo.drain(..));
+                    todo = rest;
+                    if to.is_absolute() {
+                        real = PathBuf::from("/");
+                    }
+                }
+                Some(Kind::Dir) => real = next,
+                Some(_) if todo.is_empty() => real = next,
+                Some(_) => return Err(Followed { real: next, links }),
+            }
+        }
+        Ok(Followed { real, links })
     }
     /// Resolves `p` in one walk; None when nothing is at `p`. The default answers from the
     /// questions above (for the compiler's tests); the real host walks descriptors.

@@ -546,4 +546,6 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_follow;
+#[cfg(test)]
 mod tests_prims;

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 mod create;
 mod explicit;
+mod follow;
 pub mod glob;
 mod noexec;
 mod paths;

@@ -54,8 +54,12 @@ pub(super) fn protect(
     // (see PathClass::Guarded) and every existing sub-folder keeps full rights.
     let mut guarded: Vec<PathBuf> = vec![];
     let mut ll_guarded: Vec<PathBuf> = vec![];
-    // Computed once: it is consulted for every entry of every guarded folder below.
-    let guarded_dirs = host.guarded_dirs();
+    // Where each policy path really leads: a host program follows `~/.bash_aliases ->
+    // dotfiles/bash_aliases` or `~/.config -> dotfiles/config` (GNU stow), so what it leads
+    // to is protected as well (see follow.rs); computed once, before the guards below.
+    let search = crate::profile::SearchPath::from_env(&host.config_home).dirs;
+    let f = super::follow::follow_policy(host, &writable, &search)?;
+    let guarded_dirs = f.guarded_dirs;
     for home in &guarded_dirs {
         for (source, target, covered) in &writable {
             if !under(home, source) || *covered {
@@ -111,13 +115,7 @@ pub(super) fn protect(
     }
 
     // jail's policy folders and files stay read-only whatever the profile says (SPEC §2).
-    let search = crate::profile::SearchPath::from_env(&host.config_home).dirs;
-    let protected: Vec<(PathBuf, bool)> = host
-        .policy_dirs(&search)
-        .into_iter()
-        .map(|d| (d, true))
-        .chain(host.policy_files().into_iter().map(|f| (f, false)))
-        .collect();
+    let protected = f.protected;
     let mut protections = vec![];
     let mut protected_targets: HashSet<PathBuf> = HashSet::new();
     // The private home lies in jail's own data folder (`homes/APP`), which holds no policy of
@@ -126,15 +124,35 @@ pub(super) fn protect(
         MountStep::Bind { source, why, .. } if why == super::PRIVATE_HOME_WHY => Some(source),
         _ => None,
     });
+    // A configuration or data folder moved into a writable grant: read-only as a whole, first
+    // (parent before child).
+    for (w, named) in &f.whole {
+        for (source, target, _) in writable.iter().filter(|(s, _, c)| !*c && under(w, s)) {
+            let t = rebase(w, source, target);
+            if protected_targets.insert(t.clone()) {
+                protections.push(MountStep::Bind {
+                    source: w.clone(),
+                    target: t,
+                    access: Access::Ro,
+                    why: if named == w {
+                        "jail policy: the configuration or data folder (XDG_CONFIG_HOME, XDG_DATA_HOME) inside a writable grant".into()
+                    } else {
+                        format!("jail policy: target of {}", named.display())
+                    },
+                });
+            }
+        }
+    }
     // A writable grant inside a policy folder (`~/.config/systemd/user`, `~/.ssh/config.d`,
     // a repository's `.git/hooks`) is that folder's content: it is bound read-only as a whole.
     for (source, target, _) in &writable {
-        if Some(source) == private_home && !protected.iter().any(|(pd, _)| under(pd, source)) {
+        if Some(source) == private_home && !protected.iter().any(|(pd, _, _)| under(pd, source)) {
             continue;
         }
         let inside_policy = protected
             .iter()
-            .any(|(pd, is_dir)| *is_dir && source != pd && under(source, pd))
+            .chain(&f.named)
+            .any(|(pd, is_dir, _)| *is_dir && source != pd && under(source, pd))
             || source.components().any(|c| c.as_os_str() == ".git");
         if inside_policy && protected_targets.insert(target.clone()) {
             protections.push(MountStep::Bind {
@@ -155,7 +173,8 @@ pub(super) fn protect(
             let holds = guarded_dirs.iter().any(|g| under(g, upper))
                 || protected
                     .iter()
-                    .any(|(pd, _)| under(upper, pd) || under(pd, upper));
+                    .chain(&f.named)
+                    .any(|(pd, _, _)| under(upper, pd) || under(pd, upper));
             if holds {
                 return Err(Located::at(
                     format!("overlay upper {} is (or holds, or lies in) a folder whose files host programs obey; use an upper folder of its own", upper.display()),
@@ -206,18 +225,22 @@ pub(super) fn protect(
             }
         }
     }
-    for (pd, is_dir) in protected {
+    for (pd, is_dir, origin) in protected {
         for (source, target, _) in &writable {
             if !under(&pd, source) {
                 continue;
             }
             let inside = |p: &Path| rebase(p, source, target);
+            let why = match &origin {
+                Some(o) => format!("jail policy: target of {}", o.display()),
+                None => "jail policy: never writable inside".into(),
+            };
             let step = match host.fs.kind(&pd) {
                 Some(Kind::Dir) | Some(Kind::File) => MountStep::Bind {
                     source: pd.clone(),
                     target: inside(&pd),
                     access: Access::Ro,
-                    why: "jail policy: never writable inside".into(),
+                    why,
                 },
                 Some(Kind::Symlink(_)) => {
                     return Err(Located::new(
