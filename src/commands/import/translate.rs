@@ -325,6 +325,23 @@ pub fn translate(lines: &[Line], sources: &[String]) -> Converted {
             }
         }
     }
+    // In firejail a blacklist wins over a later read-only or read-write line of a path inside
+    // it; jail would show such a grant inside the hidden folder, so it is left out.
+    let hidden: Vec<String> = hide
+        .iter()
+        .map(|h| h.trim_start_matches('?').to_string())
+        .filter(|h| !h.contains(['*', '?', '[']))
+        .collect();
+    let inside_hidden = |g: &String| {
+        let g = g.trim_start_matches(['?', '+']);
+        hidden
+            .iter()
+            .any(|h| g == h || g.starts_with(&format!("{h}/")))
+    };
+    ro.retain(|g| !inside_hidden(g));
+    rw.retain(|g| !inside_hidden(g));
+    home_ro.retain(|g| !inside_hidden(g));
+    home_grants.retain(|g| !inside_hidden(g));
     let gui = !(x11_none || nosound && no3d);
     let private = private_home || !home_grants.is_empty() || !home_ro.is_empty();
     let mut o = String::new();
@@ -354,7 +371,15 @@ pub fn translate(lines: &[Line], sources: &[String]) -> Converted {
     o.push_str("[filesystem]\n");
     if private {
         o.push_str("home = \"private\"\n");
-        rw.extend(home_grants.iter().map(|p| format!("+{p}")));
+        // "+" creates a missing folder; a pattern names no one folder to create, so it is
+        // an optional grant instead.
+        rw.extend(home_grants.iter().map(|p| {
+            if p.contains(['*', '?', '[']) {
+                format!("?{p}")
+            } else {
+                format!("+{p}")
+            }
+        }));
         ro.extend(home_ro.iter().map(|p| format!("?{p}")));
     } else {
         // firejail starts from the host's home: grant it, hide what the profile blacklists.
@@ -379,7 +404,7 @@ pub fn translate(lines: &[Line], sources: &[String]) -> Converted {
             "sound = \"auto\"\n"
         });
         if no3d {
-            o.push_str("gpu = \"off\"\n");
+            o.push_str("gpu = false\n");
         }
     }
     if families.is_some() || !deny.is_empty() {
@@ -433,12 +458,15 @@ pub fn translate(lines: &[Line], sources: &[String]) -> Converted {
     }
     if !dbus.is_empty() {
         o.push_str("\n[dbus]\n");
+        // As firejail, which filters a bus only when there is one: no bus, no D-Bus.
+        o.push_str("optional = true\n");
         for (bus, (mode, talk, own)) in &dbus {
             let mode = mode.clone().unwrap_or_else(|| "filtered".into());
             o.push_str(&format!("{bus} = {}\n", quote(&mode)));
             if mode == "filtered" && *bus == "session" {
                 if !talk.is_empty() {
-                    o.push_str(&format!("talk = {}\n", list(&dedup(talk))));
+                    let talk = portal_names(talk, &mut comments);
+                    o.push_str(&format!("talk = {}\n", list(&dedup(&talk))));
                 }
                 if !own.is_empty() {
                     o.push_str(&format!("own = {}\n", list(&dedup(own))));
@@ -455,6 +483,29 @@ pub fn translate(lines: &[Line], sources: &[String]) -> Converted {
     }
     c.toml = o;
     c
+}
+
+/// firejail's `dbus-user.talk org.freedesktop.portal.*` also reaches
+/// `org.freedesktop.portal.Flatpak`, whose `Spawn` starts processes outside the sandbox; jail
+/// refuses that name, so the wildcard becomes the portals an app uses, and Flatpak's own names
+/// are dropped with a comment.
+fn portal_names(talk: &[String], comments: &mut Vec<String>) -> Vec<String> {
+    let mut out = vec![];
+    for t in talk {
+        match t.as_str() {
+            "org.freedesktop.portal.*" => {
+                out.push("org.freedesktop.portal.Desktop".to_string());
+                out.push("org.freedesktop.portal.Documents".to_string());
+            }
+            "org.freedesktop.portal.Flatpak" | "org.freedesktop.Flatpak" | "org.freedesktop.*" => {
+                comments.push(format!(
+                    "# firejail: \"dbus-user.talk {t}\" — not converted: it reaches Flatpak's Spawn, which starts processes outside the sandbox"
+                ));
+            }
+            _ => out.push(t.clone()),
+        }
+    }
+    out
 }
 
 fn split(t: &str) -> (&str, &str) {
