@@ -82,7 +82,11 @@ fn all_converts_at_least_95_percent() {
     if !have_firejail() {
         return;
     }
-    each_user(|u| {
+    // Once, as the unprivileged user where there is one (the conversion of 1,200 profiles and
+    // their check take minutes in a debug build; the other tests run as every user).
+    let us = users();
+    let u = us.iter().find(|u| !u.is_root()).unwrap_or(&us[0]);
+    (|u: &User| {
         let d = TempDir::new(u);
         let out = d.join("out");
         let r = jail(
@@ -141,7 +145,32 @@ fn all_converts_at_least_95_percent() {
                 .iter()
                 .any(|i| i.as_str() == Some("base")));
         }
-    });
+        // Every converted profile passes `jail check` (one run over the folder: the profiles
+        // on the search path), here, where no session bus runs.
+        let c = session_command(jail_bin(), u, &d)
+            .env("JAIL_PROFILE_PATH", &out)
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .args(["check", "--format", "json"])
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&c.stdout).unwrap();
+        let mine: Vec<&serde_json::Value> = report
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| {
+                out.join(format!("{}.toml", r["profile"].as_str().unwrap_or("")))
+                    .exists()
+            })
+            .collect();
+        assert_eq!(mine.len(), n, "[{}] checked {} of {n}", u.name, mine.len());
+        let bad: Vec<_> = mine.iter().filter(|r| r["valid"] != true).take(5).collect();
+        assert!(
+            bad.is_empty(),
+            "[{}] converted profiles fail jail check: {bad:?}",
+            u.name
+        );
+    })(u);
 }
 
 #[test]
@@ -253,9 +282,8 @@ fn bad_input_is_refused_with_file_and_line() {
     });
 }
 
-/// Needs the primitives (globs, noexec, families, machine_id, home = "private"): runs after merge.
+/// The converted `git` profile commits for real.
 #[test]
-#[ignore = "needs the issue-18 primitives (merged build)"]
 fn converted_git_commits() {
     if !have_firejail() || !need("git") {
         return;
@@ -273,5 +301,42 @@ fn converted_git_commits() {
             "git init -q r && cd r && git -c user.name=t -c user.email=t@t commit -q --allow-empty -m x && git log --oneline | wc -l"]);
         r.ok();
         assert_eq!(r.stdout().trim(), "1");
+    });
+}
+
+/// The converted `curl` profile fetches a loopback page for real (firejail's curl profile keeps
+/// the host network).
+#[test]
+fn converted_curl_fetches_a_loopback_page() {
+    if !have_firejail() || !need("curl") {
+        return;
+    }
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut c in l.incoming().flatten() {
+            let mut b = [0u8; 1024];
+            let _ = c.read(&mut b);
+            let _ = c.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 14\r\n\r\nfrom-loopback\n");
+        }
+    });
+    each_user(|u| {
+        let d = TempDir::new(u);
+        let out = d.join(".profiles");
+        jail(
+            u,
+            &d,
+            &["import", "firejail", "curl", "--out", out.to_str().unwrap()],
+        )
+        .ok();
+        let url = format!("http://127.0.0.1:{port}/");
+        let r = jail(
+            u,
+            &d,
+            &["run", "--profile", "curl", "--", "curl", "-s", &url],
+        );
+        r.ok();
+        assert_eq!(r.stdout(), "from-loopback\n", "[{}] {}", u.name, r.stderr());
     });
 }
