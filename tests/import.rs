@@ -297,10 +297,34 @@ fn converted_git_commits() {
             &["import", "firejail", "git", "--out", out.to_str().unwrap()],
         )
         .ok();
-        let r = jail(u, &d, &["run", "--profile", "git", "--", "/bin/sh", "-c",
-            "git init -q r && cd r && git -c user.name=t -c user.email=t@t commit -q --allow-empty -m x && git log --oneline | wc -l"]);
+        // The repository lies in the home, as firejail's git profile expects (it grants the
+        // home; /tmp is private): a home of the test's own.
+        let home = TempDir(std::path::PathBuf::from(format!(
+            "/var/tmp/jail-test-import-{}-{}",
+            u.name,
+            std::process::id()
+        )));
+        std::fs::create_dir(&*home).unwrap();
+        std::os::unix::fs::chown(&*home, Some(u.uid), Some(u.gid)).unwrap();
+        // (a new top-level entry of a writable home is refused by policy: work in a folder)
+        let work = home.join("work");
+        std::fs::create_dir(&work).unwrap();
+        std::os::unix::fs::chown(&work, Some(u.uid), Some(u.gid)).unwrap();
+        let mut c = session_command(jail_bin(), u, &work);
+        c.env("HOME", &*home)
+            .env("JAIL_PROFILE_PATH", &out).args(["run", "--profile", "git", "--", "/bin/sh", "-c",
+            "git init -q r && cd r && echo hi > f && git add f && git -c user.name=t -c user.email=t@t commit -q -m x && git log --oneline | wc -l"]);
+        let r = Run {
+            out: c.output().unwrap(),
+            user: u.name.clone(),
+        };
         r.ok();
-        assert_eq!(r.stdout().trim(), "1");
+        assert_eq!(r.stdout().lines().last(), Some("1"), "{}", r.stdout());
+        assert!(
+            work.join("r/.git/objects").is_dir(),
+            "[{}] the commit is on the host",
+            u.name
+        );
     });
 }
 

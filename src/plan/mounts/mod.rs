@@ -61,6 +61,10 @@ fn image_kind(cx: &Ctx, root: &Path, path: &Path) -> Result<Option<Kind>, String
     Ok(None)
 }
 
+fn has_image_root(steps: &[MountStep]) -> bool {
+    matches!(steps.first(), Some(MountStep::RootImage { .. }))
+}
+
 /// Compiles the filesystem of profile `app` (its name keys the private home).
 pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces, app: &str) -> Result<FsPlan, Error> {
     let f = &p.filesystem;
@@ -396,7 +400,28 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces, app: &str) -> Result<
     };
     let has_image = matches!(steps[0], MountStep::RootImage { .. });
     for e in &hide_e {
-        let (item, path) = (e.item, e.path.clone());
+        let (item, mut path) = (e.item, e.path.clone());
+        // A symlink is hidden where it leads, as a host program opening it would land there
+        // (`/usr/bin/fusermount -> fusermount3`); jail never mounts over a symlink itself.
+        if !has_image_root(&steps) && matches!(host.fs.kind(&path), Some(Kind::Symlink(_))) {
+            match host.fs.follow(&path) {
+                Ok(f) if f.real != path => {
+                    warnings.push(format!(
+                        "hide {}: a symlink; hiding where it leads, {}",
+                        path.display(),
+                        f.real.display()
+                    ));
+                    path = f.real;
+                }
+                _ => {
+                    warnings.push(format!(
+                        "hide {}: a symlink that leads nowhere; nothing to hide",
+                        path.display()
+                    ));
+                    continue;
+                }
+            }
+        }
         if path == Path::new("/") {
             return Err(Located::at(
                 "hide = [\"/\"] would hide everything; remove grants instead",
