@@ -456,26 +456,37 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces, app: &str) -> Result<
     // A hide inside a folder that is hidden already has nothing to cover (and could not make
     // its mount point in the empty, read-only mask): dropped, unless a grant under that folder
     // shows the path again.
-    let hidden_dirs: Vec<PathBuf> = grants
+    let hidden_dirs: HashSet<PathBuf> = grants
         .iter()
         .filter_map(|g| match &g.step {
             MountStep::Hide { target, dir: true } => Some(target.clone()),
             _ => None,
         })
         .collect();
-    let shown: Vec<PathBuf> = grants
-        .iter()
-        .filter(|g| !matches!(g.step, MountStep::Hide { .. }))
-        .map(|g| g.target.clone())
-        .collect();
-    grants.retain(|g| match &g.step {
-        MountStep::Hide { target, .. } => !hidden_dirs.iter().any(|d| {
-            target != d
-                && under(target, d)
-                && !shown.iter().any(|s| under(s, d) && under(target, s))
-        }),
-        _ => true,
-    });
+    if !hidden_dirs.is_empty() {
+        let shown: HashSet<PathBuf> = grants
+            .iter()
+            .filter(|g| !matches!(g.step, MountStep::Hide { .. }))
+            .map(|g| g.target.clone())
+            .collect();
+        // Walking up from the hide: a hidden folder met first covers it; a grant met first
+        // shows it again (the hide is then needed).
+        let covered = |t: &Path| {
+            for a in t.ancestors().skip(1) {
+                if hidden_dirs.contains(a) {
+                    return true;
+                }
+                if shown.contains(a) {
+                    return false;
+                }
+            }
+            false
+        };
+        grants.retain(|g| match &g.step {
+            MountStep::Hide { target, .. } => !covered(target),
+            _ => true,
+        });
+    }
     // A sandbox started by root reads as the host's uid 0: what the system keeps from other
     // users in /etc (TLS keys in /etc/ssl/private, /etc/security/opasswd …) is masked. Which
     // files those are is found when the sandbox is built (the other system folders hold
