@@ -398,6 +398,42 @@ impl Jail {
         }
     }
 
+    /// Like [`Jail::output`], but gives up after `limit`: jail is killed (SIGKILL; its
+    /// sandbox dies with it, die-with-parent) and None is returned.
+    pub fn output_within(mut self, limit: std::time::Duration) -> Option<Run> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let child = retry_busy(|| self.cmd.spawn()).expect("start jail");
+        let pid = child.id() as libc::pid_t;
+        let done = std::sync::Arc::new(AtomicBool::new(false));
+        let fired = std::sync::Arc::new(AtomicBool::new(false));
+        let (d, f) = (done.clone(), fired.clone());
+        let dog = std::thread::spawn(move || {
+            let end = std::time::Instant::now() + limit;
+            while std::time::Instant::now() < end {
+                if d.load(Ordering::SeqCst) {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            if !d.load(Ordering::SeqCst) {
+                f.store(true, Ordering::SeqCst);
+                // SAFETY: kill(2) of our own child, which has not been reaped yet.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        });
+        let out = child.wait_with_output().expect("wait for jail");
+        done.store(true, Ordering::SeqCst);
+        let _ = dog.join();
+        if fired.load(Ordering::SeqCst) {
+            return None;
+        }
+        Some(Run {
+            out,
+            user: self.user.name.clone(),
+        })
+    }
+
     /// Starts jail without waiting (the caller reads or kills it).
     pub fn spawn(mut self) -> std::process::Child {
         self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());

@@ -75,27 +75,40 @@ fn screenshot(with_display: bool) {
         let shot = out.join("shot.png");
         // The packaged firefox-esr profile as shipped (no .local file): display = "auto" finds
         // the X server, sound = "auto" finds none; the output folder is granted by a flag.
-        let mut j = Jail::new(u);
-        if with_display {
-            j = j.env("DISPLAY", format!(":{n}")).env("XAUTHORITY", &auth);
-        }
-        // Also as root: root is mapped to an ordinary id inside because the profile nests
-        // user namespaces, so Firefox's own content sandbox starts (it used to hang).
-        j = j.args(["run"]);
-        let r = j
-            .args(["--profile", "firefox-esr", "--bind"])
-            .arg_path(&out)
-            .args([
-                "--chdir",
-                "/",
-                "--",
-                "firefox-esr",
-                "--headless",
-                "--screenshot",
-            ])
-            .arg_path(&shot)
-            .args([format!("http://127.0.0.1:{port}/")])
-            .output();
+        // firefox-esr's first start in a fresh profile now and then stops in its event loop
+        // with nothing left to do (seen under a loaded machine, with and without jail's
+        // changes); it is given 90 s, then killed and started once more.
+        let attempt = || {
+            let mut j = Jail::new(u);
+            if with_display {
+                j = j.env("DISPLAY", format!(":{n}")).env("XAUTHORITY", &auth);
+            }
+            // Also as root: root is mapped to an ordinary id inside because the profile nests
+            // user namespaces, so Firefox's own content sandbox starts (it used to hang).
+            j = j.args(["run"]);
+            j.args(["--profile", "firefox-esr", "--bind"])
+                .arg_path(&out)
+                .args([
+                    "--chdir",
+                    "/",
+                    "--",
+                    "firefox-esr",
+                    "--headless",
+                    "--screenshot",
+                ])
+                .arg_path(&shot)
+                .args([format!("http://127.0.0.1:{port}/")])
+                .output_within(std::time::Duration::from_secs(90))
+        };
+        let r = attempt()
+            .or_else(|| {
+                eprintln!(
+                    "[{}] firefox-esr did not finish in 90 s: killed, trying once more",
+                    u.name
+                );
+                attempt()
+            })
+            .unwrap_or_else(|| panic!("[{}] firefox-esr hung twice", u.name));
         r.ok();
         let png = std::fs::read(&shot)
             .unwrap_or_else(|e| panic!("[{}] no screenshot ({e}):\n{}", u.name, r.stderr()));
