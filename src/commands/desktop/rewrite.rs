@@ -24,19 +24,52 @@ pub(super) fn is_wrapper_text(text: &str) -> bool {
     false
 }
 
-/// Keys dropped from every group of the copy (by their name without a `[locale]`).
-fn dropped_key(base: &str, localized: bool) -> bool {
-    let lower = base.to_ascii_lowercase();
-    lower == "dbusactivatable"
-        || (lower.starts_with("x-") && lower.contains("dbusactivatable"))
-        || lower.starts_with("x-jail-")
-        || lower == "x-kde-substituteuid"
-        || lower == "x-kde-username"
-        || (localized && (base == "Exec" || base == "TryExec"))
+/// Keys copied into the wrapper (by their name without a `[locale]`); every other key is
+/// dropped. An allowlist, because a key a launcher acts on can reach outside the sandbox:
+/// `Path=` is the folder the launcher changes to before running the wrapper (a profile that
+/// grants `${PWD}` would grant it), `TerminalOptions=` is put on the terminal's command line
+/// outside the sandbox, `DBusActivatable=` and `X-KDE-*` keys start the program another way.
+/// `Exec=` is rewritten; `TryExec=` is dropped (the wrapper always runs jail).
+const KEPT_KEYS: &[&str] = &[
+    "Type",
+    "Version",
+    "Name",
+    "GenericName",
+    "Comment",
+    "Icon",
+    "Categories",
+    "MimeType",
+    "Keywords",
+    "StartupWMClass",
+    "StartupNotify",
+    "Actions",
+    "NoDisplay",
+    "Hidden",
+    "OnlyShowIn",
+    "NotShowIn",
+    "Terminal",
+];
+
+/// Keys of [`KEPT_KEYS`] that keep their `[locale]` forms (values meant to be translated).
+const LOCALIZED_KEYS: &[&str] = &["Name", "GenericName", "Comment", "Icon", "Keywords"];
+
+/// Whether the key `base` (with a `[locale]` when `localized`) is copied into the wrapper.
+fn kept_key(base: &str, localized: bool) -> bool {
+    if localized {
+        LOCALIZED_KEYS.contains(&base)
+    } else {
+        KEPT_KEYS.contains(&base)
+    }
 }
 
-/// The wrapper's text: `text` rebuilt with each `Exec=` prefixed by the jail command, the keys
-/// of [`dropped_key`] dropped, and jail's marker keys added. Never trusts the input: wrapping
+/// Whether the group `name` is copied: the main group and the actions; any other group (an
+/// extension's, e.g. `[X-KDE-...]`) is dropped with its keys.
+fn kept_group(name: &str) -> bool {
+    name == "Desktop Entry" || name.starts_with("Desktop Action ")
+}
+
+/// The wrapper's text: `text` rebuilt with each `Exec=` prefixed by the jail command, only the
+/// keys of [`kept_key`] in the groups of [`kept_group`] kept, and jail's marker keys added. Never trusts the input: wrapping
 /// an already wrapped file wraps it again. `app` is the profile the wrapper runs.
 pub fn wrap(text: &str, app: &str, jail: &Path, source: &Path) -> Result<String, String> {
     let prefix = format!(
@@ -68,7 +101,9 @@ pub fn wrap(text: &str, app: &str, jail: &Path, source: &Path) -> Result<String,
                 })
                 .map(|(name, _)| name.to_string())
                 .ok_or_else(|| format!("{src}:{n}: not a valid group header"))?;
-            out.push_str(&format!("[{name}]\n"));
+            if kept_group(&name) {
+                out.push_str(&format!("[{name}]\n"));
+            }
             if name == "Desktop Entry" {
                 if saw_main {
                     return Err(format!("{src}:{n}: a second [Desktop Entry] group"));
@@ -106,10 +141,10 @@ pub fn wrap(text: &str, app: &str, jail: &Path, source: &Path) -> Result<String,
             return Err(format!("{src}:{n}: a malformed key {key:?}"));
         }
         let v = v.trim_matches([' ', '\t']);
-        if dropped_key(base, localized) {
+        if !kept_group(group) {
             continue;
         }
-        if base == "Exec" {
+        if base == "Exec" && !localized {
             let args = parse_exec(v)
                 .map_err(|e| format!("{src}:{n}: Exec= in [{group}] cannot be read: {e}"))?;
             if group == "Desktop Entry" {
@@ -123,8 +158,10 @@ pub fn wrap(text: &str, app: &str, jail: &Path, source: &Path) -> Result<String,
                 "{src}:{n}: Type={v} (only applications can be wrapped)"
             ));
         }
-        out.push_str(line);
-        out.push('\n');
+        if !kept_key(base, localized) {
+            continue;
+        }
+        out.push_str(&format!("{key}={v}\n"));
     }
     if !saw_main {
         return Err(format!("{src} has no [Desktop Entry] group"));

@@ -41,9 +41,7 @@ fn wrap_keeps_field_codes_and_actions() {
         "{out}"
     );
     assert!(
-        out.contains("TryExec=fox\n")
-            && out.contains("Icon=fox\n")
-            && out.contains("Name[de]=Fuchs\n")
+        !out.contains("TryExec") && out.contains("Icon=fox\n") && out.contains("Name[de]=Fuchs\n")
     );
     assert!(!out.contains("DBusActivatable"));
     assert!(out.contains("X-Jail-Wrapper=true\n"));
@@ -72,7 +70,8 @@ fn nothing_from_the_source_comes_before_the_separator() {
         ))
         .unwrap();
         let ex = execs(&out);
-        assert_eq!(ex.len(), 3, "{out}");
+        // `[Other]` is not an allowlisted group: dropped with its Exec=.
+        assert_eq!(ex.len(), 2, "{out}");
         for e in ex {
             let args = parse_exec(e).unwrap();
             let words: Vec<String> = args
@@ -130,6 +129,48 @@ fn forged_markers_and_risky_keys_are_dropped() {
     let again = w(&out).unwrap();
     assert!(execs(&again)[0]
         .starts_with("/usr/bin/jail run --profile fox -- /usr/bin/jail run --profile fox --"));
+}
+
+/// Attack F3/F4: a launcher changes to `Path=` before running the wrapper (a profile granting
+/// `${PWD}` would grant that folder) and KIO puts `TerminalOptions=` on the terminal's command
+/// line outside the sandbox. Only the allowlisted keys and groups reach the wrapper.
+#[test]
+fn only_allowlisted_keys_and_groups_are_copied() {
+    let src = "[Desktop Entry]\nType=Application\nName=Writer\nName[de]=Schreiber\nComment[fr]=c\nIcon=w\nTerminal=true\nTerminalOptions=-e sh -c 'touch /tmp/PWNED'\nPath=/home/u/.config/gh\nPath[de]=/home/u/.gnupg\nTryExec=writer\nX-KDE-RunOnDiscreteGpu=true\nX-GNOME-Autostart-Phase=x\nActions=a;\nMimeType=text/plain;\nExec=writer %U\n[Desktop Action a]\nName=New\nPath=/home/u/.ssh\nExec=writer --new\n[X-KDE Extra]\nExec=evil\nName=evil\n";
+    let out = w(src).unwrap();
+    for gone in [
+        "Path",
+        "TerminalOptions",
+        "PWNED",
+        "TryExec",
+        "X-KDE",
+        "X-GNOME",
+        "evil",
+        ".gnupg",
+        ".ssh",
+    ] {
+        assert!(!out.contains(gone), "{gone}: {out}");
+    }
+    for kept in [
+        "Type=Application\n",
+        "Name=Writer\n",
+        "Name[de]=Schreiber\n",
+        "Comment[fr]=c\n",
+        "Icon=w\n",
+        "Terminal=true\n",
+        "Actions=a;\n",
+        "MimeType=text/plain;\n",
+        "[Desktop Action a]\nName=New\n",
+    ] {
+        assert!(out.contains(kept), "{kept}: {out}");
+    }
+    assert_eq!(
+        execs(&out),
+        [
+            "/usr/bin/jail run --profile fox -- writer %U",
+            "/usr/bin/jail run --profile fox -- writer --new"
+        ]
+    );
 }
 
 #[test]
