@@ -245,6 +245,21 @@ pub(super) fn compile(cx: &mut Ctx, d: &mut Desktop, p: &profile::Dbus) -> Resul
     let system = p.system.as_ref().map(|x| x.v).unwrap_or_default();
     for (list, key) in [(&p.talk, "talk"), (&p.own, "own"), (&p.see, "see")] {
         for n in list {
+            // org.freedesktop.portal.Flatpak's Spawn (and Flatpak's own service) start
+            // processes outside the sandbox: no rule may reach them, a wildcard included.
+            let covers = |target: &str| {
+                n.v == target
+                    || n.v.strip_suffix(".*").is_some_and(|pre| {
+                        target.starts_with(pre) && target[pre.len()..].starts_with('.')
+                    })
+                    || n.v == "*"
+            };
+            if covers("org.freedesktop.portal.Flatpak") || covers("org.freedesktop.Flatpak") {
+                return Err(Located::at(
+                    format!("dbus.{key}: {:?} reaches org.freedesktop.portal.Flatpak or org.freedesktop.Flatpak, whose Spawn starts processes outside the sandbox; name the portals instead (\"org.freedesktop.portal.Desktop\", \"org.freedesktop.portal.Documents\")", n.v),
+                    &n.at,
+                ));
+            }
             if !valid_bus_name(&n.v) {
                 return Err(Located::at(
                     format!("dbus.{key}: {:?} is not a bus name (like org.freedesktop.Notifications, or org.mozilla.firefox.* for a name and those under it)", n.v),
@@ -256,7 +271,7 @@ pub(super) fn compile(cx: &mut Ctx, d: &mut Desktop, p: &profile::Dbus) -> Resul
     for c in &p.call {
         if !valid_call(&c.v) {
             return Err(Located::at(
-                format!("dbus.call: {:?} is not NAME=RULE (like \"org.freedesktop.portal.*=*\" or \"org.foo.Bar=org.foo.Bar.Method@/org/foo/*\")", c.v),
+                format!("dbus.call: {:?} is not NAME=RULE (like \"org.freedesktop.portal.Desktop=*\" or \"org.foo.Bar=org.foo.Bar.Method@/org/foo/*\")", c.v),
                 &c.at,
             ));
         }
