@@ -402,30 +402,24 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces, app: &str) -> Result<
     for e in &hide_e {
         let (item, mut path) = (e.item, e.path.clone());
         // A symlink is hidden where it leads, as a host program opening it would land there
-        // (`/usr/bin/fusermount -> fusermount3`); jail never mounts over a symlink itself.
-        // Only a symlink in a system folder (it and every folder above root's, writable by nobody
-        // else) is followed: one
-        // in a folder the user or a sandbox can write could have been planted, and is refused
-        // when the sandbox is built, as every mount target through a symlink is.
-        let trusted = |p: &Path| {
-            p.ancestors().skip(1).all(|d| {
-                host.fs
-                    .owner_mode(d)
-                    .is_some_and(|(uid, mode)| uid == 0 && mode & 0o022 == 0)
-            })
-        };
-        if !has_image_root(&steps)
-            && matches!(host.fs.kind(&path), Some(Kind::Symlink(_)))
-            && trusted(&path)
-        {
-            match host.fs.follow(&path) {
-                Ok(f) if f.real != path => {
+        // (`/usr/bin/fusermount -> fusermount3`); jail never mounts over a symlink itself. Only
+        // where a read-only grant would follow it (`untrusted_link`: no symlink on the way
+        // that the caller or a sandbox could have planted); else it is refused when the
+        // sandbox is built, as every mount target through a symlink is.
+        let res = (!has_image_root(&steps))
+            .then(|| host.fs.resolve(&path))
+            .flatten()
+            .filter(|r| matches!(r.first, Kind::Symlink(_)))
+            .filter(|r| untrusted_link(host, &r.links, &writable_grants).is_none());
+        if let Some(r) = res {
+            match r.real {
+                Some(real) if real != path => {
                     warnings.push(format!(
                         "hide {}: a symlink; hiding where it leads, {}",
                         path.display(),
-                        f.real.display()
+                        real.display()
                     ));
-                    path = f.real;
+                    path = real;
                 }
                 _ => {
                     warnings.push(format!(
