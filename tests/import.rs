@@ -86,7 +86,7 @@ fn all_converts_at_least_95_percent() {
     // their check take minutes in a debug build; the other tests run as every user).
     let us = users();
     let u = us.iter().find(|u| !u.is_root()).unwrap_or(&us[0]);
-    (|u: &User| {
+    {
         let d = TempDir::new(u);
         let out = d.join("out");
         let r = jail(
@@ -170,7 +170,7 @@ fn all_converts_at_least_95_percent() {
             "[{}] converted profiles fail jail check: {bad:?}",
             u.name
         );
-    })(u);
+    }
 }
 
 #[test]
