@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 
+from procs import tree
+
 launcher, user, n, cmd = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 if user != "root":
     env = ["env", "-i", "PATH=/usr/bin:/bin", f"JAIL_PROFILE_PATH={os.environ.get('JAIL_PROFILE_PATH', '')}"]
@@ -25,26 +27,6 @@ def name(pid):
             return f.read().strip()
     except OSError:
         return None
-
-
-def children(pid):
-    out = []
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                out += [int(c) for c in f.read().split()]
-    except OSError:
-        pass
-    return out
-
-
-def tree(pid):
-    seen, todo = [], [pid]
-    while todo:
-        p = todo.pop(0)
-        seen.append(p)
-        todo += children(p)
-    return seen
 
 
 def pss_kb(pid):

@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 
+from procs import tree
+
 launcher, user, cmd = sys.argv[1], sys.argv[2], sys.argv[3:]
 if user != "root":
     env = ["env", "-i", "PATH=/usr/bin:/bin", f"JAIL_PROFILE_PATH={os.environ.get('JAIL_PROFILE_PATH', '')}"]
@@ -31,25 +33,10 @@ def status(pid):
         pass
     return d
 
-def children(pid):
-    out = []
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                out += [int(c) for c in f.read().split()]
-    except OSError:
-        pass
-    return out
-
 def kb(s, key):
     return int(s.get(key, "0 kB").split()[0])
 
-tree, todo = [], [p.pid]
-while todo:
-    pid = todo.pop(0)
-    tree.append(pid)
-    todo += children(pid)
-procs = [(pid, status(pid)) for pid in tree]
+procs = [(pid, status(pid)) for pid in tree(p.pid)]
 procs = [(pid, s) for pid, s in procs if s.get("Name") not in ("sleep", "runuser", None)]
 top = procs[0][1] if procs else {}
 print(f"{user} {launcher} tree n={len(procs)} top_hwm_kb={kb(top, 'VmHWM')} "
