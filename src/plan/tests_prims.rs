@@ -18,6 +18,9 @@ impl TreeFs {
 }
 impl HostFs for TreeFs {
     fn kind(&self, p: &Path) -> Option<Kind> {
+        if p == Path::new("/") {
+            return Some(Kind::Dir);
+        }
         self.lookup(
             &self
                 .canonicalize(p.parent()?)
@@ -500,5 +503,227 @@ fn i386_runs_under_the_same_rules_in_i386_numbers() {
     assert_eq!(
         emu::eval_arch(&p.seccomp, 20, 0xC000_00B7, [0; 6]),
         RET_KILL_PROCESS
+    );
+}
+
+/// A host with merged /usr, a home with keys, and the files root's masks care about.
+fn later_mounts_host(uid: u32) -> Host {
+    let d = || Kind::Dir;
+    let f = || Kind::File;
+    let l = |to: &str| Kind::Symlink(PathBuf::from(to));
+    Host {
+        uid,
+        fs: Box::new(TreeFs(vec![
+            ("/home", d()),
+            ("/home/ann", d()),
+            ("/home/ann/.ssh", d()),
+            ("/home/ann/.ssh/id_ed25519", f()),
+            ("/home/ann/Downloads", d()),
+            ("/srv", d()),
+            ("/srv/h", d()),
+            ("/srv/h/.ssh", d()),
+            ("/etc", d()),
+            ("/etc/shadow", f()),
+            ("/etc/machine-id", f()),
+            ("/bin", l("/usr/bin")),
+            ("/usr", d()),
+            ("/usr/bin", d()),
+            ("/usr/bin/su", f()),
+            ("/mnt", d()),
+        ])),
+        ..host(None)
+    }
+}
+
+/// What comes after the last mount at `target` (the steps that cover it).
+fn after<'a>(p: &'a Plan, target: &str) -> &'a [MountStep] {
+    let i = p
+        .mounts
+        .iter()
+        .rposition(|m| m.target() == Path::new(target))
+        .unwrap_or_else(|| panic!("nothing mounted at {target}: {:?}", p.mounts));
+    &p.mounts[i + 1..]
+}
+
+#[test]
+fn a_hide_holds_under_an_explicit_bind_that_shows_it_again() {
+    let h = later_mounts_host(1234);
+    // The host folder bound elsewhere: its hidden keys are hidden there too.
+    let p = plan_of(
+        &h,
+        "[filesystem]\nhide = [\"~/.ssh\"]\n[[filesystem.mount]]\ntype = \"ro-bind\"\nsource = \"~\"\ntarget = \"/mnt/h\"\n",
+    );
+    assert!(after(&p, "/mnt/h").contains(&MountStep::Hide {
+        target: "/mnt/h/.ssh".into(),
+        dir: true
+    }));
+    // Something else bound over the hidden place: hidden again there.
+    let p = plan_of(
+        &h,
+        "[filesystem]\nro = [\"~\"]\nhide = [\"~/.ssh\"]\n[[filesystem.mount]]\ntype = \"ro-bind\"\nsource = \"/srv/h\"\ntarget = \"~\"\n",
+    );
+    assert!(after(&p, "/home/ann").contains(&MountStep::Hide {
+        target: "/home/ann/.ssh".into(),
+        dir: true
+    }));
+    // A source inside the hidden folder is the profile's own choice: shown.
+    let p = plan_of(
+        &h,
+        "[filesystem]\nhide = [\"~/.ssh\"]\n[[filesystem.mount]]\ntype = \"ro-bind\"\nsource = \"~/.ssh/id_ed25519\"\ntarget = \"/mnt/key\"\n",
+    );
+    assert!(!after(&p, "/mnt/key")
+        .iter()
+        .any(|m| matches!(m, MountStep::Hide { .. })));
+}
+
+#[test]
+fn roots_etc_mask_and_machine_id_hold_under_explicit_binds() {
+    let h = later_mounts_host(0);
+    let p = plan_of(
+        &h,
+        "[[filesystem.mount]]\ntype = \"ro-bind\"\nsource = \"/etc\"\ntarget = \"/etc\"\n[[filesystem.mount]]\ntype = \"ro-bind\"\nsource = \"/\"\ntarget = \"/mnt/root\"\n",
+    );
+    for t in ["/etc", "/mnt/root/etc"] {
+        assert!(
+            p.mounts
+                .contains(&MountStep::MaskPrivate { target: t.into() }),
+            "{t}: {:?}",
+            p.mounts
+        );
+    }
+    // A grant of / shows /etc as well.
+    let p = plan_of(&h, "[filesystem]\nro = [\"/\"]\n");
+    assert!(p.mounts.contains(&MountStep::MaskPrivate {
+        target: "/etc".into()
+    }));
+    // Not for a user: others' unreadable files are unreadable to them anyway.
+    let p = plan_of(
+        &later_mounts_host(1234),
+        "[[filesystem.mount]]\ntype = \"ro-bind\"\nsource = \"/etc\"\ntarget = \"/etc\"\n",
+    );
+    assert!(!p
+        .mounts
+        .iter()
+        .any(|m| matches!(m, MountStep::MaskPrivate { .. })));
+    let p = plan_of(
+        &later_mounts_host(1234),
+        "[process]\nmachine_id = \"random\"\n[[filesystem.mount]]\ntype = \"ro-bind\"\nsource = \"/etc\"\ntarget = \"/mnt/etc\"\n",
+    );
+    assert!(after(&p, "/mnt/etc").contains(&MountStep::MachineId {
+        target: "/mnt/etc/machine-id".into()
+    }));
+}
+
+#[test]
+fn noexec_holds_where_an_explicit_bind_shows_the_path_again() {
+    let h = later_mounts_host(1234);
+    let p = plan_of(
+        &h,
+        "[filesystem]\nrw = [\"~/Downloads\"]\nnoexec = [\"~/Downloads\"]\n[[filesystem.mount]]\ntype = \"ro-bind\"\nsource = \"~\"\ntarget = \"/mnt/h\"\n",
+    );
+    for t in ["/home/ann/Downloads", "/mnt/h/Downloads"] {
+        assert!(
+            p.mounts.contains(&MountStep::Noexec {
+                target: t.into(),
+                dir: true
+            }),
+            "{t}: {:?}",
+            p.mounts
+        );
+    }
+}
+
+#[test]
+fn a_hide_through_a_symlinked_folder_hides_the_real_path() {
+    let h = later_mounts_host(1234);
+    let p = plan_of(
+        &h,
+        "[filesystem]\nro = [\"/bin\", \"/usr\"]\nhide = [\"/bin/su\"]\n",
+    );
+    assert!(
+        hidden(&p).contains(&"/usr/bin/su".to_string()),
+        "{:?}",
+        p.mounts
+    );
+    assert!(p.warnings.iter().any(|w| w
+        .contains("hide /bin/su: through the symlink /bin; hiding where it leads, /usr/bin/su")));
+}
+
+#[test]
+fn with_i386_a_denied_name_also_refuses_its_32_bit_twins_and_multiplexed_calls() {
+    use crate::plan::seccomp::{emu, twins as twins_for_tests, Arch, RET_ALLOW, RET_ERRNO};
+    // Every twin is a real i386 call (a typo would silently cover nothing).
+    for (name, twins) in twins_for_tests::TWINS {
+        for t in *twins {
+            assert!(
+                Arch::I386.syscall_nr(t).is_some(),
+                "{name}: {t} is not an i386 call"
+            );
+        }
+    }
+    for (name, _) in twins_for_tests::SOCKETCALL
+        .iter()
+        .chain(twins_for_tests::IPC)
+    {
+        assert!(
+            Arch::X86_64.syscall_nr(name).is_some() || *name == "send" || *name == "recv",
+            "{name}"
+        );
+    }
+    const I386: u32 = 0x4000_0003;
+    let nr = |n: &str| Arch::I386.syscall_nr(n).unwrap();
+    let eperm = RET_ERRNO | libc::EPERM as u32;
+    let h = host(None);
+    let p = plan_of(
+        &h,
+        "[seccomp]\ndeny = [\"@default-deny\", \"chown\", \"fcntl\", \"connect\", \"shmget\", \"clock_settime\"]\ni386 = true\n",
+    );
+    for call in ["chown", "chown32", "fcntl", "fcntl64", "clock_settime64"] {
+        assert_eq!(
+            emu::eval_arch(&p.seccomp, nr(call), I386, [0; 6]),
+            eperm,
+            "{call}"
+        );
+    }
+    // socketcall(SYS_CONNECT) and ipc(SHMGET, with a version in the high half) are refused,
+    // socketcall(SYS_SOCKET) and ipc(SHMAT) pass.
+    let (socketcall, ipc) = (nr("socketcall"), nr("ipc"));
+    assert_eq!(
+        emu::eval_arch(&p.seccomp, socketcall, I386, [3, 0, 0, 0, 0, 0]),
+        eperm
+    );
+    assert_eq!(
+        emu::eval_arch(&p.seccomp, socketcall, I386, [1, 0, 0, 0, 0, 0]),
+        RET_ALLOW
+    );
+    assert_eq!(
+        emu::eval_arch(&p.seccomp, ipc, I386, [0x1_0017, 0, 0, 0, 0, 0]),
+        eperm
+    );
+    assert_eq!(
+        emu::eval_arch(&p.seccomp, ipc, I386, [21, 0, 0, 0, 0, 0]),
+        RET_ALLOW
+    );
+    // Allowed calls are not touched.
+    assert_eq!(
+        emu::eval_arch(&p.seccomp, nr("getuid32"), I386, [0; 6]),
+        RET_ALLOW
+    );
+    // A default-deny allow list lets the twins and the multiplexed calls it names through.
+    let p = plan_of(
+        &h,
+        "[seccomp]\ndefault = \"deny\"\nallow = [\"fcntl\", \"connect\", \"exit_group\", \"rt_sigreturn\"]\ni386 = true\n",
+    );
+    assert_eq!(
+        emu::eval_arch(&p.seccomp, nr("fcntl64"), I386, [0; 6]),
+        RET_ALLOW
+    );
+    assert_eq!(
+        emu::eval_arch(&p.seccomp, socketcall, I386, [3, 0, 0, 0, 0, 0]),
+        RET_ALLOW
+    );
+    assert_ne!(
+        emu::eval_arch(&p.seccomp, socketcall, I386, [1, 0, 0, 0, 0, 0]),
+        RET_ALLOW
     );
 }

@@ -18,6 +18,7 @@ mod fds;
 mod hostproc;
 mod inject;
 mod limits;
+mod mounts;
 mod nested;
 mod net;
 mod persist;

@@ -12,6 +12,7 @@ use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+mod cover;
 mod create;
 mod explicit;
 mod follow;
@@ -399,6 +400,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces, app: &str) -> Result<
             .any(|b| under(p, b))
     };
     let has_image = matches!(steps[0], MountStep::RootImage { .. });
+    let mut hide_all: Vec<PathBuf> = vec![];
     for e in &hide_e {
         let (item, mut path) = (e.item, e.path.clone());
         // A symlink is hidden where it leads, as a host program opening it would land there
@@ -406,16 +408,23 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces, app: &str) -> Result<
         // where a read-only grant would follow it (`untrusted_link`: no symlink on the way
         // that the caller or a sandbox could have planted); else it is refused when the
         // sandbox is built, as every mount target through a symlink is.
+        // The same for a symlink on the way (`/bin/su` where /bin leads to usr/bin): the
+        // grants show the real path, and a hide of the written one would cover nothing.
         let res = (!has_image_root(&steps))
             .then(|| host.fs.resolve(&path))
             .flatten()
-            .filter(|r| matches!(r.first, Kind::Symlink(_)))
+            .filter(|r| !r.links.is_empty())
             .filter(|r| untrusted_link(host, &r.links, &writable_grants).is_none());
         if let Some(r) = res {
             match r.real {
                 Some(real) if real != path => {
+                    let what = if matches!(r.first, Kind::Symlink(_)) {
+                        "a symlink".to_string()
+                    } else {
+                        format!("through the symlink {}", r.links[0].at.display())
+                    };
                     warnings.push(format!(
-                        "hide {}: a symlink; hiding where it leads, {}",
+                        "hide {}: {what}; hiding where it leads, {}",
                         path.display(),
                         real.display()
                     ));
@@ -436,6 +445,8 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces, app: &str) -> Result<
                 &item.at,
             ));
         }
+        // Kept for the mounts after the lists (cover.rs), which may show it.
+        hide_all.push(path.clone());
         if !has_image && !visible(&path) {
             continue; // not granted, so already invisible
         }
@@ -499,18 +510,28 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces, app: &str) -> Result<
     // users in /etc (TLS keys in /etc/ssl/private, /etc/security/opasswd …) is masked. Which
     // files those are is found when the sandbox is built (the other system folders hold
     // programs, not secrets).
-    if host.uid == 0 {
-        let etc: Vec<PathBuf> = grants
+    let etc_private = host.uid == 0;
+    if etc_private {
+        let etc_dir = Path::new("/etc");
+        let mut etc: Vec<PathBuf> = grants
             .iter()
             .filter_map(|g| match &g.step {
                 MountStep::Bind { source, target, .. }
-                    if source == target && under(source, Path::new("/etc")) =>
+                    if source == target && under(source, etc_dir) =>
                 {
                     Some(source.clone())
+                }
+                // A grant holding /etc (`ro = ["/"]`) shows it all.
+                MountStep::Bind { source, target, .. }
+                    if source == target && under(etc_dir, source) =>
+                {
+                    Some(etc_dir.to_path_buf())
                 }
                 _ => None,
             })
             .collect();
+        etc.sort();
+        etc.dedup();
         for t in etc {
             grants.push(Grant {
                 target: t.clone(),
@@ -545,13 +566,6 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces, app: &str) -> Result<
             }
         }
     }
-    // `noexec`: decided against what the grants show; done after every other mount (below).
-    let image = match &steps[0] {
-        MountStep::RootImage { source } => Some(source.clone()),
-        _ => None,
-    };
-    let (noexec_steps, ll_noexec) =
-        noexec::compile(host, &noexec_e, &grants, image.as_deref(), &mut warnings);
     // Parent before child; the same path keeps bind < tmpfs < hide; else the written order.
     grants.sort_by(|a, b| a.target.cmp(&b.target).then(a.rank.cmp(&b.rank)));
     steps.extend(grants.iter().map(|g| g.step.clone()));
@@ -579,7 +593,23 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces, app: &str) -> Result<
         &mut warnings,
         &mut ll_rw,
     )?;
+    // 5b. What the lists hide or mask stays so under the mounts after them.
+    let masks = cover::Masks {
+        hides: &hide_all,
+        etc_private,
+        machine_id: p.process.machine_id.as_ref().map(|m| m.v)
+            == Some(crate::profile::MachineId::Random),
+    };
+    cover::cover(host, explicit_from, &masks, &mut steps);
     // 6. `noexec` last: each covers what is mounted at and below its path by then.
+    let (noexec_steps, ll_noexec) = noexec::compile(
+        host,
+        &noexec_e,
+        &steps,
+        explicit_from,
+        &writable_grants,
+        &mut warnings,
+    );
     steps.extend(noexec_steps);
 
     // The caller's folder, else the home, else /: whichever is visible inside. A fresh tmpfs

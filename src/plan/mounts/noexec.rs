@@ -7,87 +7,124 @@
 //! private `/tmp`, `/dev` or `/dev/shm`, anything of an image root. A path nothing shows, one
 //! inside a fresh tmpfs (empty when the sandbox starts) or a symlink is left out with a note.
 
+use super::cover::{at_or_under, last_at, shows};
 use super::glob::Entry;
-use super::{under, Grant, MountStep};
+use super::paths::{rebase, untrusted_link};
+use super::{under, MountStep};
 use crate::host::{Host, Kind};
 use std::path::{Path, PathBuf};
 
-/// The noexec steps (sorted, nested ones dropped) and the paths Landlock takes execute from.
+/// The noexec steps (sorted, nested ones dropped) and the paths Landlock takes execute from,
+/// decided against every mount before them (`steps`); the mounts from `late_from` on (the
+/// explicit ones and jail's re-binds) may show a listed host path at a second place, which is
+/// covered too.
 pub(super) fn compile(
     host: &Host,
     entries: &[Entry],
-    grants: &[Grant],
-    image: Option<&Path>,
+    steps: &[MountStep],
+    late_from: usize,
+    writable: &[PathBuf],
     warnings: &mut Vec<String>,
 ) -> (Vec<MountStep>, Vec<PathBuf>) {
-    let mut paths: Vec<PathBuf> = entries.iter().map(|e| e.path.clone()).collect();
+    let image = match steps.first() {
+        Some(MountStep::RootImage { source }) => Some(source.as_path()),
+        _ => None,
+    };
+    let mut listed: Vec<PathBuf> = vec![];
+    for e in entries {
+        let mut p = e.path.clone();
+        // A symlink on the way (`/bin/x` where /bin leads to usr/bin) is resolved where a
+        // grant would follow it: the grants show the real path.
+        if image.is_none() {
+            if let Some(r) = host.fs.resolve(&p) {
+                if !r.links.is_empty()
+                    && !matches!(r.first, Kind::Symlink(_))
+                    && untrusted_link(host, &r.links, writable).is_none()
+                {
+                    if let Some(real) = r.real {
+                        p = real;
+                    }
+                }
+            }
+        }
+        listed.push(p);
+    }
+    listed.sort();
+    listed.dedup();
+    let mut paths = listed.clone();
+    for s in &steps[late_from..] {
+        for (source, target) in shows(s) {
+            paths.extend(at_or_under(&listed, source).map(|p| rebase(p, source, target)));
+        }
+    }
     paths.sort();
     paths.dedup();
-    let mut steps = vec![];
+    let mut out = vec![];
     let mut ll = vec![];
-    // The fresh tmpfs folders of the sandbox.
-    let mut fresh: Vec<&Path> = vec![Path::new("/tmp"), Path::new("/dev/shm"), Path::new("/dev")];
-    fresh.extend(grants.iter().filter_map(|g| match &g.step {
-        MountStep::Tmpfs { target, .. } => Some(target.as_path()),
-        _ => None,
-    }));
+    // The fresh tmpfs folders of the sandbox, always there.
+    let fixed = [Path::new("/tmp"), Path::new("/dev/shm"), Path::new("/dev")];
+    let last = last_at(steps);
     for p in paths {
         if ll.iter().any(|q: &PathBuf| under(&p, q)) {
             continue; // a noexec folder above already covers it
         }
         let shown = p.display();
-        // The nearest mount at or above: a bind shows the host's files, a tmpfs nothing.
-        let bind_above = grants
-            .iter()
-            .filter(|g| matches!(g.step, MountStep::Bind { .. }) && under(&p, &g.target))
-            .map(|g| g.target.as_path())
-            .max_by_key(|t| t.as_os_str().len());
-        let fresh_above = fresh
-            .iter()
-            .copied()
-            .filter(|t| under(&p, t))
-            .max_by_key(|t| t.as_os_str().len());
-        let dir = match (fresh_above, bind_above) {
-            (Some(t), b) if b.is_none_or(|b| t.as_os_str().len() > b.as_os_str().len()) => {
-                if t != p {
-                    warnings.push(format!("noexec {shown}: inside the fresh tmpfs {}, which is empty when the sandbox starts (write noexec = [\"{}\"])", t.display(), t.display()));
-                    continue;
-                }
-                true
+        // The nearest mount at or above (the later one of two at the same place): a bind
+        // shows the host's files, a tmpfs nothing.
+        let nearest = p.ancestors().find_map(|a| {
+            let i = *last.get(a)?;
+            let s = &steps[i];
+            (matches!(
+                s,
+                MountStep::Bind { .. } | MountStep::Overlay { .. } | MountStep::Tmpfs { .. }
+            ) || fixed.contains(&a))
+            .then_some(s)
+        });
+        let host_kind = |q: &Path| match host.fs.kind(q) {
+            Some(Kind::Dir) => Ok(true),
+            Some(Kind::Symlink(_)) => Err(format!(
+                "noexec {shown}: a symlink, left out (give the path it leads to)"
+            )),
+            Some(_) => Ok(false),
+            None => Err(format!("noexec {shown}: nothing there")),
+        };
+        let dir = match nearest {
+            Some(MountStep::Bind { source, target, .. }) => host_kind(&rebase(&p, target, source)),
+            Some(MountStep::Overlay { lower, target, .. }) => {
+                let q = lower
+                    .iter()
+                    .map(|l| rebase(&p, target, l))
+                    .find(|q| host.fs.kind(q).is_some())
+                    .unwrap_or_else(|| p.clone());
+                host_kind(&q)
             }
-            (_, Some(_)) => match host.fs.kind(&p) {
-                Some(Kind::Dir) => true,
-                Some(Kind::Symlink(_)) => {
-                    warnings.push(format!(
-                        "noexec {shown}: a symlink, left out (give the path it leads to)"
-                    ));
-                    continue;
-                }
-                Some(_) => false,
-                None => {
-                    warnings.push(format!("noexec {shown}: nothing there"));
-                    continue;
-                }
-            },
-            _ => match image.map(|i| i.join(p.strip_prefix("/").unwrap_or(&p))) {
+            // /dev/shm is a tmpfs of its own in /dev.
+            Some(MountStep::Dev { .. }) if p == Path::new("/dev/shm") => Ok(true),
+            Some(s) if s.target() != p => {
+                let t = s.target().display();
+                Err(format!("noexec {shown}: inside the fresh tmpfs {t}, which is empty when the sandbox starts (write noexec = [\"{t}\"])"))
+            }
+            Some(_) => Ok(true),
+            None => match image.map(|i| i.join(p.strip_prefix("/").unwrap_or(&p))) {
                 Some(q) => match host.fs.kind(&q) {
-                    Some(Kind::Dir) => true,
-                    Some(Kind::File) | Some(Kind::Device) | Some(Kind::Special) => false,
-                    _ => {
-                        warnings.push(format!("noexec {shown}: not in the image"));
-                        continue;
-                    }
+                    Some(Kind::Dir) => Ok(true),
+                    Some(Kind::File) | Some(Kind::Device) | Some(Kind::Special) => Ok(false),
+                    _ => Err(format!("noexec {shown}: not in the image")),
                 },
-                None => {
-                    warnings.push(format!(
-                        "noexec {shown}: not granted, so nothing there is executable anyway"
-                    ));
-                    continue;
-                }
+                None => Err(format!(
+                    "noexec {shown}: not granted, so nothing there is executable anyway"
+                )),
             },
         };
+        let dir = match dir {
+            Ok(d) => d,
+            Err(w) => {
+                warnings.push(w);
+                continue;
+            }
+        };
         ll.push(p.clone());
-        steps.push(MountStep::Noexec { target: p, dir });
+        out.push(MountStep::Noexec { target: p, dir });
     }
-    (steps, ll)
+    (out, ll)
 }
