@@ -319,3 +319,99 @@ fn a_32_bit_program_runs_only_with_i386() {
         assert_eq!(r.stdout(), "32-bit\n", "[{}] {}", u.name, r.stderr());
     });
 }
+
+/// With `[seccomp] i386 = true`, a name the profile denies holds for 32-bit programs too:
+/// `chown` covers i386's `chown32` (what glibc calls there), `connect` covers
+/// `socketcall(SYS_CONNECT, …)`. Outside, both reach the kernel.
+#[test]
+fn with_i386_a_denied_name_covers_its_32_bit_twin_and_socketcall() {
+    if !cfg!(target_arch = "x86_64") || !need("gcc") {
+        return;
+    }
+    let build = std::env::temp_dir().join(format!("jail-test-m32t-{}", std::process::id()));
+    let _clean = TempDir(build.clone());
+    std::fs::create_dir_all(&build).unwrap();
+    std::fs::write(
+        build.join("t.c"),
+        r#"#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+static const char *e(long r) { return r == 0 ? "ok" : strerror(errno); }
+int main(int argc, char **argv) {
+    (void)argc;
+    printf("chown32 %s\n", e(syscall(SYS_chown32, argv[1], getuid(), getgid())));
+    unsigned long args[3] = {999, 0, 0};
+    printf("socketcall-connect %s\n", e(syscall(SYS_socketcall, 3, args)));
+    return 0;
+}
+"#,
+    )
+    .unwrap();
+    let out = Command::new("gcc")
+        .args(["-m32", "-static", "-o"])
+        .arg(build.join("t32"))
+        .arg(build.join("t.c"))
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        if common::strict() {
+            panic!(
+                "gcc -m32 -static failed (gcc-multilib missing? .ci/run installs it): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        eprintln!("SKIPPED: gcc -m32 -static does not work here (gcc-multilib)");
+        return;
+    }
+    std::fs::set_permissions(&build, std::fs::Permissions::from_mode(0o755)).unwrap();
+    each_user(|u| {
+        let d = TempDir::new(u);
+        let file = d.join("mine");
+        std::fs::write(&file, "x").unwrap();
+        std::os::unix::fs::chown(&file, Some(u.uid), Some(u.gid)).unwrap();
+        let bin = s(&build.join("t32"));
+        // Outside: chown32 of one's own file works, socketcall reaches the kernel (EBADF).
+        let mut c = Command::new(&bin);
+        c.arg(&file);
+        if !u.is_root() {
+            use std::os::unix::process::CommandExt;
+            c.uid(u.uid).gid(u.gid);
+        }
+        let o = String::from_utf8_lossy(&c.output().unwrap().stdout).into_owned();
+        assert!(o.contains("chown32 ok"), "proof: {o}");
+        assert!(o.contains("socketcall-connect Bad file descriptor"), "proof: {o}");
+        let r = Jail::new(u)
+            .profile(
+                "m32t",
+                "include = [\"default\"]\n[seccomp]\ni386 = true\ndeny = [\"chown\", \"connect\"]\n",
+            )
+            .args([
+                "run",
+                "--profile",
+                "m32t",
+                "--ro-bind",
+                &s(&build),
+                "--bind",
+                &s(&d),
+                "--",
+                &bin,
+                &s(&file),
+            ])
+            .output();
+        r.ok();
+        assert!(
+            r.stdout().contains("chown32 Operation not permitted"),
+            "[{}] ESCAPE: a denied chown is done as chown32:\n{}",
+            u.name,
+            r.stdout()
+        );
+        assert!(
+            r.stdout().contains("socketcall-connect Operation not permitted"),
+            "[{}] ESCAPE: a denied connect is done through socketcall:\n{}",
+            u.name,
+            r.stdout()
+        );
+    });
+}

@@ -5,6 +5,7 @@ use super::always_on::{always_on_filter, guard_filter, ALL_NAMESPACES};
 use super::arg_types::arg_width;
 use super::bpf::{check_len, condition, dispatch, ret_value, Asm, Rule, Target, RET_ALLOW};
 use super::groups::{expand_group, group_path};
+use super::twins;
 use super::{
     action_text, other_arch_having, refuses, Arch, ArgRuleSpec, ArgWidth, CmpOp, DefaultPolicy,
     ListKind, NamedSyscall, Portable, SeccompAction, SeccompError, SeccompPlan, SeccompSpec,
@@ -22,7 +23,8 @@ pub const PERSONALITY_OK: [u64; 5] = [0x0, 0x8, 0x2_0000, 0x2_0008, 0xffff_ffff]
 
 const EXEC_CALLS: [&str; 2] = ["execve", "execveat"];
 
-/// Resolves one list entry to (nr, name) pairs on `arch`.
+/// Resolves one list entry to (nr, name) pairs on `arch` (on i386 with each name's twins,
+/// see twins.rs).
 fn resolve(
     entry: &str,
     arch: Arch,
@@ -30,31 +32,48 @@ fn resolve(
     index: usize,
     warnings: &mut Vec<String>,
 ) -> Result<BTreeMap<u32, String>, SeccompError> {
-    if entry.starts_with('@') {
-        return expand_group(entry, arch)
+    let mut out: BTreeMap<u32, String> = if entry.starts_with('@') {
+        expand_group(entry, arch)
             .map(|m| m.into_iter().map(|(nr, n)| (nr, n.to_string())).collect())
             .ok_or_else(|| SeccompError::UnknownGroup {
                 list,
                 index,
                 name: entry.to_string(),
-            });
-    }
-    if let Some(nr) = arch.syscall_nr(entry) {
-        return Ok(BTreeMap::from([(nr, entry.to_string())]));
-    }
-    match other_arch_having(entry) {
-        Some(other) => {
-            warnings.push(format!(
-                "{list}[{index}]: {entry} does not exist on {arch} (only on e.g. {other}), skipped"
-            ));
-            Ok(BTreeMap::new())
+            })?
+    } else if let Some(nr) = arch.syscall_nr(entry) {
+        BTreeMap::from([(nr, entry.to_string())])
+    } else if arch == Arch::I386 && !twins::twins(entry).is_empty() {
+        BTreeMap::new() // `newfstatat` is `fstatat64` there
+    } else {
+        return match other_arch_having(entry) {
+            Some(other) => {
+                warnings.push(format!(
+                    "{list}[{index}]: {entry} does not exist on {arch} (only on e.g. {other}), skipped"
+                ));
+                Ok(BTreeMap::new())
+            }
+            None => Err(SeccompError::UnknownName {
+                list,
+                index,
+                name: entry.to_string(),
+            }),
+        };
+    };
+    if arch == Arch::I386 {
+        let names: Vec<String> = if entry.starts_with('@') {
+            out.values().cloned().collect()
+        } else {
+            vec![entry.to_string()]
+        };
+        for n in names {
+            for t in twins::twins(&n) {
+                if let Some(nr) = arch.syscall_nr(t) {
+                    out.entry(nr).or_insert_with(|| t.to_string());
+                }
+            }
         }
-        None => Err(SeccompError::UnknownName {
-            list,
-            index,
-            name: entry.to_string(),
-        }),
     }
+    Ok(out)
 }
 
 fn check_errno(a: SeccompAction) -> bool {
@@ -235,59 +254,112 @@ pub fn compile(spec: &SeccompSpec, arch: Arch) -> Result<SeccompPlan, SeccompErr
             )));
         }
         let resolved = resolve(&r.syscall, arch, ListKind::Rule, index, &mut warnings)?;
-        let Some((&nr, _)) = resolved.iter().next() else {
-            continue;
-        };
-        if EXEC_CALLS.contains(&r.syscall.as_str()) && refuses(r.action) {
-            return Err(SeccompError::DeniesExec {
-                list: ListKind::Rule,
-                index,
-                name: r.syscall.clone(),
-                syscall: if r.syscall == "execve" {
-                    "execve"
-                } else {
-                    "execveat"
-                },
+        if arch == Arch::I386 && refuses(r.action) && twins::multiplexed(&r.syscall).is_some() {
+            warnings.push(format!("{}[{index}]: on i386, {} is also reached through a multiplexer (socketcall or ipc) whose arguments are in memory: the rule does not hold there", ListKind::Rule, r.syscall));
+        }
+        for (&nr, name) in &resolved {
+            if name != &r.syscall && twins::OTHER_ARGS.contains(&name.as_str()) {
+                if refuses(r.action) {
+                    warnings.push(format!("{}[{index}]: on i386, {name} does what {} does with its arguments elsewhere: the rule does not hold for it", ListKind::Rule, r.syscall));
+                }
+                continue;
+            }
+            if EXEC_CALLS.contains(&r.syscall.as_str()) && refuses(r.action) {
+                return Err(SeccompError::DeniesExec {
+                    list: ListKind::Rule,
+                    index,
+                    name: r.syscall.clone(),
+                    syscall: if r.syscall == "execve" {
+                        "execve"
+                    } else {
+                        "execveat"
+                    },
+                });
+            }
+            if Some(nr) == clone3 {
+                warnings.push(format!(
+                    "{}[{index}]: clone3 is always ENOSYS (always-on), rule skipped",
+                    ListKind::Rule
+                ));
+                continue;
+            }
+            let w = match (r.width, known) {
+                (ArgWidth::W32, _) => "32-bit",
+                (ArgWidth::W64, Some(_)) => "64-bit",
+                (ArgWidth::W64, None) => "64-bit, argument type unknown to jail",
+            };
+            let op = match r.op {
+                CmpOp::Eq => "==".to_string(),
+                CmpOp::Ne => "!=".into(),
+                CmpOp::Lt => "<".into(),
+                CmpOp::Le => "<=".into(),
+                CmpOp::Gt => ">".into(),
+                CmpOp::Ge => ">=".into(),
+                CmpOp::MaskedEq { mask } => format!("& {mask:#x} =="),
+            };
+            rule_lines.push(format!(
+                "{}({nr}): arg{} {op} {:#x} ({w}) -> {}",
+                name,
+                r.arg,
+                r.value,
+                action_text(r.action)
+            ));
+            if refuses(r.action) && !(kind == ListKind::Deny && listed.contains_key(&nr)) {
+                origins.insert(nr, format!("a [[seccomp.rule]] on {}", r.syscall));
+            }
+            rules.entry(nr).or_default().push(Rule {
+                arg: r.arg,
+                op: r.op,
+                value: r.value,
+                width: r.width,
+                action: r.action,
             });
         }
-        if Some(nr) == clone3 {
-            warnings.push(format!(
-                "{}[{index}]: clone3 is always ENOSYS (always-on), rule skipped",
-                ListKind::Rule
+    }
+    if arch == Arch::I386 {
+        // The socket and System V IPC calls a list names are also reached through their
+        // multiplexers: the same verdict for that call number in arg0, after the profile's
+        // own rules; the multiplexer listed itself decides for every call already.
+        let verdict = match kind {
+            ListKind::Deny => refuse,
+            _ => SeccompAction::Allow,
+        };
+        let mux: Vec<(String, &str, u64, u64)> = listed
+            .values()
+            .filter_map(|n| twins::multiplexed(n).map(|(m, v, mask)| (n.clone(), m, v, mask)))
+            .collect();
+        for (name, m, value, mask) in mux {
+            let Some(mnr) = arch.syscall_nr(m) else {
+                continue;
+            };
+            if listed.contains_key(&mnr) || (kind == ListKind::Deny && !refuses(refuse)) {
+                continue;
+            }
+            rule_lines.push(format!(
+                "{m}({mnr}): arg0{} == {value} ({name}) -> {}",
+                if mask == 0xffff { " & 0xffff" } else { "" },
+                action_text(verdict)
             ));
-            continue;
+            if kind == ListKind::Deny {
+                let why = origins
+                    .get(&arch.syscall_nr(&name).unwrap_or(u32::MAX))
+                    .cloned();
+                origins
+                    .entry(mnr)
+                    .or_insert_with(|| why.unwrap_or_else(|| kind.to_string()));
+            }
+            rules.entry(mnr).or_default().push(Rule {
+                arg: 0,
+                op: if mask == 0xffff {
+                    CmpOp::MaskedEq { mask }
+                } else {
+                    CmpOp::Eq
+                },
+                value,
+                width: ArgWidth::W32,
+                action: verdict,
+            });
         }
-        let w = match (r.width, known) {
-            (ArgWidth::W32, _) => "32-bit",
-            (ArgWidth::W64, Some(_)) => "64-bit",
-            (ArgWidth::W64, None) => "64-bit, argument type unknown to jail",
-        };
-        let op = match r.op {
-            CmpOp::Eq => "==".to_string(),
-            CmpOp::Ne => "!=".into(),
-            CmpOp::Lt => "<".into(),
-            CmpOp::Le => "<=".into(),
-            CmpOp::Gt => ">".into(),
-            CmpOp::Ge => ">=".into(),
-            CmpOp::MaskedEq { mask } => format!("& {mask:#x} =="),
-        };
-        rule_lines.push(format!(
-            "{}({nr}): arg{} {op} {:#x} ({w}) -> {}",
-            r.syscall,
-            r.arg,
-            r.value,
-            action_text(r.action)
-        ));
-        if refuses(r.action) && !(kind == ListKind::Deny && listed.contains_key(&nr)) {
-            origins.insert(nr, format!("a [[seccomp.rule]] on {}", r.syscall));
-        }
-        rules.entry(nr).or_default().push(Rule {
-            arg: r.arg,
-            op: r.op,
-            value: r.value,
-            width: r.width,
-            action: r.action,
-        });
     }
     if !rules.is_empty() {
         notes.push("argument rules: per system call, the first matching rule (profile order) decides, otherwise the list verdict applies; they cannot loosen the always-on filter".into());

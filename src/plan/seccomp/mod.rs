@@ -66,6 +66,7 @@ mod groups;
 mod i386;
 #[cfg(test)]
 mod tests;
+pub(crate) mod twins;
 
 pub use always_on::{
     ALL_NAMESPACES, AT_EMPTY_PATH, CLONE_NEWTIME, MODE_ARGS, NS_FLAGS, PID_TARGETED, SETID_BITS,
