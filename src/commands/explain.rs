@@ -320,6 +320,21 @@ pub fn to_text(p: &Plan) -> String {
         ),
         None => {}
     }
+    let guards_exec = p.process.mdwe.is_some()
+        || p.mounts
+            .iter()
+            .any(|m| matches!(m, crate::plan::MountStep::Noexec { .. }));
+    if p.process.memfd_noexec {
+        step(
+            &mut o,
+            "vm.memfd_noexec = 2 in the sandbox's pid namespace: no memfd can be executed (a program written into memory cannot get round noexec)".into(),
+        );
+    } else if guards_exec {
+        step(
+            &mut o,
+            "not covered: a program written into a memfd (memfd_create) can still be executed or mapped; the kernel lets only the host's root forbid it (vm.memfd_noexec), for a sandbox with a pid namespace".into(),
+        );
+    }
     for line in crate::plan::landlock::explain_lines(&p.landlock) {
         step(&mut o, line);
     }

@@ -151,6 +151,11 @@ pub struct Process {
     /// `[process] memory_deny_write_execute`: how it is enforced.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mdwe: Option<Mdwe>,
+    /// The sandbox's pid namespace gets `vm.memfd_noexec = 2`: no memfd can be executed (with
+    /// `noexec` or memory-deny-write-execute, in a sandbox started by root: the kernel lets
+    /// only the host's root set it).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub memfd_noexec: bool,
 }
 
 /// How memory-deny-write-execute is enforced.
@@ -442,6 +447,10 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
         } else {
             Mdwe::Seccomp
         }),
+        memfd_noexec: host.uid == 0
+            && ns.pid
+            && (!fs.landlock_noexec.is_empty()
+                || flag(&p.process.memory_deny_write_execute, false)),
     };
 
     let mut env = env::compile(&p.env, host)?;

@@ -111,6 +111,16 @@ fn setup(
             .map_err(jail)?;
     }
 
+    if plan.process.memfd_noexec {
+        // Through the host's procfs, still mounted (and writable) here: the knob is the
+        // writer's own pid namespace's. A kernel without it (before 6.3) has nothing to set.
+        match std::fs::write("/proc/sys/vm/memfd_noexec", "2") {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            r => r
+                .step(|| "set vm.memfd_noexec = 2 in the sandbox's pid namespace".into())
+                .map_err(jail)?,
+        }
+    }
     super::fs::build(plan, verbose).map_err(jail)?;
     if let Some(h) = &plan.process.hostname {
         nix::unistd::sethostname(h)

@@ -381,7 +381,10 @@ int main(int argc, char **argv) {
         }
         let o = String::from_utf8_lossy(&c.output().unwrap().stdout).into_owned();
         assert!(o.contains("chown32 ok"), "proof: {o}");
-        assert!(o.contains("socketcall-connect Bad file descriptor"), "proof: {o}");
+        assert!(
+            o.contains("socketcall-connect Bad file descriptor"),
+            "proof: {o}"
+        );
         let r = Jail::new(u)
             .profile(
                 "m32t",
@@ -408,7 +411,8 @@ int main(int argc, char **argv) {
             r.stdout()
         );
         assert!(
-            r.stdout().contains("socketcall-connect Operation not permitted"),
+            r.stdout()
+                .contains("socketcall-connect Operation not permitted"),
             "[{}] ESCAPE: a denied connect is done through socketcall:\n{}",
             u.name,
             r.stdout()
