@@ -519,6 +519,8 @@ fn later_mounts_host(uid: u32) -> Host {
             ("/home/ann/.ssh", d()),
             ("/home/ann/.ssh/id_ed25519", f()),
             ("/home/ann/Downloads", d()),
+            ("/home/ann/Foo [1]", f()),
+            ("/home/ann/Foo 1", f()),
             ("/srv", d()),
             ("/srv/h", d()),
             ("/srv/h/.ssh", d()),
@@ -726,4 +728,31 @@ fn with_i386_a_denied_name_also_refuses_its_32_bit_twins_and_multiplexed_calls()
         emu::eval_arch(&p.seccomp, socketcall, I386, [1, 0, 0, 0, 0, 0]),
         RET_ALLOW
     );
+}
+
+#[test]
+fn double_star_matches_any_depth_and_brackets_may_be_literal() {
+    let h = tree_host();
+    // `**`: no folder, one or more (dot-folders too in a hide).
+    let p = plan_of(&h, "[filesystem]\nro = [\"~\"]\nhide = [\"~/**/lock\"]\n");
+    let hs = hidden(&p);
+    for want in ["/home/ann/.mozilla/p1/lock", "/home/ann/.mozilla/p2/lock"] {
+        assert!(hs.contains(&want.to_string()), "{want}: {hs:?}");
+    }
+    // In a grant, not into dot-folders (as `*` skips dotfiles there): nothing matches.
+    let e = compile_err(&h, "[filesystem]\nro = [\"~/**/lock\"]\n");
+    assert!(e.contains("matches nothing"), "{e}");
+    // Last, `**` is the folder itself.
+    let p = plan_of(
+        &h,
+        "[filesystem]\nro = [\"~\"]\nhide = [\"~/.mozilla/**\"]\n",
+    );
+    assert_eq!(hidden(&p), ["/home/ann/.mozilla"]);
+    // `Foo [1]` in a hide: the literal name and what the pattern matches (`Foo 1`).
+    let h = later_mounts_host(1234);
+    let p = plan_of(&h, "[filesystem]\nro = [\"~\"]\nhide = [\"~/Foo [1]\"]\n");
+    let hs = hidden(&p);
+    for want in ["/home/ann/Foo [1]", "/home/ann/Foo 1"] {
+        assert!(hs.contains(&want.to_string()), "{want}: {hs:?}");
+    }
 }

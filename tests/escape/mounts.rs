@@ -291,3 +291,35 @@ fn a_memfd_cannot_be_executed_under_noexec_when_root_starts_the_sandbox() {
         }
     });
 }
+
+#[test]
+fn a_hide_glob_in_a_folder_one_cannot_list_hides_the_folder() {
+    each_user(|u| {
+        let d = TempDir::new(u);
+        let locked = d.join("locked");
+        std::fs::create_dir(&locked).unwrap();
+        std::fs::write(locked.join("a.key"), "KEY\n").unwrap();
+        std::fs::set_permissions(locked.join("a.key"), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
+        // Enterable, not listable (for anyone but its owner, root when the tests run as root).
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o711)).unwrap();
+        let key = locked.join("a.key");
+        assert!(host_sh(u, &format!("cat {}", key.display())).contains("KEY"));
+        let pattern = format!("{}/*.key", locked.display());
+        let r = sh(
+            u,
+            &["--ro-bind", d.to_str().unwrap(), "--hide", &pattern],
+            &format!(
+                "ls {} >/dev/null && echo SHOWN; cat {}",
+                d.display(),
+                key.display()
+            ),
+        );
+        assert!(r.stdout().contains("SHOWN"), "[{}] {}", u.name, r.stderr());
+        assert!(
+            !r.stdout().contains("KEY"),
+            "[{}] ESCAPE: --hide {pattern} left the key readable",
+            u.name
+        );
+    });
+}

@@ -148,6 +148,12 @@ pub(super) fn entries<'a>(
     Ok(out)
 }
 
+/// In a list that takes away (`dotfiles` is set for those), a folder that cannot be listed
+/// stands for what a pattern names in it.
+fn restrict_unlistable(fs: &dyn crate::host::HostFs, dir: &Path, restrict: bool) -> bool {
+    restrict && fs.kind(dir) == Some(Kind::Dir)
+}
+
 /// The existing host paths `pattern` (absolute, normalized, variables already escaped)
 /// matches, sorted.
 fn expand(cx: &Ctx, pattern: &Path, dotfiles: bool) -> Result<Vec<PathBuf>, String> {
@@ -188,23 +194,70 @@ fn expand(cx: &Ctx, pattern: &Path, dotfiles: bool) -> Result<Vec<PathBuf>, Stri
         };
         wild = true;
         let mut next = vec![];
-        for dir in &cands {
-            let Some(mut names) = fs.list(dir) else {
+        let push = |next: &mut Vec<PathBuf>, p: PathBuf| {
+            next.push(p);
+            if next.len() > MAX_MATCHES {
+                return Err(format!("the pattern matches more than {MAX_MATCHES} paths"));
+            }
+            Ok(())
+        };
+        if c == "**" {
+            // Any number of folders, none included: every real folder below (never through a
+            // symlink; in grants, not into dot-folders). Last, it is the folder itself, which
+            // holds everything below.
+            if last {
                 continue;
-            };
-            names.sort_by(|a, b| a.0.cmp(&b.0));
-            for (n, kind) in names {
-                crate::plan::work(1);
-                if !pat.matches_with(&n.to_string_lossy(), opts) {
+            }
+            let mut todo: Vec<PathBuf> = std::mem::take(&mut cands);
+            while let Some(dir) = todo.pop() {
+                push(&mut next, dir.clone())?;
+                // One that cannot be listed is still matched itself (what follows is looked
+                // for in it, and stands for it in `hide` and `noexec`).
+                for (n, kind) in fs.list(&dir).unwrap_or_default() {
+                    crate::plan::work(1);
+                    if kind == Kind::Dir && (dotfiles || !n.to_string_lossy().starts_with('.')) {
+                        todo.push(dir.join(n));
+                    }
+                }
+            }
+            cands = next;
+            continue;
+        }
+        for dir in &cands {
+            let before = next.len();
+            match fs.list(dir) {
+                Some(mut names) => {
+                    names.sort_by(|a, b| a.0.cmp(&b.0));
+                    for (n, kind) in names {
+                        crate::plan::work(1);
+                        if !pat.matches_with(&n.to_string_lossy(), opts) {
+                            continue;
+                        }
+                        if !last && kind != Kind::Dir {
+                            continue; // a file cannot lead on; a symlink is never walked through
+                        }
+                        push(&mut next, dir.join(n))?;
+                    }
+                }
+                // A folder that cannot be listed may still be entered (mode 0711): in `hide`
+                // and `noexec` what the pattern names there is covered by the folder itself,
+                // rather than by nothing.
+                None if restrict_unlistable(fs.as_ref(), dir, dotfiles) => {
+                    push(&mut next, dir.clone())?;
                     continue;
                 }
-                if !last && kind != Kind::Dir {
-                    continue; // a file cannot lead on; a symlink is never walked through
-                }
-                next.push(dir.join(n));
-                if next.len() > MAX_MATCHES {
-                    return Err(format!("the pattern matches more than {MAX_MATCHES} paths"));
-                }
+                None => {}
+            }
+            // A name with brackets may be literal (`Foo [1]`): as in a shell, the name as
+            // written when the pattern matched nothing; in `hide` and `noexec`, also beside
+            // what it matched.
+            let literal = dir.join(c);
+            if (dotfiles || next.len() == before)
+                && !next[before..].contains(&literal)
+                && fs.kind(&literal).is_some()
+                && (last || fs.kind(&literal) == Some(Kind::Dir))
+            {
+                push(&mut next, literal)?;
             }
         }
         cands = next;
