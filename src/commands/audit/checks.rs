@@ -78,6 +78,7 @@ checks! {
     RwOutsideHome, "rw-outside-home", 1.0, "writable grants outside the home", filesystem::rw_outside_home;
     RwSystem, "rw-system", 3.0, "system folders writable", filesystem::rw_system;
     RuntimeDir, "runtime-dir", 2.5, "the whole $XDG_RUNTIME_DIR visible", filesystem::runtime_dir;
+    ExecWritable, "exec-writable", 0.3, "programs written inside can be run", filesystem::exec_writable;
     // Desktop session.
     X11, "x11", 2.5, "X11 display", session::x11;
     X11Fallback, "x11-fallback", 1.0, "X11 display on sessions without Wayland", session::x11_fallback;
@@ -96,6 +97,7 @@ checks! {
     Seccomp, "seccomp", 2.0, "default deny groups weakened", kernel::seccomp;
     I386, "i386", 0.5, "32-bit x86 ABI allowed", kernel::i386;
     Families, "families", 0.3, "every socket family on the host network", kernel::families;
+    WxMemory, "wx-memory", 0.2, "memory may be writable and executable", kernel::wx_memory;
     NestedUser, "nested-user", 1.5, "may create user namespaces", kernel::nested_user;
     NestedOther, "nested-other", 0.5, "may create other namespaces", kernel::nested_other;
     Landlock, "landlock", 1.0, "no Landlock", kernel::landlock;

@@ -95,3 +95,43 @@ pub fn runtime_dir(f: &Facts) -> Finding {
         "only single sockets of the runtime folder, if any",
     )
 }
+
+/// Writable places where a program written inside could be run: writable binds, tmpfs
+/// folders (the private /tmp among them) and overlays not under a `noexec` path.
+pub fn exec_writable(f: &Facts) -> Finding {
+    use crate::plan::MountStep;
+    let noexec: Vec<&Path> = f
+        .plan
+        .mounts
+        .iter()
+        .filter_map(|m| match m {
+            MountStep::Noexec { target, .. } => Some(target.as_path()),
+            _ => None,
+        })
+        .collect();
+    let mut places: Vec<PathBuf> = f
+        .plan
+        .mounts
+        .iter()
+        .filter(|m| {
+            matches!(
+                m,
+                MountStep::Bind {
+                    access: Access::Rw,
+                    ..
+                } | MountStep::Tmpfs { .. }
+                    | MountStep::Overlay { .. }
+            )
+        })
+        .map(|m| m.target().to_path_buf())
+        .filter(|t| !noexec.iter().any(|n| t.starts_with(n)))
+        .collect();
+    places.sort();
+    places.dedup();
+    listed(
+        f,
+        &places,
+        "programs written here can be run ([filesystem] noexec stops it)",
+        "every writable place is noexec",
+    )
+}

@@ -186,3 +186,11 @@ pub fn families(f: &Facts) -> Finding {
         },
     )
 }
+
+pub fn wx_memory(f: &Facts) -> Finding {
+    flag(
+        f.plan.process.mdwe.is_none(),
+        "memory may be made writable and executable (injected code can be run): [process] memory_deny_write_execute stops it",
+        "memory-deny-write-execute: no mapping writable and executable",
+    )
+}

@@ -129,9 +129,11 @@ fn builtin_default_scores_low() {
 fn empty_profile_exposes_only_the_missing_limits() {
     let r = report_of("");
     let e = exposed(&r);
-    // Landlock is host-dependent; everything else is locked by default.
+    // Landlock is host-dependent; everything else is locked by default, but for the two
+    // hardenings a profile opts into (noexec, memory-deny-write-execute).
     assert!(
-        e.iter().all(|id| *id == "limits" || *id == "landlock"),
+        e.iter()
+            .all(|id| ["limits", "landlock", "exec-writable", "wx-memory"].contains(id)),
         "{e:?}"
     );
     assert!(r.score <= 1.5, "{}", r.score);
@@ -316,4 +318,21 @@ fn i386_and_unlimited_socket_families_on_the_host_network_are_exposures() {
         assert!(exposed(&r).contains(&"i386"), "{:?}", exposed(&r));
         assert!(r.score > report_of("").score);
     }
+}
+
+#[test]
+fn noexec_on_every_writable_place_and_mdwe_lower_the_exposure() {
+    let r = report_of("");
+    assert!(exposed(&r).contains(&"exec-writable"), "{:?}", exposed(&r));
+    assert!(exposed(&r).contains(&"wx-memory"), "{:?}", exposed(&r));
+    // The private /tmp is the only writable place of an empty profile.
+    let nx = report_of("[filesystem]\nnoexec = [\"/tmp\"]\n");
+    assert!(!exposed(&nx).contains(&"exec-writable"), "{:?}", nx.checks);
+    assert!(nx.score < r.score, "{} !< {}", nx.score, r.score);
+    // A tmpfs left executable keeps the exposure.
+    let part = report_of("[filesystem]\ntmpfs = [\"/scratch\"]\nnoexec = [\"/tmp\"]\n");
+    assert!(exposed(&part).contains(&"exec-writable"));
+    let m = report_of("[process]\nmemory_deny_write_execute = true\n");
+    assert!(!exposed(&m).contains(&"wx-memory"));
+    assert!(m.score < r.score);
 }
