@@ -108,6 +108,7 @@ pub fn translate(lines: &[Line], sources: &[String]) -> Converted {
     let mut home_ro: Vec<String> = Vec::new();
     let mut noblack: Vec<String> = Vec::new();
     let mut nowhite: Vec<String> = Vec::new();
+    let mut mkdirs: Vec<String> = Vec::new();
     let (mut net_none, mut nosound, mut no3d, mut x11_none) = (false, false, false, false);
     let mut families: Option<Vec<String>> = None;
     let mut deny: Vec<String> = Vec::new();
@@ -131,6 +132,7 @@ pub fn translate(lines: &[Line], sources: &[String]) -> Converted {
         match cmd {
             "noblacklist" => noblack.push(path(arg)),
             "nowhitelist" => nowhite.push(path(arg)),
+            "mkdir" => mkdirs.push(path(arg)),
             _ => {}
         }
     }
@@ -371,15 +373,35 @@ pub fn translate(lines: &[Line], sources: &[String]) -> Converted {
     o.push_str("[filesystem]\n");
     if private {
         o.push_str("home = \"private\"\n");
-        // "+" creates a missing folder; a pattern names no one folder to create, so it is
-        // an optional grant instead.
-        rw.extend(home_grants.iter().map(|p| {
-            if p.contains(['*', '?', '[']) {
-                format!("?{p}")
-            } else {
-                format!("+{p}")
-            }
-        }));
+        // firejail skips a whitelisted path that does not exist and creates only what it
+        // is told to `mkdir`: that becomes "+" (a missing folder is created), everything
+        // else an optional grant. ("+" on all of them made folders named ~/.asoundrc or
+        // ~/.config/mimeapps.list in the user's real home, where files belong.) A path also
+        // made read-only stays read-only, as in firejail, where read-only applies after the
+        // whitelist: it is granted by the ro entry alone.
+        let read_only: Vec<&str> = ro.iter().map(|g| g.trim_start_matches('?')).collect();
+        let grants: Vec<String> = home_grants
+            .iter()
+            .filter(|p| !read_only.contains(&p.as_str()))
+            .map(|p| {
+                if mkdirs.contains(p) {
+                    format!("+{p}")
+                } else {
+                    format!("?{p}")
+                }
+            })
+            .collect();
+        // A read-only line of a home path outside every whitelisted one names something
+        // firejail's fresh home does not have: granting it would show the real file.
+        let whitelisted: Vec<&String> = home_grants.iter().chain(home_ro.iter()).collect();
+        ro.retain(|g| {
+            let g = g.trim_start_matches('?');
+            !in_home(g)
+                || whitelisted
+                    .iter()
+                    .any(|w| g == w.as_str() || g.starts_with(&format!("{w}/")))
+        });
+        rw.extend(grants);
         ro.extend(home_ro.iter().map(|p| format!("?{p}")));
     } else {
         // firejail starts from the host's home: grant it, hide what the profile blacklists.
@@ -540,7 +562,7 @@ mod tests {
 
     #[test]
     fn whitelist_makes_a_private_home_with_grants() {
-        let c = translate(&lines("whitelist ${HOME}/.mozilla\nwhitelist ${DOWNLOADS}\nblacklist /boot\nnet none\nnosound\nno3d\nprotocol unix,inet\nmemory-deny-write-execute\nx11 xvfb"), &["t".into()]);
+        let c = translate(&lines("mkdir ${HOME}/.mozilla\nwhitelist ${HOME}/.mozilla\nwhitelist ${DOWNLOADS}\nwhitelist ${HOME}/.config/mimeapps.list\nread-only ${HOME}/.config/mimeapps.list\nread-only ${HOME}/.bashrc\nblacklist /boot\nnet none\nnosound\nno3d\nprotocol unix,inet\nmemory-deny-write-execute\nx11 xvfb"), &["t".into()]);
         let v: toml::Table = c.toml.parse().expect(&c.toml);
         let fs = v["filesystem"].as_table().unwrap();
         assert_eq!(fs["home"].as_str(), Some("private"));
@@ -550,7 +572,16 @@ mod tests {
             .iter()
             .map(|x| x.as_str().unwrap())
             .collect();
-        assert_eq!(rw, vec!["+~/.mozilla", "+${DOWNLOADS}"]);
+        // Only what firejail creates (mkdir) is created; a path also read-only is not rw; a
+        // read-only path outside the whitelisted ones is not in firejail's home at all.
+        assert_eq!(rw, vec!["+~/.mozilla", "?${DOWNLOADS}"]);
+        let ro: Vec<&str> = fs["ro"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap())
+            .collect();
+        assert_eq!(ro, vec!["?~/.config/mimeapps.list"]);
         assert_eq!(fs["hide"].as_array().unwrap()[0].as_str(), Some("?/boot"));
         assert!(
             v.get("namespaces").is_none(),
