@@ -118,6 +118,7 @@ pub fn translate(lines: &[Line], sources: &[String]) -> Converted {
     let mut env_unset: Vec<String> = Vec::new();
     let (mut mdwe, mut machine_id, mut private_home) = (false, false, false);
     let mut hostname: Option<String> = None;
+    let (mut allow_chroot, mut restrict_ns) = (false, false);
     let mut dbus: BTreeMap<&str, Bus> = BTreeMap::new();
     let lose = |c: &mut Converted, comments: &mut Vec<String>, l: &Line, why: &str| {
         *c.losses.entry(command(&l.text).to_string()).or_default() += 1;
@@ -246,6 +247,28 @@ pub fn translate(lines: &[Line], sources: &[String]) -> Converted {
                 "# firejail: {} — jail grants no such device",
                 quote(&l.text)
             )),
+            // `seccomp !chroot`: firejail's filter without chroot, for programs that sandbox
+            // themselves (browsers, Qt WebEngine, Electron): chroot into an empty folder inside
+            // their own user namespace. jail's filter lets it through by a rule, as its own
+            // browser profiles do.
+            "seccomp" if arg.split(',').any(|x| x.trim() == "!chroot") => {
+                allow_chroot = true;
+                comments.push(format!(
+                    "# firejail: {} — jail's default seccomp filter is always on; chroot is let through for a real path ([[seccomp.rule]]){}",
+                    quote(&l.text),
+                    if arg.trim() == "!chroot" { "" } else { "; the other exceptions are not converted" }
+                ));
+                if arg.trim() != "!chroot" {
+                    *c.losses.entry("seccomp".into()).or_default() += 1;
+                }
+            }
+            "restrict-namespaces" => {
+                restrict_ns = true;
+                comments.push(format!(
+                    "# firejail: {} — jail's seccomp refuses new namespaces unless [namespaces] nested",
+                    quote(&l.text)
+                ));
+            }
             "memory-deny-write-execute" => mdwe = true,
             "machine-id" => machine_id = true,
             "hostname" => hostname = Some(arg.to_string()),
@@ -367,8 +390,19 @@ pub fn translate(lines: &[Line], sources: &[String]) -> Converted {
         inc.push("gui".into());
     }
     o.push_str(&format!("include = {}\n\n", list(&inc)));
-    if !net_none {
-        o.push_str("[namespaces]\nnet = false\n\n");
+    // firejail lets a program make namespaces unless its profile says restrict-namespaces; a
+    // program that chroots itself (above) needs them for its own sandbox (Firefox's content
+    // processes: user, pid, net and ipc, as jail's browser profiles nest).
+    let nested = allow_chroot && !restrict_ns;
+    if !net_none || nested {
+        o.push_str("[namespaces]\n");
+        if !net_none {
+            o.push_str("net = false\n");
+        }
+        if nested {
+            o.push_str("nested = [\"user\", \"pid\", \"net\", \"ipc\"]\n");
+        }
+        o.push('\n');
     }
     o.push_str("[filesystem]\n");
     if private {
@@ -437,6 +471,9 @@ pub fn translate(lines: &[Line], sources: &[String]) -> Converted {
         if !deny.is_empty() {
             o.push_str(&format!("deny = {}\n", list(&dedup(&deny))));
         }
+    }
+    if allow_chroot {
+        o.push_str("\n[[seccomp.rule]]\nsyscall = \"chroot\"\narg = 0\nop = \"ne\"\nvalue = 0\naction = \"allow\"\n");
     }
     if mdwe || machine_id || hostname.is_some() {
         o.push_str("\n[process]\n");
@@ -594,6 +631,24 @@ mod tests {
         );
         assert_eq!(c.losses.get("x11"), Some(&1));
         assert!(c.toml.contains("# firejail: \"x11 xvfb\" — not converted"));
+    }
+
+    #[test]
+    fn seccomp_without_chroot_lets_the_own_sandbox_start() {
+        let c = translate(&lines("seccomp !chroot\nnet none"), &[]);
+        let v: toml::Table = c.toml.parse().expect(&c.toml);
+        let r = &v["seccomp"]["rule"].as_array().unwrap()[0];
+        assert_eq!(r["syscall"].as_str(), Some("chroot"));
+        assert_eq!(r["action"].as_str(), Some("allow"));
+        assert_eq!(v["namespaces"]["nested"].as_array().unwrap().len(), 4);
+        assert!(v["namespaces"].get("net").is_none(), "{}", c.toml);
+        assert!(c.losses.is_empty(), "{:?}", c.losses);
+        // restrict-namespaces keeps them refused; plain seccomp lets no chroot through.
+        let c = translate(&lines("seccomp !chroot\nrestrict-namespaces"), &[]);
+        let v: toml::Table = c.toml.parse().expect(&c.toml);
+        assert!(v["namespaces"].get("nested").is_none(), "{}", c.toml);
+        let c = translate(&lines("seccomp"), &[]);
+        assert!(!c.toml.contains("chroot"), "{}", c.toml);
     }
 
     #[test]
