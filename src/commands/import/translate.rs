@@ -251,15 +251,32 @@ pub fn translate(lines: &[Line], sources: &[String]) -> Converted {
             // themselves (browsers, Qt WebEngine, Electron): chroot into an empty folder inside
             // their own user namespace. jail's filter lets it through by a rule, as its own
             // browser profiles do.
-            "seccomp" if arg.split(',').any(|x| x.trim() == "!chroot") => {
-                allow_chroot = true;
-                comments.push(format!(
-                    "# firejail: {} — jail's default seccomp filter is always on; chroot is let through for a real path ([[seccomp.rule]]){}",
-                    quote(&l.text),
-                    if arg.trim() == "!chroot" { "" } else { "; the other exceptions are not converted" }
-                ));
-                if arg.trim() != "!chroot" {
-                    *c.losses.entry("seccomp".into()).or_default() += 1;
+            // `seccomp a,!b`: firejail's default filter plus a, without b. A plain name joins
+            // jail's deny list; `!chroot` becomes the rule; other exceptions jail's default
+            // filter cannot drop are lost.
+            "seccomp" if !arg.is_empty() => {
+                let mut kept: Vec<&str> = Vec::new();
+                for x in arg.split(',').map(str::trim).filter(|x| !x.is_empty()) {
+                    match x.strip_prefix('!') {
+                        Some("chroot") => allow_chroot = true,
+                        Some(_) => kept.push(x),
+                        None if x.starts_with('@') || x.contains(':') => kept.push(x),
+                        None => deny.push(x.to_string()),
+                    }
+                }
+                let mut why = String::from("jail's default seccomp filter is always on");
+                if allow_chroot {
+                    why.push_str("; chroot is let through for a real path ([[seccomp.rule]])");
+                }
+                if kept.is_empty() {
+                    comments.push(format!("# firejail: {} — {why}", quote(&l.text)));
+                } else {
+                    lose(
+                        &mut c,
+                        &mut comments,
+                        l,
+                        &format!("{why}; {} stays as jail's filter has it", kept.join(", ")),
+                    );
                 }
             }
             "restrict-namespaces" => {
@@ -649,6 +666,19 @@ mod tests {
         assert!(v["namespaces"].get("nested").is_none(), "{}", c.toml);
         let c = translate(&lines("seccomp"), &[]);
         assert!(!c.toml.contains("chroot"), "{}", c.toml);
+        // Other exceptions are lost (said so), added names are denied.
+        let c = translate(&lines("seccomp !chroot,!ptrace,socket"), &[]);
+        let v: toml::Table = c.toml.parse().expect(&c.toml);
+        assert_eq!(
+            v["seccomp"]["deny"].as_array().unwrap()[0].as_str(),
+            Some("socket")
+        );
+        assert_eq!(c.losses.get("seccomp"), Some(&1));
+        assert!(
+            c.toml.contains("!ptrace stays as jail's filter has it"),
+            "{}",
+            c.toml
+        );
     }
 
     #[test]
