@@ -231,9 +231,13 @@ fn read(
     let mut first = true;
     for (i, raw) in text.lines().enumerate() {
         let n = i + 1;
-        // A comment may also end a line (`whitelist ${HOME}/x # why`).
-        let raw = match raw.find(" #") {
-            Some(i) => &raw[..i],
+        // A comment may also end a line (`whitelist ${HOME}/x # why`, or after a tab as in
+        // whitelist-run-common.inc's `whitelist /run/netconfig/resolv.conf<TAB># openSUSE`).
+        let raw = match raw
+            .char_indices()
+            .find(|&(i, c)| c == '#' && raw[..i].ends_with([' ', '\t']))
+        {
+            Some((i, _)) => &raw[..i],
             None => raw,
         };
         let mut t = raw.trim();
@@ -327,11 +331,14 @@ mod tests {
     fn includes_ignore_and_conditions() {
         let (d, dirs) = tmp(&[
             ("a.profile", "include a.local\ninclude b.inc\nignore net\n?HAS_APPIMAGE: whitelist /x\n?BROWSER_DISABLE_U2F: nou2f\nnet none\n"),
-            ("b.inc", "include b.inc\nnoroot\n"),
+            ("b.inc", "include b.inc\nnoroot\nwhitelist /run/a\t# tab\nwhitelist /run/b # space\n"),
         ]);
         let f = flatten(&d.0.join("a.profile"), &dirs).unwrap();
         let t: Vec<&str> = f.lines.iter().map(|l| l.text.as_str()).collect();
-        assert_eq!(t, vec!["noroot", "nou2f"]);
+        assert_eq!(
+            t,
+            vec!["noroot", "whitelist /run/a", "whitelist /run/b", "nou2f"]
+        );
     }
 
     #[test]

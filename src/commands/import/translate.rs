@@ -108,6 +108,7 @@ pub fn translate(lines: &[Line], sources: &[String]) -> Converted {
     let mut home_ro: Vec<String> = Vec::new();
     let mut noblack: Vec<String> = Vec::new();
     let mut nowhite: Vec<String> = Vec::new();
+    let mut mkdirs: Vec<String> = Vec::new();
     let (mut net_none, mut nosound, mut no3d, mut x11_none) = (false, false, false, false);
     let mut families: Option<Vec<String>> = None;
     let mut deny: Vec<String> = Vec::new();
@@ -117,6 +118,7 @@ pub fn translate(lines: &[Line], sources: &[String]) -> Converted {
     let mut env_unset: Vec<String> = Vec::new();
     let (mut mdwe, mut machine_id, mut private_home) = (false, false, false);
     let mut hostname: Option<String> = None;
+    let (mut allow_chroot, mut restrict_ns) = (false, false);
     let mut dbus: BTreeMap<&str, Bus> = BTreeMap::new();
     let lose = |c: &mut Converted, comments: &mut Vec<String>, l: &Line, why: &str| {
         *c.losses.entry(command(&l.text).to_string()).or_default() += 1;
@@ -131,6 +133,7 @@ pub fn translate(lines: &[Line], sources: &[String]) -> Converted {
         match cmd {
             "noblacklist" => noblack.push(path(arg)),
             "nowhitelist" => nowhite.push(path(arg)),
+            "mkdir" => mkdirs.push(path(arg)),
             _ => {}
         }
     }
@@ -244,6 +247,45 @@ pub fn translate(lines: &[Line], sources: &[String]) -> Converted {
                 "# firejail: {} — jail grants no such device",
                 quote(&l.text)
             )),
+            // `seccomp !chroot`: firejail's filter without chroot, for programs that sandbox
+            // themselves (browsers, Qt WebEngine, Electron): chroot into an empty folder inside
+            // their own user namespace. jail's filter lets it through by a rule, as its own
+            // browser profiles do.
+            // `seccomp a,!b`: firejail's default filter plus a, without b. A plain name joins
+            // jail's deny list; `!chroot` becomes the rule; other exceptions jail's default
+            // filter cannot drop are lost.
+            "seccomp" if !arg.is_empty() => {
+                let mut kept: Vec<&str> = Vec::new();
+                for x in arg.split(',').map(str::trim).filter(|x| !x.is_empty()) {
+                    match x.strip_prefix('!') {
+                        Some("chroot") => allow_chroot = true,
+                        Some(_) => kept.push(x),
+                        None if x.starts_with('@') || x.contains(':') => kept.push(x),
+                        None => deny.push(x.to_string()),
+                    }
+                }
+                let mut why = String::from("jail's default seccomp filter is always on");
+                if allow_chroot {
+                    why.push_str("; chroot is let through for a real path ([[seccomp.rule]])");
+                }
+                if kept.is_empty() {
+                    comments.push(format!("# firejail: {} — {why}", quote(&l.text)));
+                } else {
+                    lose(
+                        &mut c,
+                        &mut comments,
+                        l,
+                        &format!("{why}; {} stays as jail's filter has it", kept.join(", ")),
+                    );
+                }
+            }
+            "restrict-namespaces" => {
+                restrict_ns = true;
+                comments.push(format!(
+                    "# firejail: {} — jail's seccomp refuses new namespaces unless [namespaces] nested",
+                    quote(&l.text)
+                ));
+            }
             "memory-deny-write-execute" => mdwe = true,
             "machine-id" => machine_id = true,
             "hostname" => hostname = Some(arg.to_string()),
@@ -365,21 +407,52 @@ pub fn translate(lines: &[Line], sources: &[String]) -> Converted {
         inc.push("gui".into());
     }
     o.push_str(&format!("include = {}\n\n", list(&inc)));
-    if !net_none {
-        o.push_str("[namespaces]\nnet = false\n\n");
+    // firejail lets a program make namespaces unless its profile says restrict-namespaces; a
+    // program that chroots itself (above) needs them for its own sandbox (Firefox's content
+    // processes: user, pid, net and ipc, as jail's browser profiles nest).
+    let nested = allow_chroot && !restrict_ns;
+    if !net_none || nested {
+        o.push_str("[namespaces]\n");
+        if !net_none {
+            o.push_str("net = false\n");
+        }
+        if nested {
+            o.push_str("nested = [\"user\", \"pid\", \"net\", \"ipc\"]\n");
+        }
+        o.push('\n');
     }
     o.push_str("[filesystem]\n");
     if private {
         o.push_str("home = \"private\"\n");
-        // "+" creates a missing folder; a pattern names no one folder to create, so it is
-        // an optional grant instead.
-        rw.extend(home_grants.iter().map(|p| {
-            if p.contains(['*', '?', '[']) {
-                format!("?{p}")
-            } else {
-                format!("+{p}")
-            }
-        }));
+        // firejail skips a whitelisted path that does not exist and creates only what it
+        // is told to `mkdir`: that becomes "+" (a missing folder is created), everything
+        // else an optional grant. ("+" on all of them made folders named ~/.asoundrc or
+        // ~/.config/mimeapps.list in the user's real home, where files belong.) A path also
+        // made read-only stays read-only, as in firejail, where read-only applies after the
+        // whitelist: it is granted by the ro entry alone.
+        let read_only: Vec<&str> = ro.iter().map(|g| g.trim_start_matches('?')).collect();
+        let grants: Vec<String> = home_grants
+            .iter()
+            .filter(|p| !read_only.contains(&p.as_str()))
+            .map(|p| {
+                if mkdirs.contains(p) {
+                    format!("+{p}")
+                } else {
+                    format!("?{p}")
+                }
+            })
+            .collect();
+        // A read-only line of a home path outside every whitelisted one names something
+        // firejail's fresh home does not have: granting it would show the real file.
+        let whitelisted: Vec<&String> = home_grants.iter().chain(home_ro.iter()).collect();
+        ro.retain(|g| {
+            let g = g.trim_start_matches('?');
+            !in_home(g)
+                || whitelisted
+                    .iter()
+                    .any(|w| g == w.as_str() || g.starts_with(&format!("{w}/")))
+        });
+        rw.extend(grants);
         ro.extend(home_ro.iter().map(|p| format!("?{p}")));
     } else {
         // firejail starts from the host's home: grant it, hide what the profile blacklists.
@@ -415,6 +488,9 @@ pub fn translate(lines: &[Line], sources: &[String]) -> Converted {
         if !deny.is_empty() {
             o.push_str(&format!("deny = {}\n", list(&dedup(&deny))));
         }
+    }
+    if allow_chroot {
+        o.push_str("\n[[seccomp.rule]]\nsyscall = \"chroot\"\narg = 0\nop = \"ne\"\nvalue = 0\naction = \"allow\"\n");
     }
     if mdwe || machine_id || hostname.is_some() {
         o.push_str("\n[process]\n");
@@ -540,7 +616,7 @@ mod tests {
 
     #[test]
     fn whitelist_makes_a_private_home_with_grants() {
-        let c = translate(&lines("whitelist ${HOME}/.mozilla\nwhitelist ${DOWNLOADS}\nblacklist /boot\nnet none\nnosound\nno3d\nprotocol unix,inet\nmemory-deny-write-execute\nx11 xvfb"), &["t".into()]);
+        let c = translate(&lines("mkdir ${HOME}/.mozilla\nwhitelist ${HOME}/.mozilla\nwhitelist ${DOWNLOADS}\nwhitelist ${HOME}/.config/mimeapps.list\nread-only ${HOME}/.config/mimeapps.list\nread-only ${HOME}/.bashrc\nblacklist /boot\nnet none\nnosound\nno3d\nprotocol unix,inet\nmemory-deny-write-execute\nx11 xvfb"), &["t".into()]);
         let v: toml::Table = c.toml.parse().expect(&c.toml);
         let fs = v["filesystem"].as_table().unwrap();
         assert_eq!(fs["home"].as_str(), Some("private"));
@@ -550,7 +626,16 @@ mod tests {
             .iter()
             .map(|x| x.as_str().unwrap())
             .collect();
-        assert_eq!(rw, vec!["+~/.mozilla", "+${DOWNLOADS}"]);
+        // Only what firejail creates (mkdir) is created; a path also read-only is not rw; a
+        // read-only path outside the whitelisted ones is not in firejail's home at all.
+        assert_eq!(rw, vec!["+~/.mozilla", "?${DOWNLOADS}"]);
+        let ro: Vec<&str> = fs["ro"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap())
+            .collect();
+        assert_eq!(ro, vec!["?~/.config/mimeapps.list"]);
         assert_eq!(fs["hide"].as_array().unwrap()[0].as_str(), Some("?/boot"));
         assert!(
             v.get("namespaces").is_none(),
@@ -563,6 +648,37 @@ mod tests {
         );
         assert_eq!(c.losses.get("x11"), Some(&1));
         assert!(c.toml.contains("# firejail: \"x11 xvfb\" — not converted"));
+    }
+
+    #[test]
+    fn seccomp_without_chroot_lets_the_own_sandbox_start() {
+        let c = translate(&lines("seccomp !chroot\nnet none"), &[]);
+        let v: toml::Table = c.toml.parse().expect(&c.toml);
+        let r = &v["seccomp"]["rule"].as_array().unwrap()[0];
+        assert_eq!(r["syscall"].as_str(), Some("chroot"));
+        assert_eq!(r["action"].as_str(), Some("allow"));
+        assert_eq!(v["namespaces"]["nested"].as_array().unwrap().len(), 4);
+        assert!(v["namespaces"].get("net").is_none(), "{}", c.toml);
+        assert!(c.losses.is_empty(), "{:?}", c.losses);
+        // restrict-namespaces keeps them refused; plain seccomp lets no chroot through.
+        let c = translate(&lines("seccomp !chroot\nrestrict-namespaces"), &[]);
+        let v: toml::Table = c.toml.parse().expect(&c.toml);
+        assert!(v["namespaces"].get("nested").is_none(), "{}", c.toml);
+        let c = translate(&lines("seccomp"), &[]);
+        assert!(!c.toml.contains("chroot"), "{}", c.toml);
+        // Other exceptions are lost (said so), added names are denied.
+        let c = translate(&lines("seccomp !chroot,!ptrace,socket"), &[]);
+        let v: toml::Table = c.toml.parse().expect(&c.toml);
+        assert_eq!(
+            v["seccomp"]["deny"].as_array().unwrap()[0].as_str(),
+            Some("socket")
+        );
+        assert_eq!(c.losses.get("seccomp"), Some(&1));
+        assert!(
+            c.toml.contains("!ptrace stays as jail's filter has it"),
+            "{}",
+            c.toml
+        );
     }
 
     #[test]
