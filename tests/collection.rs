@@ -15,16 +15,18 @@ use std::process::{Child, Command, Stdio};
 /// machine. Browsers and chat apps need network, display and sound; a document converter needs
 /// none of them. The app profiles' own folders are `"+"` grants (bound even on a first run, so
 /// the audit counts the home they read and write), hence their budgets above the bare browser's.
+// Most profiles carry exec-writable (0.3) and wx-memory (0.2): noexec and
+// memory-deny-write-execute are opt-in hardenings.
 const BUDGET: &[(&str, f64)] = &[
     // Shared pieces.
     ("base", 1.0),
     ("default", 2.0),
     ("image", 1.0),
     ("shell", 6.0),
-    ("gui", 2.0), // display = "auto" falls back to X11 (x11-fallback, 1.0)
+    ("gui", 2.5), // display = "auto" falls back to X11 (x11-fallback, 1.0)
     ("x11", 3.5),
-    ("audio", 1.5),
-    ("network", 4.0),
+    ("audio", 2.0),
+    ("network", 4.5),
     ("downloads", 2.5),
     ("gpu", 2.5),
     ("browser-common", 6.5),
@@ -35,9 +37,9 @@ const BUDGET: &[(&str, f64)] = &[
     ("firefox-esr", 7.0),
     ("chromium", 7.0),
     ("thunderbird", 7.0),
-    ("signal-desktop", 7.5),
-    ("discord", 7.5),
-    ("zoom", 7.5),
+    ("signal-desktop", 8.0),
+    ("discord", 8.0),
+    ("zoom", 8.0),
     ("transmission", 6.0),
     ("transmission-gtk", 6.0),
     ("transmission-qt", 6.0),
@@ -46,8 +48,8 @@ const BUDGET: &[(&str, f64)] = &[
     ("soffice", 4.5),
     ("vlc", 4.5),
     ("mpv", 4.5),
-    ("evince", 3.5),
-    ("okular", 3.5),
+    ("evince", 4.0),
+    ("okular", 4.0),
     ("gimp", 4.5),
     ("gimp-2.10", 4.5),
     ("inkscape", 4.5),
@@ -55,17 +57,17 @@ const BUDGET: &[(&str, f64)] = &[
     ("code", 8.0),
     ("vscode", 8.0),
     // Command-line tools.
-    ("curl", 4.5),
-    ("wget", 4.5),
+    ("curl", 5.0),
+    ("wget", 5.0),
     ("git", 5.0),
     ("python3", 2.0),
     ("python", 2.0),
-    ("pip", 5.5),
-    ("pip3", 5.5),
+    ("pip", 6.0),
+    ("pip3", 6.0),
     ("node", 2.0),
     ("nodejs", 2.0),
-    ("npm", 5.5),
-    ("cargo", 5.5),
+    ("npm", 6.0),
+    ("cargo", 6.0),
     ("ssh", 6.0),
     ("scp", 6.5),
     ("gpg", 3.0),

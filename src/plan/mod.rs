@@ -65,6 +65,10 @@ pub struct Plan {
     /// the sandbox is built: absent `"+path"` grants and the private home.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub create: Vec<mounts::CreateDir>,
+    /// Host `.git` folders made writable by `repositories = "commit"`: what steers git and was
+    /// absent there at the start (`commondir` …) is moved aside if the sandbox made it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub git_watch: Vec<PathBuf>,
     /// Things a user may want to know (skipped optional paths, ignored names …).
     pub warnings: Vec<String>,
 }
@@ -548,6 +552,7 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
         helpers,
         globs: fs.globs.clone(),
         create: fs.create.clone(),
+        git_watch: fs.git_watch.clone(),
         warnings,
     })
 }

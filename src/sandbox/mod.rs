@@ -13,6 +13,7 @@ pub mod dbus_proxy;
 pub mod enter;
 pub mod error;
 pub mod fs;
+pub mod gitwatch;
 pub mod init;
 pub mod landlock;
 pub mod lockdown;

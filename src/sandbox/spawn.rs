@@ -185,7 +185,12 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> i32 {
     if cg.is_none() {
         unclaim(&claim);
     }
+    let watches = super::gitwatch::start(&plan.git_watch);
     let r = supervise(plan, opts, verbose, cg.as_mut(), nofile_soft);
+    if plan.process.die_with_parent {
+        // The sandbox has ended with supervise(): nothing of it can make more.
+        super::gitwatch::finish(watches);
+    }
     let code = match r {
         Ok(code) => code,
         Err(e) => {

@@ -407,6 +407,93 @@ fn git_metadata_cannot_be_swapped_or_redirected() {
     });
 }
 
+/// With `repositories = "commit"` (the shipped `git` profile) git commits inside, and still
+/// nothing that steers git can be changed: its config, hooks and info stay read-only, `.git`
+/// cannot be renamed away, and a `commondir` the sandbox makes is moved aside when it ends.
+#[test]
+fn a_committing_repository_keeps_what_steers_git() {
+    assert!(need("git"));
+    each_user(|u| {
+        let repo = tempdir(u);
+        let o = host_cmd(u, "git")
+            .args(["init", "-q"])
+            .arg(&repo)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        let attack = "echo '[core]' >> .git/config && echo CONFIG; echo evil > .git/hooks/post-checkout && echo HOOK; echo x >> .git/info/exclude && echo INFO; mv .git .git-old && echo RENAMED; rm -rf .git/hooks && echo RMHOOKS; echo a > f && git add f && git -c user.name=t -c user.email=t@t commit -q -m inside && echo COMMITTED; echo /tmp/evil > .git/commondir";
+        // The proof: outside, each of these works.
+        let scratch = tempdir(u);
+        assert!(host_cmd(u, "git")
+            .args(["init", "-q"])
+            .arg(&scratch)
+            .status()
+            .unwrap()
+            .success());
+        let o = host_cmd(u, "/bin/sh")
+            .current_dir(&scratch)
+            .args(["-c", attack])
+            .output()
+            .unwrap();
+        for w in ["CONFIG", "HOOK", "INFO", "RENAMED"] {
+            assert!(text(&o).contains(w), "proof failed ({w}): {}", text(&o));
+        }
+        let _ = std::fs::remove_dir_all(&scratch);
+        let before = std::fs::read_to_string(repo.join(".git/config")).unwrap();
+        let rp = repo.to_string_lossy().into_owned();
+        let r = Jail::new(u)
+            .args([
+                "run",
+                "--profile",
+                "git",
+                "--chdir",
+                &rp,
+                "--bind",
+                &rp,
+                "--",
+                "/bin/sh",
+                "-c",
+                attack,
+            ])
+            .output();
+        assert!(
+            r.stdout().contains("COMMITTED"),
+            "[{}] git cannot commit: {}{}",
+            u.name,
+            r.stdout(),
+            r.stderr()
+        );
+        for w in ["CONFIG", "HOOK", "INFO", "RENAMED", "RMHOOKS"] {
+            assert!(
+                !r.stdout().contains(w),
+                "[{}] ESCAPE: {w} from inside a committing repository:\n{}",
+                u.name,
+                r.stdout()
+            );
+        }
+        assert_eq!(
+            std::fs::read_to_string(repo.join(".git/config")).unwrap(),
+            before
+        );
+        assert!(!repo.join(".git/hooks/post-checkout").exists());
+        // The commit is on the host; the commondir the sandbox made is not where git looks.
+        let log = host_cmd(u, "git")
+            .current_dir(&repo)
+            .args(["log", "--oneline"])
+            .output()
+            .unwrap();
+        assert!(text(&log).contains("inside"), "{}", text(&log));
+        assert!(
+            !repo.join(".git/commondir").exists(),
+            "[{}] ESCAPE: .git/commondir left",
+            u.name
+        );
+        assert!(repo.join(".git/commondir.jail-refused").exists());
+        assert!(r.stderr().contains("commondir"), "{}", r.stderr());
+        let _ = std::fs::remove_dir_all(&repo);
+    });
+}
+
 /// `user-dirs.dirs` steers the `${DOWNLOADS}` grant of every later sandbox: it is protected,
 /// and a value outside an ordinary folder of the home is ignored.
 #[test]

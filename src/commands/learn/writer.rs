@@ -260,6 +260,45 @@ fn collect(rec: &Record, cx: &Context) -> Grants {
     g
 }
 
+/// The program a command line runs, past the wrappers that only start it (`timeout 90 env
+/// HOME=… firefox-esr …` runs firefox-esr): what the learned profile is for.
+fn program_name(command: &[String]) -> String {
+    let mut args = command.iter().peekable();
+    while let Some(a) = args.next() {
+        let name = Path::new(a)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let skip_opts = |args: &mut std::iter::Peekable<std::slice::Iter<String>>| {
+            while args
+                .peek()
+                .is_some_and(|x| x.starts_with('-') || x.contains('='))
+            {
+                args.next();
+            }
+        };
+        match name.as_str() {
+            "env" | "nice" | "ionice" | "nohup" | "setsid" | "stdbuf" => skip_opts(&mut args),
+            "timeout" => {
+                skip_opts(&mut args);
+                args.next(); // the duration
+            }
+            _ => return name,
+        }
+    }
+    Path::new(command.first().map(String::as_str).unwrap_or(""))
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The `.git` folder `p` lies in (the innermost), if any.
+fn git_dir_of(p: &Path) -> Option<PathBuf> {
+    let comps: Vec<_> = p.components().collect();
+    let i = comps.iter().rposition(|c| c.as_os_str() == ".git")?;
+    Some(comps[..=i].iter().collect())
+}
+
 /// Files read in one folder become the folder (listed folders always); then every grant under
 /// another grant of the same or wider access goes.
 fn collapse(g: &mut Grants, host: &Host) {
@@ -281,6 +320,14 @@ fn collapse(g: &mut Grants, host: &Host) {
             _ => p,
         };
         g.ro.entry(key).or_default().merge(why);
+    }
+    // Writes inside a repository's `.git` (objects, refs, the index, logs) become the `.git`
+    // itself, written with `repositories = "commit"`: git may commit there, and what steers
+    // git stays read-only.
+    let old = std::mem::take(&mut g.rw);
+    for (p, why) in old {
+        let key = git_dir_of(&p).unwrap_or(p);
+        g.rw.entry(key).or_default().merge(why);
     }
     // Remove what a wider grant already shows.
     let rw_keys: Vec<PathBuf> = g.rw.keys().cloned().collect();
@@ -407,10 +454,7 @@ pub fn write(rec: &Record, cx: &Context) -> Result<String, String> {
             crate::util::printable(&p.to_string_lossy(), false)
         );
     }
-    let prog = Path::new(&cx.command[0])
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let prog = program_name(&cx.command);
     t += &format!(
         "description = {}\n",
         quoted(&format!("{prog}: learned from one run; only what it used"))
@@ -450,6 +494,12 @@ pub fn write(rec: &Record, cx: &Context) -> Result<String, String> {
         list(&mut t, "ro", &g.ro);
         list(&mut t, "rw", &g.rw);
         list(&mut t, "dev", &g.dev);
+        if g.rw
+            .keys()
+            .any(|p| p.file_name().is_some_and(|n| n == ".git"))
+        {
+            t += "repositories = \"commit\"  # the run wrote in a repository's .git: git may commit; its config and hooks stay read-only\n";
+        }
     }
 
     // The run's working folder: named when grants lie under it but it is not shown itself

@@ -585,8 +585,10 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces, app: &str) -> Result<
         &mut ll_dev,
     )?;
     // 5. jail's policy folders stay read-only whatever the profile says (SPEC §2).
-    let ll_guarded = protect::protect(
+    let commit = f.repositories.as_ref().map(|r| r.v) == Some(crate::profile::Repositories::Commit);
+    let (ll_guarded, git_watch) = protect::protect(
         cx,
+        commit,
         explicit_from,
         &explicit_at,
         &mut steps,
@@ -644,6 +646,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces, app: &str) -> Result<
         landlock_noexec: ll_noexec,
         globs,
         create,
+        git_watch,
         warnings,
     })
 }

@@ -9,16 +9,44 @@ use crate::profile::{Located, Origin};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-/// Appends the protections to `steps`; returns the guarded folders for Landlock.
+/// What steers git in a repository's `.git` (read-only under `repositories = "commit"`).
+const GIT_STEERS: &[&str] = &[
+    "config",
+    "config.worktree",
+    "hooks",
+    "info",
+    "commondir",
+    "modules",
+    "worktrees",
+    "objects/info",
+];
+
+/// Whether a writable grant inside a `.git` may stay writable under `repositories =
+/// "commit"`: the `.git` itself or a folder of it that does not steer git (`objects`, `refs`);
+/// never one of [`GIT_STEERS`] or a folder in one.
+fn git_writable(source: &Path) -> bool {
+    let comps: Vec<_> = source.components().collect();
+    let Some(i) = comps.iter().rposition(|c| c.as_os_str() == ".git") else {
+        return true;
+    };
+    let rest: PathBuf = comps[i + 1..].iter().collect();
+    !GIT_STEERS.iter().any(|m| rest.starts_with(m))
+}
+
+/// Appends the protections to `steps`; returns the guarded folders for Landlock and the
+/// `.git` folders left writable. `commit`: `[filesystem] repositories = "commit"`.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn protect(
     cx: &Ctx,
+    commit: bool,
     explicit_from: usize,
     explicit_at: &[Origin],
     steps: &mut Vec<MountStep>,
     warnings: &mut Vec<String>,
     ll_rw: &mut Vec<PathBuf>,
-) -> Result<Vec<PathBuf>, Error> {
+) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Error> {
     let host = cx.host;
+    let mut git_watch: Vec<PathBuf> = vec![];
     // 5. jail's policy folders stay read-only whatever the profile says (SPEC §2).
     // Every place a sandbox writes host files through: writable binds and overlay upper layers,
     // each with where it shows inside and whether a later tmpfs or mask at the same place
@@ -153,7 +181,8 @@ pub(super) fn protect(
             .iter()
             .chain(&f.named)
             .any(|(pd, is_dir, _)| *is_dir && source != pd && under(source, pd))
-            || source.components().any(|c| c.as_os_str() == ".git");
+            || (source.components().any(|c| c.as_os_str() == ".git")
+                && !(commit && git_writable(source)));
         if inside_policy && protected_targets.insert(target.clone()) {
             protections.push(MountStep::Bind {
                 source: source.clone(),
@@ -211,12 +240,62 @@ pub(super) fn protect(
     // hooks, commondir, modules and worktrees all steer what git runs, and a renamed copy would
     // carry no protection along. (Each grant's own: checking every grant against every other
     // grant's repository would make big profiles quadratic.)
+    // With `repositories = "commit"`, git may commit there: `.git` stays writable but in place
+    // (bound over itself: a mount point cannot be renamed or removed, so no other `.git` can
+    // take its place), and what steers git (its configuration, hooks, `info`, `commondir`,
+    // `modules`, `worktrees`, `objects/info/alternates`) is bound read-only on top; a missing
+    // `hooks` gets an empty read-only placeholder.
     for (source, target, _) in &writable {
-        let git = source.join(".git");
-        if matches!(host.fs.kind(&git), Some(Kind::Dir) | Some(Kind::File)) {
+        // The grant's own repository, or the grant is a `.git` (as `jail learn` writes it).
+        let (git, at) = if source.file_name().is_some_and(|n| n == ".git") {
+            (source.clone(), target.clone())
+        } else {
+            (source.join(".git"), target.join(".git"))
+        };
+        let kind = host.fs.kind(&git);
+        if commit && kind == Some(Kind::Dir) {
+            if !protected_targets.insert(at.clone()) {
+                continue;
+            }
+            git_watch.push(git.clone());
+            protections.push(MountStep::Bind {
+                source: git.clone(),
+                target: at.clone(),
+                access: Access::Rw,
+                why: "jail policy: the repository stays in place (repositories = \"commit\")"
+                    .into(),
+            });
+            for m in GIT_STEERS {
+                let p = git.join(m);
+                let step = match host.fs.kind(&p) {
+                    Some(Kind::Dir) | Some(Kind::File) => MountStep::Bind {
+                        source: p.clone(),
+                        target: at.join(m),
+                        access: Access::Ro,
+                        why: "jail policy: what steers git, never writable inside".into(),
+                    },
+                    Some(Kind::Symlink(_)) => {
+                        return Err(Located::new(
+                            format!("{} is a symlink inside a writable repository; jail refuses to run rather than leave what steers git writable", p.display()),
+                            None,
+                        ))
+                    }
+                    None if *m == "hooks" => MountStep::Placeholder {
+                        target: at.join(m),
+                        dir: true,
+                    },
+                    _ => continue,
+                };
+                if protected_targets.insert(step.target().to_path_buf()) {
+                    protections.push(step);
+                }
+            }
+            continue;
+        }
+        if matches!(kind, Some(Kind::Dir) | Some(Kind::File)) {
             let step = MountStep::Bind {
                 source: git.clone(),
-                target: target.join(".git"),
+                target: at,
                 access: Access::Ro,
                 why: "jail policy: never writable inside".into(),
             };
@@ -276,5 +355,5 @@ pub(super) fn protect(
         }
     }
     steps.extend(protections);
-    Ok(ll_guarded)
+    Ok((ll_guarded, git_watch))
 }

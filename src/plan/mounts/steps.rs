@@ -238,5 +238,7 @@ pub struct FsPlan {
     /// Folders the supervisor creates before the build (absent `"+path"` grants, the private
     /// home).
     pub create: Vec<create::CreateDir>,
+    /// Host `.git` folders writable under `repositories = "commit"` (see `Plan::git_watch`).
+    pub git_watch: Vec<PathBuf>,
     pub warnings: Vec<String>,
 }

@@ -237,8 +237,23 @@ table! {
         /// `"private"`: the home is a folder kept for this profile under
         /// `~/.local/share/jail/homes/NAME`, bound at `$HOME` (grants into the home still apply).
         pub home: Option<L<Home>>,
+        /// What a writable grant shows of the repository at its top: `"read-only"` (default,
+        /// the whole `.git`) or `"commit"` (git may commit; what steers git stays read-only).
+        pub repositories: Option<L<Repositories>>,
         pub mount: Vec<L<Mount>>,
     }
+}
+
+/// What a writable grant shows of the git repository at its top.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Repositories {
+    /// The whole `.git` read-only (the default).
+    #[default]
+    ReadOnly,
+    /// `.git` writable (objects, refs, the index, HEAD, logs), but its configuration, hooks,
+    /// `info`, `commondir`, `modules`, `worktrees` and `objects/info` read-only.
+    Commit,
 }
 
 /// What the sandbox's home folder is.
