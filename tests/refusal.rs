@@ -341,3 +341,73 @@ fn firefox_without_chroot_is_told_what_to_add() {
         assert_eq!(code, 0, "[{}] {err}", u.name);
     });
 }
+
+/// A program that is in the sandbox but whose interpreter is not (an ELF's loader, a script's
+/// `#!`): jail names the interpreter and the grant, instead of "not found". A COMMAND that runs
+/// and exits 127 (a shell's "not found", the loader's missing library) gets a note.
+#[test]
+fn a_missing_interpreter_or_program_is_named() {
+    each_user(|u| {
+        let d = TempDir::new(u);
+        let bin = d.join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        std::fs::copy("/bin/true", bin.join("t")).unwrap();
+        write_file(u, &bin, "s.py", "#!/usr/bin/python3\nprint(1)\n");
+        for f in ["t", "s.py"] {
+            std::fs::set_permissions(
+                bin.join(f),
+                std::os::unix::fs::PermissionsExt::from_mode(0o755),
+            )
+            .unwrap();
+        }
+        std::fs::set_permissions(&*d, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        // Outside, both run.
+        for f in ["t", "s.py"] {
+            assert!(Command::new(bin.join(f)).status().unwrap().success(), "{f}");
+        }
+        let toml = format!("[filesystem]\nro = [\"{}\"]\n", bin.display());
+        let run = |prog: &str| {
+            Jail::new(u)
+                .profile("bare", &toml)
+                .args(["run", "--chdir", "/", "-p", "bare", "--", prog])
+                .output()
+        };
+        let r = run(&bin.join("t").to_string_lossy());
+        assert_eq!(r.code(), 127, "[{}] {}", u.name, r.stderr());
+        assert!(
+            r.stderr()
+                .contains("/lib64/ld-linux-x86-64.so.2, is not (grant it, e.g. ro = [\"/lib64\"])"),
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
+        let r = run(&bin.join("s.py").to_string_lossy());
+        assert_eq!(r.code(), 127);
+        assert!(
+            r.stderr().contains("/usr/bin/python3, is not"),
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
+        let r = Jail::new(u)
+            .args([
+                "run",
+                "--chdir",
+                "/",
+                "--",
+                "/bin/sh",
+                "-c",
+                "no-such-program-here",
+            ])
+            .output();
+        assert_eq!(r.code(), 127);
+        assert!(
+            r.stderr().contains("jail: note: COMMAND exited with 127"),
+            "[{}] {}",
+            u.name,
+            r.stderr()
+        );
+    });
+}

@@ -258,7 +258,27 @@ impl Exec {
             }
         }
         let name = &self.name;
+        // ENOENT for a program that is there: what it needs to start is not (its ELF
+        // interpreter, or a script's `#!` interpreter).
+        let missing = (last == Errno::ENOENT)
+            .then(|| {
+                self.candidates
+                    .iter()
+                    .find_map(|c| missing_interpreter(c.to_bytes()))
+            })
+            .flatten();
         let (code, msg) = match last {
+            Errno::ENOENT if missing.is_some() => {
+                let (found, interp) = missing.unwrap_or_default();
+                let dir = std::path::Path::new(&interp)
+                    .parent()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default();
+                (
+                    crate::EXIT_NOTFOUND,
+                    format!("{found} is in the sandbox, but the interpreter it starts with, {interp}, is not (grant it, e.g. ro = [\"{dir}\"])"),
+                )
+            }
             Errno::ENOENT if name.contains('/') => (
                 crate::EXIT_NOTFOUND,
                 format!("{name}: not found inside the sandbox (is its folder granted?)"),
@@ -278,4 +298,55 @@ impl Exec {
         };
         (StepError::detail("execute COMMAND", last, msg), code)
     }
+}
+
+/// For a program that exists at `path` (inside the sandbox): the interpreter it names (a
+/// script's `#!` line, an ELF's PT_INTERP) when that is missing, as (program, interpreter).
+fn missing_interpreter(path: &[u8]) -> Option<(String, String)> {
+    use std::io::Read;
+    use std::os::unix::ffi::OsStrExt;
+    let p = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
+    let mut f = std::fs::File::open(p).ok()?;
+    let mut head = vec![0u8; 4096];
+    let n = f.read(&mut head).ok()?;
+    head.truncate(n);
+    let interp = if head.starts_with(b"#!") {
+        let line = head[2..].split(|&b| b == b'\n').next()?;
+        let line = String::from_utf8_lossy(line);
+        line.split_whitespace().next()?.to_string()
+    } else if head.starts_with(b"\x7fELF") && head.len() >= 64 && head[4] == 2 && head[5] == 1 {
+        // 64-bit little-endian: the program headers, looking for PT_INTERP (3).
+        let u64_at = |o: usize| {
+            head.get(o..o + 8)
+                .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
+        };
+        let u16_at = |o: usize| {
+            head.get(o..o + 2)
+                .map(|b| u16::from_le_bytes(b.try_into().unwrap()))
+        };
+        let phoff = u64_at(32)? as usize;
+        let phentsize = u16_at(54)? as usize;
+        let phnum = u16_at(56)? as usize;
+        let mut found = None;
+        for i in 0..phnum.min(64) {
+            let o = phoff + i * phentsize;
+            if head
+                .get(o..o + 4)
+                .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
+                == Some(3)
+            {
+                let off = u64_at(o + 8)? as usize;
+                let size = u64_at(o + 32)? as usize;
+                let bytes = head.get(off..off + size.min(256))?;
+                let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+                found = Some(String::from_utf8_lossy(&bytes[..end]).into_owned());
+                break;
+            }
+        }
+        found?
+    } else {
+        return None;
+    };
+    (!interp.is_empty() && std::fs::metadata(&interp).is_err())
+        .then(|| (p.display().to_string(), interp))
 }

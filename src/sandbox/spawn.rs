@@ -452,6 +452,11 @@ fn supervise(
                 eprintln!("{n}");
             }
         }
+        if code == crate::EXIT_NOTFOUND {
+            // COMMAND ran (its exec worked): 127 is what shells and the dynamic loader give
+            // for a program or library that is not there.
+            eprintln!("jail: note: COMMAND exited with 127, what a shell or the dynamic loader gives when a program or library it needs is not found: the sandbox shows only what the profile grants (`jail explain` lists it; `jail learn -- COMMAND` finds what a run uses)");
+        }
     }
     if let Some((rec, dir)) = &record {
         rec.remove(dir);
