@@ -178,8 +178,13 @@ fn collect(rec: &Record, cx: &Context) -> Grants {
         covered: Why::default(),
         home_used: Why::default(),
     };
+    // jail's own program (what /proc/self/exe of the recorder shows): never the app's.
+    let own = std::env::current_exe().ok();
     for (raw, u) in &rec.paths {
         let (path, anchor, exists) = on_host(raw);
+        if own.as_deref() == Some(path.as_path()) {
+            continue;
+        }
         if path.starts_with("/proc") || path.starts_with("/sys/fs/cgroup") {
             continue;
         }
@@ -597,20 +602,24 @@ pub fn write(rec: &Record, cx: &Context) -> Result<String, String> {
                 .filter(|m| rec.syscalls_ok.contains_key(*m))
                 .collect();
             if !used.is_empty() {
-                let rest: Vec<String> = dd
-                    .members
-                    .iter()
-                    .filter(|m| !used.contains(&m.name.as_str()))
-                    .map(|m| quoted(&m.name))
-                    .collect();
-                t += "\n[seccomp]\n";
+                // @default-deny stays whole; each call the run needed gets a rule of its own
+                // (a rule decides before the deny list). chroot as the shipped browser
+                // profiles allow it: for a real path only.
                 t += &format!(
-                    "# @default-deny without {}, which the run used with success\n",
+                    "\n# @default-deny refuses {}, which the run used with success: allowed by a rule each\n",
                     used.join(", ")
                 );
-                t += "deny = [\"!@default-deny\", ";
-                t += &rest.join(", ");
-                t += "]\n";
+                for name in &used {
+                    let (op, why) = if *name == "chroot" {
+                        ("ne", "for a real path (a browser's own sandbox chroots its content processes)")
+                    } else {
+                        ("ge", "every call")
+                    };
+                    t += &format!(
+                        "[[seccomp.rule]]  # {name}: {why}\nsyscall = {}\narg = 0\nop = \"{op}\"\nvalue = 0\naction = \"allow\"\n",
+                        quoted(name)
+                    );
+                }
             }
         }
     }
