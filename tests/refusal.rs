@@ -411,3 +411,82 @@ fn a_missing_interpreter_or_program_is_named() {
         );
     });
 }
+
+/// `AUDIT_GET`/`AUDIT_SET` of the kernel's audit (`enabled`), through python3: the previous
+/// value, or None where this process may not (not root, no audit).
+fn kernel_audit(set: Option<u32>) -> Option<u32> {
+    let code = format!(
+        r#"
+import socket, struct, sys
+c = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 9); c.bind((0, 0))
+c.send(struct.pack("=IHHII", 16, 1000, 1, 1, 0))
+d = c.recv(8192)
+if struct.unpack("=H", d[4:6])[0] != 1000: sys.exit(1)
+print(struct.unpack("=I", d[20:24])[0], flush=True)
+v = {}
+if v is not None:
+    body = struct.pack("=IIIIIIIIIII", 1, v, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    c.send(struct.pack("=IHHII", 16 + len(body), 1001, 1 | 4, 2, 0) + body)
+    d = c.recv(8192)
+    if struct.unpack("=i", d[16:20])[0] != 0: sys.exit(2)
+"#,
+        set.map(|v| v.to_string()).unwrap_or_else(|| "None".into())
+    );
+    let o = Command::new("python3").args(["-c", &code]).output().ok()?;
+    if !o.status.success() {
+        return None;
+    }
+    String::from_utf8_lossy(&o.stdout).trim().parse().ok()
+}
+
+/// Where the kernel tells (Landlock ABI 7 audit, read by a sandbox started by root), jail names
+/// what Landlock refused: here a TCP connection to a port `connect_tcp` does not list.
+#[test]
+fn a_landlock_refusal_is_named_where_the_kernel_tells() {
+    let Some(u) = users().into_iter().find(|u| u.is_root()) else {
+        eprintln!("skipped: Landlock's audit records are read by root only");
+        return;
+    };
+    let Some(before) = kernel_audit(Some(1)) else {
+        assert!(
+            !common::strict(),
+            "the kernel's audit cannot be turned on here"
+        );
+        eprintln!("SKIPPED: the kernel's audit cannot be turned on here");
+        return;
+    };
+    struct Restore(u32);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            kernel_audit(Some(self.0));
+        }
+    }
+    let _restore = Restore(before);
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let code = format!(
+        "import socket, sys\ns = socket.socket()\ntry:\n    s.connect(('127.0.0.1', {port})); print('connected')\nexcept OSError as e:\n    print('refused', e.errno); sys.exit(3)\n"
+    );
+    // Outside, it connects.
+    let o = Command::new("python3")
+        .args(["-c", &code])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&o.stdout).contains("connected"));
+    let r = py(
+        &u,
+        "include = [\"base\"]\n[namespaces]\nnet = false\n[landlock]\nconnect_tcp = [1]\n",
+        &[],
+        &code,
+    );
+    assert_eq!(r.code(), 3, "{}{}", r.stdout(), r.stderr());
+    assert!(r.stdout().contains("refused 13"), "{}", r.stdout());
+    assert!(
+        r.stderr().contains(&format!(
+            "jail: note: Landlock refused net.connect_tcp on port {port} \u{d7}1"
+        )),
+        "{}",
+        r.stderr()
+    );
+    drop(l);
+}

@@ -160,6 +160,11 @@ pub struct Process {
     /// only the host's root set it).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub memfd_noexec: bool,
+    /// Landlock logs what it refuses COMMAND to the kernel's audit log, where the supervisor
+    /// (root, with the refusal report on) reads it for its notes; the kernel says nothing when
+    /// its audit is off.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub report_landlock: bool,
 }
 
 /// How memory-deny-write-execute is enforced.
@@ -455,6 +460,7 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
             && ns.pid
             && (!fs.landlock_noexec.is_empty()
                 || flag(&p.process.memory_deny_write_execute, false)),
+        report_landlock: false,
     };
 
     let mut env = env::compile(&p.env, host)?;
@@ -513,6 +519,8 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
     }
     let x11_host_net = !ns.net && desktop.gui.get("x11").copied().unwrap_or(false);
     let mut landlock = compile_landlock(&mut cx, p, &loaded.sources, &fs, x11_host_net)?;
+    let mut process = process;
+    process.report_landlock = host.uid == 0 && seccomp.report && landlock.enforce();
 
     // The desktop helpers' binds come last, after every grant, so a `tmpfs` over
     // `$XDG_RUNTIME_DIR` does not cover them.

@@ -216,7 +216,9 @@ pub fn no_new_privs_set() -> bool {
 ///
 /// A plan that enforces nothing (`!plan.enforce()`) makes no syscall and reports
 /// `NotEnforced`. Every listed path must exist now: a missing one is an error naming it.
-pub fn apply(plan: &LandlockPlan) -> Result<AppliedReport, ApplyError> {
+/// `log`: denials of COMMAND (after its exec) go to the kernel's audit log (ABI 7+;
+/// `LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON`), for the refusal report.
+pub fn apply(plan: &LandlockPlan, log: bool) -> Result<AppliedReport, ApplyError> {
     let mut report = AppliedReport {
         ruleset: Enforcement::NotEnforced,
         plan_outcome: plan.outcome,
@@ -305,6 +307,11 @@ pub fn apply(plan: &LandlockPlan) -> Result<AppliedReport, ApplyError> {
         report.net_rules += 1;
     }
 
+    if log && found.is_some_and(|f| f >= 7) {
+        created = created
+            .log_new_exec(true)
+            .map_err(step_err("log denials after exec"))?;
+    }
     report.no_new_privs = no_new_privs_set();
     let status = created.restrict_self().map_err(|e| {
         let errno = errno_of(&e);

@@ -142,7 +142,7 @@ pub fn lock_down(plan: &Plan, verbose: bool, report_to: Option<&OwnedFd>) -> Res
         sys::prctl(sys::PR_SET_MDWE, sys::PR_MDWE_REFUSE_EXEC_GAIN, 0)
             .step(|| "set memory-deny-write-execute (PR_SET_MDWE)".into())?;
     }
-    let ll = super::landlock::apply(&plan.landlock).map_err(|e| {
+    let ll = super::landlock::apply(&plan.landlock, plan.process.report_landlock).map_err(|e| {
         StepError::detail(
             "landlock",
             Errno::from_raw(e.errno().unwrap_or(libc::EPERM)),

@@ -16,6 +16,7 @@ pub mod fs;
 pub mod gitwatch;
 pub mod init;
 pub mod landlock;
+pub mod llaudit;
 pub mod lockdown;
 pub mod notify;
 pub mod probe;

@@ -186,7 +186,22 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> i32 {
         unclaim(&claim);
     }
     let watches = super::gitwatch::start(&plan.git_watch);
-    let r = supervise(plan, opts, verbose, cg.as_mut(), nofile_soft);
+    // Landlock's denials of COMMAND, from the kernel's audit log (root; the audit on).
+    let audit = plan
+        .process
+        .report_landlock
+        .then(super::llaudit::listen)
+        .flatten();
+    let mut member = None;
+    let r = supervise(plan, opts, verbose, cg.as_mut(), nofile_soft, &mut member);
+    if let (Some(a), Some(m), Ok(code)) = (&audit, member, &r) {
+        if v != Verbosity::Quiet && (*code != 0 || verbose) {
+            let (refused, lost) = super::llaudit::collect(a, m);
+            for n in super::llaudit::notes(&refused, lost) {
+                eprintln!("{n}");
+            }
+        }
+    }
     if plan.process.die_with_parent {
         // The sandbox has ended with supervise(): nothing of it can make more.
         super::gitwatch::finish(watches);
@@ -227,6 +242,7 @@ fn supervise(
     verbose: bool,
     cg: Option<&mut Cgroup>,
     nofile_soft: Option<u64>,
+    member_out: &mut Option<libc::pid_t>,
 ) -> Result<i32, StepError> {
     let cgroup_paths: Vec<std::path::PathBuf> = cg.as_ref().map(|c| c.paths()).unwrap_or_default();
     let cgroup_made = cg.is_some();
@@ -411,6 +427,7 @@ fn supervise(
     } else {
         pid
     };
+    *member_out = Some(member);
     let mut ns_inodes = early_ns;
     ns_inodes.extend(super::state::namespaces_of(member));
     let record = register(plan, opts, pid, member, cgroup_paths, ns_inodes.clone());
