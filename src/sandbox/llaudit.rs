@@ -106,13 +106,12 @@ pub fn collect(l: &Listener, pid: libc::pid_t) -> (Refused, bool) {
         // "audit(TIME:SERIAL): key=value …"
         let body = text.split_once("): ").map(|(_, b)| b).unwrap_or(text);
         match typ {
-            AUDIT_LANDLOCK_DOMAIN => {
+            AUDIT_LANDLOCK_DOMAIN
                 if field(body, "status") == Some("allocated")
-                    && field(body, "pid") == Some(pid.to_string().as_str())
-                {
-                    if let Some(d) = field(body, "domain") {
-                        ours.push(d.to_string());
-                    }
+                    && field(body, "pid") == Some(pid.to_string().as_str()) =>
+            {
+                if let Some(d) = field(body, "domain") {
+                    ours.push(d.to_string());
                 }
             }
             AUDIT_LANDLOCK_ACCESS => {
