@@ -47,7 +47,7 @@ fn set_no_new_privs() {
 /// Apply `plan` in the child, like the real caller does (no_new_privs first).
 fn apply_in_child(plan: &LandlockPlan, obs: &mut Obs) -> Result<(), String> {
     set_no_new_privs();
-    let rep = apply(plan).map_err(|e| e.to_string())?;
+    let rep = apply(plan, false).map_err(|e| e.to_string())?;
     obs.push((
         "fully_enforced".into(),
         i32::from(rep.ruleset != Enforcement::FullyEnforced),
@@ -351,7 +351,7 @@ fn missing_path_is_an_error_naming_it() {
     let want = gone.display().to_string();
     let obs = in_child(|obs| {
         set_no_new_privs();
-        match apply(&plan) {
+        match apply(&plan, false) {
             Ok(_) => obs.push(("applied".into(), 1)),
             Err(e) => {
                 obs.push(("errno".into(), e.errno().unwrap_or(-1)));
