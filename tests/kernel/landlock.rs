@@ -388,7 +388,7 @@ fn apply_does_not_set_no_new_privs() {
     // that apply() leaves it unset and reports that.
     let plan = plan_for(LandlockSpec::default());
     let obs = in_child(|obs| {
-        let rep = apply(&plan).map_err(|e| e.to_string())?;
+        let rep = apply(&plan, false).map_err(|e| e.to_string())?;
         obs.push(("reported_nnp".into(), i32::from(rep.no_new_privs)));
         obs.push(("nnp_now".into(), i32::from(no_new_privs_set())));
         obs.push((
@@ -418,7 +418,7 @@ fn plan_that_enforces_nothing_is_a_no_op() {
     )
     .unwrap();
     // No fork needed: nothing is applied, and we check that in this very process.
-    let rep = apply(&plan).unwrap();
+    let rep = apply(&plan, false).unwrap();
     assert_eq!(rep.ruleset, Enforcement::NotEnforced);
     assert_eq!(rep.plan_outcome, PlanOutcome::Unavailable);
     assert!(std::fs::read_dir(std::env::temp_dir()).is_ok());
@@ -428,7 +428,7 @@ fn plan_for_newer_abi_than_kernel_is_refused() {
     let mut plan = plan_for(LandlockSpec::default());
     plan.abi = Some(abi() + 1);
     // Refused before any ruleset is built, so it is safe to run in-process.
-    assert!(matches!(apply(&plan), Err(ApplyError::AbiMismatch { .. })));
+    assert!(matches!(apply(&plan, false), Err(ApplyError::AbiMismatch { .. })));
 }
 
 /// This module's cases, in the order they are listed and run.
