@@ -407,6 +407,103 @@ fn git_metadata_cannot_be_swapped_or_redirected() {
     });
 }
 
+/// A protected file inside a writable grant cannot be replaced by renaming a folder above it
+/// (the read-only mount travels with the folder, and a new file takes the old path): the
+/// stow-style `~/.bash_aliases -> dotfiles/bash/.bash_aliases`, a `ro` file and a `hide` in a
+/// writable project folder.
+#[test]
+fn protected_paths_cannot_be_moved_away_by_renaming_a_folder_above() {
+    each_user(|u| {
+        let home = fresh_home(u);
+        let dot = home.join("dotfiles/bash");
+        std::fs::create_dir_all(&dot).unwrap();
+        write_file(u, &dot, ".bash_aliases", "# aliases\n");
+        std::os::unix::fs::symlink("dotfiles/bash/.bash_aliases", home.join(".bash_aliases"))
+            .unwrap();
+        let proj = home.join("work/proj/conf");
+        std::fs::create_dir_all(&proj).unwrap();
+        write_file(u, &proj, "settings", "original\n");
+        write_file(u, &proj, "secret", "KEY\n");
+        if euid() == 0 {
+            for p in [
+                home.join("dotfiles"),
+                dot.clone(),
+                home.join(".bash_aliases"),
+                home.join("work/proj"),
+                proj.clone(),
+            ] {
+                let _ = std::os::unix::fs::lchown(&p, Some(u.uid), Some(u.gid));
+            }
+        }
+        let h = home.display();
+        let attack = format!(
+            "mv {h}/dotfiles/bash {h}/dotfiles/bash2 && mkdir {h}/dotfiles/bash && echo 'echo PWNED' > {h}/dotfiles/bash/.bash_aliases && echo ALIASES; \
+             mv {h}/dotfiles {h}/dotfiles2 && echo DOTFILES; \
+             mv {h}/work/proj/conf {h}/work/proj/conf2 && mkdir {h}/work/proj/conf && echo evil > {h}/work/proj/conf/settings && echo SETTINGS; \
+             cat {h}/work/proj/conf2/secret {h}/work/proj/conf/secret 2>/dev/null; echo WORK-OK"
+        );
+        // The proof: outside, every move works (on a copy).
+        let proof = fresh_home(u);
+        let o = host_cmd(u, "/bin/sh")
+            .args([
+                "-c",
+                &format!(
+                    "cp -a {h}/. {}/ && {}",
+                    proof.display(),
+                    attack.replace(&h.to_string(), &proof.display().to_string())
+                ),
+            ])
+            .output()
+            .unwrap();
+        for w in ["ALIASES", "DOTFILES", "SETTINGS"] {
+            assert!(text(&o).contains(w), "proof failed ({w}): {}", text(&o));
+        }
+        let _ = std::fs::remove_dir_all(&proof);
+        let proj_s = home.join("work/proj").display().to_string();
+        let toml = format!(
+            "include = [\"default\"]\n[filesystem]\ntmpfs = [\"!~\"]\nrw = [\"~\"]\nro = [\"{proj_s}/conf/settings\"]\nhide = [\"{proj_s}/conf/secret\"]\n"
+        );
+        let r = Jail::new(u)
+            .env("HOME", &home)
+            .profile("rwhome2", &toml)
+            .args([
+                "run",
+                "--profile",
+                "rwhome2",
+                "--",
+                "/bin/sh",
+                "-c",
+                &attack,
+            ])
+            .output();
+        assert!(
+            r.stdout().contains("WORK-OK"),
+            "[{}] {}{}",
+            u.name,
+            r.stdout(),
+            r.stderr()
+        );
+        for w in ["ALIASES", "DOTFILES", "SETTINGS", "KEY"] {
+            assert!(
+                !r.stdout().contains(w),
+                "[{}] ESCAPE: {w}: a protected path was moved away from inside:\n{}{}",
+                u.name,
+                r.stdout(),
+                r.stderr()
+            );
+        }
+        assert_eq!(
+            std::fs::read_to_string(dot.join(".bash_aliases")).unwrap(),
+            "# aliases\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(proj.join("settings")).unwrap(),
+            "original\n"
+        );
+        let _ = std::fs::remove_dir_all(&home);
+    });
+}
+
 /// With `repositories = "commit"` (the shipped `git` profile) git commits inside, and still
 /// nothing that steers git can be changed: its config, hooks and info stay read-only, `.git`
 /// cannot be renamed away, and a `commondir` the sandbox makes is moved aside when it ends.

@@ -428,7 +428,10 @@ fn plan_for_newer_abi_than_kernel_is_refused() {
     let mut plan = plan_for(LandlockSpec::default());
     plan.abi = Some(abi() + 1);
     // Refused before any ruleset is built, so it is safe to run in-process.
-    assert!(matches!(apply(&plan, false), Err(ApplyError::AbiMismatch { .. })));
+    assert!(matches!(
+        apply(&plan, false),
+        Err(ApplyError::AbiMismatch { .. })
+    ));
 }
 
 /// This module's cases, in the order they are listed and run.

@@ -19,6 +19,7 @@ mod follow;
 pub mod glob;
 mod noexec;
 mod paths;
+mod pin;
 mod protect;
 mod steps;
 use create::*;
@@ -613,6 +614,8 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces, app: &str) -> Result<
         &mut warnings,
     );
     steps.extend(noexec_steps);
+    // 7. The folders between a writable grant and what protects a path in it stay in place.
+    pin::pin(host, &mut steps);
 
     // The caller's folder, else the home, else /: whichever is visible inside. A fresh tmpfs
     // shows only its own root (what lies below it on the host is not there).
