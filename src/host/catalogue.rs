@@ -64,7 +64,7 @@ pub const POLICY_DATA_DIRS: [&str; 15] = [
 ];
 
 /// Folders directly in the home whose contents host programs run or obey.
-pub const POLICY_HOME_DIRS: [&str; 19] = [
+pub const POLICY_HOME_DIRS: [&str; 21] = [
     ".local/bin",
     ".ssh",
     ".vim",
@@ -84,11 +84,13 @@ pub const POLICY_HOME_DIRS: [&str; 19] = [
     ".gradle",
     ".kube",
     ".aws",
+    "bin",
+    ".config/firejail",
 ];
 
 /// Files directly in the home that a login, a shell, an X session or another program runs or
 /// obeys (firejail's disable-common list is a catalogue of this class; this list is ours).
-pub const POLICY_HOME_FILES: [&str; 61] = [
+pub const POLICY_HOME_FILES: [&str; 63] = [
     ".gnupg/gpg.conf",
     ".gnupg/gpg-agent.conf",
     ".gnupg/dirmngr.conf",
@@ -150,8 +152,15 @@ pub const POLICY_HOME_FILES: [&str; 61] = [
     ".procmailrc",
     ".gnupg/common.conf",
     ".gnupg/gpgsm.conf",
+    ".lesskey",
+    ".less",
 ];
 
 /// Files under `$XDG_CONFIG_HOME` that host programs obey (creating an empty one is harmless,
 /// so a missing one gets an empty placeholder).
-pub const POLICY_CONFIG_FILES: [&str; 3] = ["mimeapps.list", "user-dirs.dirs", "starship.toml"];
+pub const POLICY_CONFIG_FILES: [&str; 4] = [
+    "mimeapps.list",
+    "user-dirs.dirs",
+    "starship.toml",
+    "lesskey",
+];

@@ -38,6 +38,9 @@ const PLANTS: &[&str] = &[
     ".bash_aliases",
     ".cargo/env",
     ".local/lib/python3.11/site-packages/evil.pth",
+    ".lesskey",
+    "bin/evil",
+    ".config/firejail/nano.local",
 ];
 
 fn plant_script(home: &Path) -> String {
