@@ -147,10 +147,18 @@ fn host_process_limits_and_priority_out_of_reach_without_pid_namespace() {
     each_user(|u| {
         let mut victim = host_cmd(u, "/bin/sleep").arg("60").spawn().unwrap();
         let pid = victim.id();
+        // PRIO_USER with who = 0: every process of the uid (set to the nice value they have,
+        // so the proof changes nothing; not as root, whose daemons may run reniced).
+        let user_nice = if u.is_root() {
+            "print('nice-user skipped')".to_string()
+        } else {
+            "os.setpriority(os.PRIO_USER, 0, os.getpriority(os.PRIO_PROCESS, 0))".to_string()
+        };
         let script = format!(
             "import resource, os\n\
              for name, f in [('prlimit', lambda: resource.prlimit({pid}, resource.RLIMIT_NOFILE, (64, 64))),\n\
-                             ('nice', lambda: os.setpriority(os.PRIO_PROCESS, {pid}, 19))]:\n\
+                             ('nice', lambda: os.setpriority(os.PRIO_PROCESS, {pid}, 19)),\n\
+                             ('nice-user', lambda: {user_nice})]:\n\
              \x20   try:\n\
              \x20       f(); print(name, 'ok')\n\
              \x20   except OSError as e:\n\
@@ -164,6 +172,15 @@ fn host_process_limits_and_priority_out_of_reach_without_pid_namespace() {
             .unwrap();
         works(&o, "prlimit");
         works(&o, "nice");
+        if !u.is_root() {
+            // Reaches the kernel: done, or EACCES where one of the user's processes runs at
+            // a higher nice value (lowering it needs privilege).
+            let v = verdict(&text(&o), "nice-user");
+            assert!(
+                matches!(v.as_deref(), Some("ok") | Some("err 13")),
+                "proof failed: {v:?}"
+            );
+        }
         let r = Jail::new(u)
             .profile("nopid", toml)
             .args([
@@ -181,6 +198,15 @@ fn host_process_limits_and_priority_out_of_reach_without_pid_namespace() {
         let _ = victim.wait();
         refused(&r, "prlimit");
         refused(&r, "nice");
+        if !u.is_root() {
+            // The filter's EPERM, not the kernel's answer.
+            assert_eq!(
+                verdict(&r.stdout(), "nice-user").as_deref(),
+                Some("err 1"),
+                "[{}] ESCAPE: setpriority(PRIO_USER, 0) reached every process of the user",
+                u.name
+            );
+        }
         assert!(
             r.stdout().contains("self ok"),
             "[{}] {}{}",

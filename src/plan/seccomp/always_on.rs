@@ -246,13 +246,27 @@ pub(super) fn always_on_filter(
         let mut names = vec![];
         for &(name, arg) in &PID_TARGETED {
             if let Some(n) = arch.syscall_nr(name) {
-                asm.jump(BPF_JEQ_K, 0, allow, eperm);
+                // who = 0 is the caller only for a process (or its group): for PRIO_USER and
+                // IOPRIO_WHO_USER (arg0) it is every process of the caller's uid.
+                let whole_user = match name {
+                    "setpriority" => Some(libc::PRIO_USER as u32),
+                    "ioprio_set" => Some(3), // IOPRIO_WHO_USER
+                    _ => None,
+                };
+                let ok = match whole_user {
+                    Some(w) => {
+                        asm.jump(BPF_JEQ_K, w, eperm, allow);
+                        asm.stmt(BPF_LD_W_ABS, off_arg_lo(0))
+                    }
+                    None => allow,
+                };
+                asm.jump(BPF_JEQ_K, 0, ok, eperm);
                 per_nr.insert(n, asm.stmt(BPF_LD_W_ABS, off_arg_lo(arg)));
                 names.push(format!("{name}(pid in arg{arg})"));
             }
         }
         lines.push(format!(
-            "{} on any process but the caller (pid 0) -> errno EPERM (the host's pid namespace is shared)",
+            "{} on any process but the caller (pid 0; for setpriority and ioprio_set not every process of the user) -> errno EPERM (the host's pid namespace is shared)",
             names.join(" ")
         ));
     }
