@@ -327,7 +327,7 @@ pub fn to_text(p: &Plan) -> String {
     if p.process.memfd_noexec {
         step(
             &mut o,
-            "vm.memfd_noexec = 2 in the sandbox's pid namespace: no memfd can be executed (a program written into memory cannot get round noexec)".into(),
+            "vm.memfd_noexec = 2 in the sandbox's pid namespace: no memfd can be executed with execve (the dynamic loader can still map a program from one: ld.so /proc/self/fd/N)".into(),
         );
     } else if guards_exec {
         step(

@@ -494,6 +494,20 @@ pub fn compile(loaded: &Loaded, command: &[String], host: &Host) -> Result<Plan,
         }
     }
 
+    // Without PR_SET_MDWE, seccomp cannot see what the kernel does at exec: an i386 program
+    // without PT_GNU_STACK gets READ_IMPLIES_EXEC there, and all its readable memory is
+    // executable. Refused rather than promised.
+    if process.mdwe == Some(Mdwe::Seccomp) && flag(&p.seccomp.i386, false) {
+        let at = p
+            .process
+            .memory_deny_write_execute
+            .as_ref()
+            .map(|m| m.at.clone());
+        return Err(Located::new(
+            "memory_deny_write_execute with [seccomp] i386 needs PR_SET_MDWE (Linux 6.3+): on this kernel the seccomp rules cannot hold for 32-bit programs (the kernel makes an old one's readable memory executable at exec); drop one of the two",
+            at,
+        ));
+    }
     let mut seccomp = compile_seccomp(
         p,
         nested_flags,

@@ -403,6 +403,17 @@ fn mdwe_by_prctl_or_by_systemds_seccomp_rules() {
     assert_eq!(prot("mprotect", r), RET_ALLOW);
     assert_eq!(prot("pkey_mprotect", x), eperm);
     assert_eq!(prot("shmat", libc::SHM_EXEC as u64), eperm);
+    // READ_IMPLIES_EXEC would make every readable mapping executable.
+    assert_eq!(
+        emu::eval(&p.seccomp, "personality", [0x0040_0000, 0, 0, 0, 0, 0]),
+        eperm
+    );
+    // With i386 the seccomp rules cannot hold (the kernel sets READ_IMPLIES_EXEC at exec for
+    // old 32-bit programs): refused.
+    if seccomp::Arch::native() == Some(seccomp::Arch::X86_64) {
+        let e = compile_err(&old, &format!("{key}[seccomp]\ni386 = true\n"));
+        assert!(e.contains("needs PR_SET_MDWE"), "{e}");
+    }
 }
 
 #[test]
@@ -755,4 +766,77 @@ fn double_star_matches_any_depth_and_brackets_may_be_literal() {
     for want in ["/home/ann/Foo [1]", "/home/ann/Foo 1"] {
         assert!(hs.contains(&want.to_string()), "{want}: {hs:?}");
     }
+}
+
+#[test]
+fn with_i386_calls_only_the_multiplexers_reach_are_covered_by_their_names() {
+    use crate::plan::seccomp::{emu, Arch, RET_ALLOW, RET_ERRNO};
+    if seccomp::Arch::native() != Some(seccomp::Arch::X86_64) {
+        return;
+    }
+    const I386: u32 = 0x4000_0003;
+    let nr = |n: &str| Arch::I386.syscall_nr(n).unwrap();
+    let eperm = RET_ERRNO | libc::EPERM as u32;
+    let h = host(None);
+    // i386 has no direct accept, send, recv or semop: only socketcall and ipc reach them.
+    let p = plan_of(
+        &h,
+        "[seccomp]\ndeny = [\"@default-deny\", \"accept\", \"sendto\", \"recvfrom\", \"semop\", \"semtimedop\", \"uname\"]\ni386 = true\n",
+    );
+    let sc = nr("socketcall");
+    for call in [5u64, 9, 10, 11, 12] {
+        assert_eq!(
+            emu::eval_arch(&p.seccomp, sc, I386, [call, 0, 0, 0, 0, 0]),
+            eperm,
+            "socketcall({call})"
+        );
+    }
+    assert_eq!(
+        emu::eval_arch(&p.seccomp, sc, I386, [3, 0, 0, 0, 0, 0]),
+        RET_ALLOW
+    );
+    for call in [1u64, 4] {
+        assert_eq!(
+            emu::eval_arch(&p.seccomp, nr("ipc"), I386, [call, 0, 0, 0, 0, 0]),
+            eperm
+        );
+    }
+    for call in ["olduname", "oldolduname", "semtimedop_time64"] {
+        assert_eq!(
+            emu::eval_arch(&p.seccomp, nr(call), I386, [0; 6]),
+            eperm,
+            "{call}"
+        );
+    }
+    // A rule on mmap: the low 32 bits of prot on x86_64 (high garbage does not slip past),
+    // i386's old mmap (arguments in memory) refused outright, mmap2 by the rule.
+    let p = plan_of(
+        &h,
+        "[seccomp]\ni386 = true\n[[seccomp.rule]]\nsyscall = \"mmap\"\narg = 2\nop = \"masked_eq\"\nmask = 4\nvalue = 4\naction = \"errno\"\n",
+    );
+    assert_eq!(
+        emu::eval(&p.seccomp, "mmap", [0, 4096, 0x1_0000_0007, 0x22, 0, 0]),
+        eperm
+    );
+    assert_eq!(
+        emu::eval(&p.seccomp, "mmap", [0, 4096, 3, 0x22, 0, 0]),
+        RET_ALLOW
+    );
+    assert_eq!(emu::eval_arch(&p.seccomp, nr("mmap"), I386, [0; 6]), eperm);
+    assert_eq!(
+        emu::eval_arch(&p.seccomp, nr("mmap2"), I386, [0, 4096, 5, 0x22, 0, 0]),
+        eperm
+    );
+    assert_eq!(
+        emu::eval_arch(&p.seccomp, nr("mmap2"), I386, [0, 4096, 3, 0x22, 0, 0]),
+        RET_ALLOW
+    );
+    // explain says what does not hold for 32-bit programs.
+    let p = plan_of(
+        &h,
+        "[seccomp]\ni386 = true\n[[seccomp.rule]]\nsyscall = \"socket\"\narg = 0\nop = \"eq\"\nvalue = 2\naction = \"errno\"\n[[seccomp.rule]]\nsyscall = \"truncate\"\narg = 1\nop = \"eq\"\nvalue = 0\naction = \"errno\"\n",
+    );
+    let w = p.seccomp.summary.warnings.join("\n");
+    assert!(w.contains("socketcall or ipc"), "{w}");
+    assert!(w.contains("truncate64"), "{w}");
 }

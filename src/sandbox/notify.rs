@@ -23,8 +23,9 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 pub struct Refusals {
     listener: Option<OwnedFd>,
     policy: Vec<SockFilter>,
-    /// Syscall number → (times refused, errno answered).
-    counts: BTreeMap<u32, (u64, i32)>,
+    /// (audit arch, syscall number) → (times refused, errno answered); at most
+    /// [`MAX_KINDS`] kinds, the rest counted under [`OTHER`].
+    counts: BTreeMap<(u32, u32), (u64, i32)>,
 }
 
 impl Refusals {
@@ -95,7 +96,12 @@ impl Refusals {
                 &resp as *const libc::seccomp_notif_resp,
             )
         };
-        let e = self.counts.entry(n.data.nr as u32).or_insert((0, errno));
+        // Bounded: a sandbox making every number there is cannot grow jail's memory.
+        let mut key = (n.data.arch, n.data.nr as u32);
+        if !self.counts.contains_key(&key) && self.counts.len() >= MAX_KINDS {
+            key = OTHER;
+        }
+        let e = self.counts.entry(key).or_insert((0, errno));
         e.0 = e.0.saturating_add(1);
     }
 
@@ -106,22 +112,59 @@ impl Refusals {
 
     /// The summary: one `jail: note:` per refused syscall, with the TOML that allows it.
     pub fn notes(&self, plan: &SeccompPlan) -> Vec<String> {
-        self.counts
+        let mut out: Vec<String> = self
+            .counts
             .iter()
-            .map(|(&nr, &(count, errno))| note(plan, nr, count, errno))
-            .collect()
+            .filter(|(k, _)| **k != OTHER)
+            .take(50)
+            .map(|(&(arch, nr), &(count, errno))| note(plan, arch, nr, count, errno))
+            .collect();
+        let more: u64 = self
+            .counts
+            .iter()
+            .skip(50)
+            .chain(self.counts.get_key_value(&OTHER))
+            .map(|(_, (c, _))| *c)
+            .sum();
+        if more > 0 {
+            out.push(format!(
+                "jail: note: … and {more} more refused calls of other system calls"
+            ));
+        }
+        out
     }
 }
 
+/// How many kinds of refused calls are counted apart.
+const MAX_KINDS: usize = 512;
+/// Where the rest are counted.
+const OTHER: (u32, u32) = (0, u32::MAX);
+
 /// The note for one refused syscall.
-pub fn note(plan: &SeccompPlan, nr: u32, count: u64, errno: i32) -> String {
-    let name = plan
-        .arch
+pub fn note(plan: &SeccompPlan, arch: u32, nr: u32, count: u64, errno: i32) -> String {
+    let i386 = arch == crate::plan::seccomp::Arch::I386.audit_arch()
+        && plan.arch != crate::plan::seccomp::Arch::I386;
+    let table = if i386 {
+        crate::plan::seccomp::Arch::I386
+    } else {
+        plan.arch
+    };
+    let name = table
         .syscall_name(nr)
         .map(str::to_string)
         .unwrap_or_else(|| format!("syscall {nr}"));
+    let shown = if i386 {
+        format!("{name} (i386)")
+    } else {
+        name.clone()
+    };
+    let origins = if i386 {
+        &plan.origins_i386
+    } else {
+        &plan.origins
+    };
     let errno_name = crate::util::errno_str(errno).unwrap_or("an errno");
-    let origin = plan.origins.get(&nr).cloned();
+    let origin = origins.get(&nr).cloned();
     let by_rule = origin
         .as_deref()
         .is_some_and(|o| o.starts_with("a [[seccomp.rule]]"));
@@ -144,7 +187,7 @@ pub fn note(plan: &SeccompPlan, nr: u32, count: u64, errno: i32) -> String {
             }
         }
     };
-    format!("jail: note: refused {name} \u{d7}{count} ({origin}; it got {errno_name}); {how}")
+    format!("jail: note: refused {shown} \u{d7}{count} ({origin}; it got {errno_name}); {how}")
 }
 
 /// The `[[seccomp.rule]]` that lets every call of `name` through (a rule decides before the

@@ -344,6 +344,7 @@ int main(int argc, char **argv) {
     printf("chown32 %s\n", e(syscall(SYS_chown32, argv[1], getuid(), getgid())));
     unsigned long args[3] = {999, 0, 0};
     printf("socketcall-connect %s\n", e(syscall(SYS_socketcall, 3, args)));
+    printf("socketcall-accept %s\n", e(syscall(SYS_socketcall, 5, args)));
     return 0;
 }
 "#,
@@ -385,10 +386,14 @@ int main(int argc, char **argv) {
             o.contains("socketcall-connect Bad file descriptor"),
             "proof: {o}"
         );
+        assert!(
+            o.contains("socketcall-accept Bad file descriptor"),
+            "proof: {o}"
+        );
         let r = Jail::new(u)
             .profile(
                 "m32t",
-                "include = [\"default\"]\n[seccomp]\ni386 = true\ndeny = [\"chown\", \"connect\"]\n",
+                "include = [\"default\"]\n[seccomp]\ni386 = true\ndeny = [\"chown\", \"connect\", \"accept\"]\n",
             )
             .args([
                 "run",
@@ -414,6 +419,14 @@ int main(int argc, char **argv) {
             r.stdout()
                 .contains("socketcall-connect Operation not permitted"),
             "[{}] ESCAPE: a denied connect is done through socketcall:\n{}",
+            u.name,
+            r.stdout()
+        );
+        // i386 has no direct accept: only socketcall reaches it.
+        assert!(
+            r.stdout()
+                .contains("socketcall-accept Operation not permitted"),
+            "[{}] ESCAPE: a denied accept is done through socketcall:\n{}",
             u.name,
             r.stdout()
         );

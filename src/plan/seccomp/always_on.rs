@@ -249,7 +249,7 @@ pub(super) fn always_on_filter(
                 // who = 0 is the caller only for a process (or its group): for PRIO_USER and
                 // IOPRIO_WHO_USER (arg0) it is every process of the caller's uid.
                 let whole_user = match name {
-                    "setpriority" => Some(libc::PRIO_USER as u32),
+                    "setpriority" => Some(libc::PRIO_USER),
                     "ioprio_set" => Some(3), // IOPRIO_WHO_USER
                     _ => None,
                 };

@@ -73,7 +73,7 @@ pub(super) static ARG_TYPES: &[(&str, &str)] = &[
     ("mknod", "lii"),
     ("mknodat", "ilii"),
     ("mlock2", "lli"),
-    ("mmap", "llllll"),
+    ("mmap", "lliiil"),
     ("mount", "lllll"),
     ("mprotect", "lll"),
     ("mq_open", "liil"),

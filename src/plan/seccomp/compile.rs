@@ -254,10 +254,30 @@ pub fn compile(spec: &SeccompSpec, arch: Arch) -> Result<SeccompPlan, SeccompErr
             )));
         }
         let resolved = resolve(&r.syscall, arch, ListKind::Rule, index, &mut warnings)?;
-        if arch == Arch::I386 && refuses(r.action) && twins::multiplexed(&r.syscall).is_some() {
+        if arch == Arch::I386 && refuses(r.action) && !twins::multiplexed(&r.syscall).is_empty() {
             warnings.push(format!("{}[{index}]: on i386, {} is also reached through a multiplexer (socketcall or ipc) whose arguments are in memory: the rule does not hold there", ListKind::Rule, r.syscall));
         }
         for (&nr, name) in &resolved {
+            if arch == Arch::I386 && name == &r.syscall && twins::IN_MEMORY.contains(&name.as_str())
+            {
+                // i386's own `mmap` and `select` are the old calls, their arguments in
+                // memory: a refusing rule cannot look at them, so it refuses the old call
+                // outright (glibc uses mmap2 and _newselect, which get the rule).
+                if refuses(r.action) {
+                    rule_lines.push(format!(
+                        "{name}({nr}, i386's old call, arguments in memory): any -> {}",
+                        action_text(r.action)
+                    ));
+                    rules.entry(nr).or_default().push(Rule {
+                        arg: 0,
+                        op: CmpOp::Ge,
+                        value: 0,
+                        width: ArgWidth::W32,
+                        action: r.action,
+                    });
+                }
+                continue;
+            }
             if name != &r.syscall && twins::OTHER_ARGS.contains(&name.as_str()) {
                 if refuses(r.action) {
                     warnings.push(format!("{}[{index}]: on i386, {name} does what {} does with its arguments elsewhere: the rule does not hold for it", ListKind::Rule, r.syscall));
@@ -324,9 +344,29 @@ pub fn compile(spec: &SeccompSpec, arch: Arch) -> Result<SeccompPlan, SeccompErr
             ListKind::Deny => refuse,
             _ => SeccompAction::Allow,
         };
-        let mux: Vec<(String, &str, u64, u64)> = listed
-            .values()
-            .filter_map(|n| twins::multiplexed(n).map(|(m, v, mask)| (n.clone(), m, v, mask)))
+        // By every name the list reaches: in i386 numbers, and as written (i386 has no
+        // direct `accept`, `send`, `recv` or `semop`: only the multiplexers reach them).
+        let mut names: std::collections::BTreeSet<String> = listed.values().cloned().collect();
+        for e in entries {
+            match expand_group(e, Arch::X86_64) {
+                Some(m) if e.starts_with('@') => names.extend(m.into_values().map(str::to_string)),
+                _ if !e.starts_with('@') => {
+                    names.insert(e.clone());
+                }
+                _ => {}
+            }
+        }
+        let mux: Vec<(String, &str, u64, u64)> = names
+            .iter()
+            .flat_map(|n| {
+                twins::multiplexed(n)
+                    .into_iter()
+                    .map(move |(m, v, mask)| (n.clone(), m, v, mask))
+            })
+            .filter({
+                let mut seen = std::collections::BTreeSet::new();
+                move |(_, m, v, _)| seen.insert((*m, *v))
+            })
             .collect();
         for (name, m, value, mask) in mux {
             let Some(mnr) = arch.syscall_nr(m) else {
@@ -488,6 +528,7 @@ pub fn compile(spec: &SeccompSpec, arch: Arch) -> Result<SeccompPlan, SeccompErr
         families: spec.families.clone(),
         i386: spec.i386,
     };
+    let mut origins_i386 = BTreeMap::new();
     if i386 {
         // The same spec in i386 numbers, each filter behind a branch on the ABI.
         let other = compile(
@@ -498,6 +539,14 @@ pub fn compile(spec: &SeccompSpec, arch: Arch) -> Result<SeccompPlan, SeccompErr
             Arch::I386,
         )?;
         filters = super::i386::join(filters, other.filters)?;
+        origins_i386 = other.origins;
+        // What holds only partly for 32-bit programs (rules through the multiplexers, twins
+        // taking their arguments elsewhere) is said in the plan too.
+        for w in other.summary.warnings {
+            if w.contains("on i386") && !warnings.contains(&w) {
+                warnings.push(w);
+            }
+        }
         always_on.push("i386 calls (int 0x80, 32-bit programs): allowed, under every rule above and the policy in i386 numbers (socketcall's socket and socketpair -> errno EAFNOSUPPORT when families is set: their family is in memory)".into());
     } else if spec.i386 {
         warnings.push(format!("i386 = true is ignored on {arch}"));
@@ -519,6 +568,7 @@ pub fn compile(spec: &SeccompSpec, arch: Arch) -> Result<SeccompPlan, SeccompErr
         log: spec.log,
         report: true,
         origins,
+        origins_i386,
     })
 }
 

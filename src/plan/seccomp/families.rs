@@ -9,7 +9,7 @@
 use super::bpf::{
     check_len, dispatch, off_arg_lo, Asm, Target, BPF_JEQ_K, BPF_JSET_K, BPF_LD_W_ABS,
 };
-use super::bpf::{RET_ALLOW, RET_ERRNO};
+use super::bpf::{BPF_ALU_AND_K, RET_ALLOW, RET_ERRNO};
 use super::{Arch, BpfFilter, SeccompError};
 use std::collections::BTreeMap;
 
@@ -82,6 +82,9 @@ pub(super) fn families_filter(
     check_len("families", asm.finish())
 }
 
+/// The personality flag that makes readable memory executable.
+const READ_IMPLIES_EXEC: u32 = 0x0040_0000;
+
 /// `[process] memory_deny_write_execute` where the kernel lacks PR_SET_MDWE: systemd's
 /// MemoryDenyWriteExecute rules. `mmap` with PROT_WRITE and PROT_EXEC, `mprotect` and
 /// `pkey_mprotect` with PROT_EXEC (whatever the mapping was), `shmat` with SHM_EXEC → EPERM.
@@ -119,7 +122,22 @@ pub(super) fn mdwe_filter(arch: Arch, lines: &mut Vec<String>) -> Result<BpfFilt
         asm.jump(BPF_JSET_K, libc::SHM_EXEC as u32, eperm, allow);
         per_nr.insert(nr, asm.stmt(BPF_LD_W_ABS, off_arg_lo(2)));
     }
-    lines.push("memory-deny-write-execute (no PR_SET_MDWE in this kernel): mmap with PROT_WRITE|PROT_EXEC, mprotect/pkey_mprotect with PROT_EXEC, shmat with SHM_EXEC -> errno EPERM".into());
+    if let Some(nr) = arch.syscall_nr("personality") {
+        // READ_IMPLIES_EXEC makes every readable mapping executable.
+        asm.jump(BPF_JSET_K, READ_IMPLIES_EXEC, eperm, allow);
+        per_nr.insert(nr, asm.stmt(BPF_LD_W_ABS, off_arg_lo(0)));
+    }
+    if arch == Arch::I386 {
+        if let Some(nr) = arch.syscall_nr("ipc") {
+            // i386's ipc(SHMAT = 21, id, shmflg, …): the call in arg0's low 16 bits.
+            asm.jump(BPF_JSET_K, libc::SHM_EXEC as u32, eperm, allow);
+            let shmflg = asm.stmt(BPF_LD_W_ABS, off_arg_lo(2));
+            asm.jump(BPF_JEQ_K, 21, shmflg, allow);
+            asm.stmt(BPF_ALU_AND_K, 0xffff);
+            per_nr.insert(nr, asm.stmt(BPF_LD_W_ABS, off_arg_lo(0)));
+        }
+    }
+    lines.push("memory-deny-write-execute (no PR_SET_MDWE in this kernel): mmap with PROT_WRITE|PROT_EXEC, mprotect/pkey_mprotect with PROT_EXEC, shmat (and i386's ipc SHMAT) with SHM_EXEC, personality with READ_IMPLIES_EXEC -> errno EPERM".into());
     dispatch(&mut asm, &per_nr, allow);
     check_len("mdwe", asm.finish())
 }

@@ -441,6 +441,9 @@ pub struct SeccompPlan {
     /// Derived from the lists, so not part of the serialized plan.
     #[serde(skip)]
     pub origins: BTreeMap<u32, String>,
+    /// The same in i386 numbers (`[seccomp] i386`).
+    #[serde(skip)]
+    pub origins_i386: BTreeMap<u32, String>,
     /// The policy by syscall name, for `jail export` (other runtimes take names, not BPF).
     /// Not part of the JSON plan: the filters and the summary say the same.
     #[serde(skip)]

@@ -688,7 +688,10 @@ fn io_uring_allowed_is_a_warning() {
 fn rule_widths_follow_the_argument_type() {
     assert_eq!(arg_width("socket", 0), Some(ArgWidth::W32));
     assert_eq!(arg_width("openat", 3), Some(ArgWidth::W32));
-    assert_eq!(arg_width("mmap", 2), Some(ArgWidth::W64));
+    // mmap's prot, flags and fd are unsigned long in the prototype, but the kernel uses only
+    // their low 32 bits (prot 0x100000007 maps read-write-execute).
+    assert_eq!(arg_width("mmap", 2), Some(ArgWidth::W32));
+    assert_eq!(arg_width("mmap", 1), Some(ArgWidth::W64));
     assert_eq!(arg_width("read", 1), Some(ArgWidth::W64));
     assert_eq!(arg_width("socket", 3), None);
     assert_eq!(arg_width("lookup_dcookie", 0), None);

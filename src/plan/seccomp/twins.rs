@@ -70,11 +70,14 @@ pub(crate) const TWINS: &[(&str, &[&str])] = &[
     ("rt_sigtimedwait", &["rt_sigtimedwait_time64"]),
     ("futex", &["futex_time64"]),
     ("sched_rr_get_interval", &["sched_rr_get_interval_time64"]),
+    ("uname", &["olduname", "oldolduname"]),
 ];
 
 /// Twins whose arguments lie elsewhere (split 64-bit values, another order, or in memory):
 /// an argument rule does not carry over to them.
 pub(crate) const OTHER_ARGS: &[&str] = &[
+    "olduname",
+    "oldolduname",
     "_llseek",
     "umount",
     "fadvise64_64",
@@ -90,6 +93,10 @@ pub(crate) const OTHER_ARGS: &[&str] = &[
     "sigsuspend",
     "sigreturn",
 ];
+
+/// i386 calls named like an x86_64 one whose arguments are in memory (the old `mmap` and
+/// `select`): an argument rule cannot look at them.
+pub(crate) const IN_MEMORY: &[&str] = &["mmap", "select"];
 
 /// The calls of i386's `socketcall(call, args)`: arg0 names which.
 pub(crate) const SOCKETCALL: &[(&str, u64)] = &[
@@ -141,12 +148,30 @@ pub(super) fn twins(name: &str) -> &'static [&'static str] {
         .unwrap_or(&[])
 }
 
-/// Which multiplexer (`socketcall` or `ipc`) reaches `name`, with its arg0 value and mask.
-pub(super) fn multiplexed(name: &str) -> Option<(&'static str, u64, u64)> {
-    if let Some((_, v)) = SOCKETCALL.iter().find(|(n, _)| *n == name) {
-        return Some(("socketcall", *v, u64::from(u32::MAX)));
+/// Calls of the multiplexers that do what another name does: `send` is `sendto` without an
+/// address, `recv` is `recvfrom`; `semop` is `semtimedop` without a timeout.
+const ALSO: &[(&str, &str)] = &[
+    ("sendto", "send"),
+    ("recvfrom", "recv"),
+    ("semtimedop", "semop"),
+    ("semtimedop_time64", "semtimedop"),
+    ("semtimedop_time64", "semop"),
+];
+
+/// Which multiplexer calls (`socketcall` or `ipc`, arg0 value and mask) reach `name`.
+pub(super) fn multiplexed(name: &str) -> Vec<(&'static str, u64, u64)> {
+    let mut names = vec![name];
+    names.extend(ALSO.iter().filter(|(n, _)| *n == name).map(|(_, a)| *a));
+    let mut out = vec![];
+    for n in names {
+        if let Some((_, v)) = SOCKETCALL.iter().find(|(s, _)| *s == n) {
+            out.push(("socketcall", *v, u64::from(u32::MAX)));
+        }
+        if let Some((_, v)) = IPC.iter().find(|(s, _)| *s == n) {
+            out.push(("ipc", *v, 0xffff));
+        }
     }
-    IPC.iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| ("ipc", *v, 0xffff))
+    out.sort();
+    out.dedup();
+    out
 }
