@@ -201,7 +201,7 @@ complete -c jail -n "__fish_jail_using_subcommand export; and __fish_seen_subcom
 complete -c jail -n "__fish_jail_using_subcommand import" -l out -d 'The folder NAME.toml files are written to (default: the user\'s profile folder)' -r -F
 complete -c jail -n "__fish_jail_using_subcommand import" -l firejail-dir -d 'The system\'s firejail folder (default /etc/firejail)' -r -F
 complete -c jail -n "__fish_jail_using_subcommand import" -l all -d 'Convert every .profile of /etc/firejail'
-complete -c jail -n "__fish_jail_using_subcommand import" -l force -d 'Replace NAME.toml when it exists (else that profile is refused)'
+complete -c jail -n "__fish_jail_using_subcommand import" -l force -d 'Replace NAME.toml when it exists (else that profile is refused), and write a profile named like one of jail\'s own under that name (else as firejail-NAME.toml)'
 complete -c jail -n "__fish_jail_using_subcommand import" -s v -l verbose -d 'Print each setup step as it happens, and the refusal report (the system calls the sandbox refused, with the profile lines that allow them) even when COMMAND succeeds'
 complete -c jail -n "__fish_jail_using_subcommand import" -s q -l quiet -d 'Print only errors (no refusal report)'
 complete -c jail -n "__fish_jail_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'

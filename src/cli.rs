@@ -103,7 +103,7 @@ and takes away; jail starts from nothing and grants: a home whitelist becomes a 
 (created when missing), no home whitelist grants the home with each blacklisted path hidden, blacklists of system paths \
 are hidden, net none keeps jail's own network namespace (else the host's network), protocol becomes [seccomp] families. \
 Every line with no jail equivalent is kept as a comment saying what was lost. A summary ends the output: converted, \
-with losses (by kind), refused (why). firejail's profiles are GPL-2.0: jail ships no converted copies.",
+with losses (by kind), refused (why). A firejail profile named like one of jail's own (default, firefox, git …) is written as firejail-NAME.toml, so that it never takes the place of jail's (for default: of every jail run), unless --force. Includes are read only as firejail profiles: regular files of at most 1 MiB whose first command is firejail's. firejail's profiles are GPL-2.0: jail ships no converted copies.",
         after_help = "Exit status: 0 when every profile converted; 1 when some were refused (an unreadable file, a missing \
 include, not a firejail profile, NAME.toml exists without --force); 125 when jail refused (nothing to import, DIR not writable).\n\
 Each file is written to a temporary name and renamed: never a half-written profile."
@@ -142,7 +142,8 @@ pub struct ImportArgs {
     /// The folder NAME.toml files are written to (default: the user's profile folder)
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Replace NAME.toml when it exists (else that profile is refused)
+    /// Replace NAME.toml when it exists (else that profile is refused), and write a profile
+    /// named like one of jail's own under that name (else as firejail-NAME.toml)
     #[arg(long)]
     pub force: bool,
     /// The system's firejail folder (default /etc/firejail)

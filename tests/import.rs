@@ -5,6 +5,7 @@
 mod common;
 use common::*;
 use std::path::Path;
+use std::process::Command;
 
 fn jail(user: &User, cwd: &Path, args: &[&str]) -> Run {
     let mut cmd = session_command(jail_bin(), user, cwd);
@@ -143,6 +144,9 @@ fn all_converts_at_least_95_percent() {
         );
         let s = r.stdout();
         print!("{s}");
+        // jail's own profiles are not shadowed: firejail's default is firejail-default.
+        assert!(!out.join("default.toml").exists() && out.join("firejail-default.toml").exists());
+        assert!(s.contains("written as firejail-NAME: "), "{s}");
         // Debian's collection has one profile including a file it does not ship: refused.
         assert!(r.code() == 0 || r.code() == 1, "{}", r.stderr());
         let line = s
@@ -231,6 +235,7 @@ fn converted_cli_profiles_pass_check() {
                 "curl",
                 "git",
                 "pip",
+                "--force",
                 "--out",
                 out.to_str().unwrap(),
             ],
@@ -281,6 +286,47 @@ fn bad_input_is_refused_with_file_and_line() {
             r.stdout()
         );
         assert!(!out.join("bad.toml").exists() && !out.join("miss.toml").exists());
+        // An include of something that is not a firejail profile is refused, never copied
+        // (/etc/passwd; as root the same holds for /etc/shadow), nor read without end
+        // (/dev/zero, a FIFO).
+        let fifo = d.join("fifo");
+        assert!(Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        for (name, inc, why) in [
+            (
+                "pw",
+                "/etc/passwd".to_string(),
+                "/etc/passwd:1: not a firejail profile",
+            ),
+            (
+                "zero",
+                "/dev/zero".to_string(),
+                "/dev/zero: not a regular file",
+            ),
+            (
+                "fifo",
+                fifo.display().to_string(),
+                "fifo: not a regular file",
+            ),
+        ] {
+            let f = write_file(
+                u,
+                &d,
+                &format!("{name}.profile"),
+                &format!("noroot\ninclude {inc}\n"),
+            );
+            let r = jail(
+                u,
+                &d,
+                &["import", "firejail", f.to_str().unwrap(), "--out", o],
+            );
+            assert_eq!(r.code(), 1, "{name}");
+            assert!(r.stdout().contains(why), "{name}: {}", r.stdout());
+            assert!(!out.join(format!("{name}.toml")).exists());
+        }
         // An existing NAME.toml is kept without --force, replaced with it.
         let ok = write_file(u, &d, "ok.profile", "net none\nnoroot\n");
         write_file(u, &out, "ok.toml", "# mine\n");
@@ -335,7 +381,14 @@ fn converted_git_commits() {
         jail(
             u,
             &d,
-            &["import", "firejail", "git", "--out", out.to_str().unwrap()],
+            &[
+                "import",
+                "firejail",
+                "git",
+                "--force",
+                "--out",
+                out.to_str().unwrap(),
+            ],
         )
         .ok();
         // The repository lies in the home, as firejail's git profile expects (it grants the
@@ -375,7 +428,14 @@ fn converted_curl_fetches_a_loopback_page() {
         jail(
             u,
             &d,
-            &["import", "firejail", "curl", "--out", out.to_str().unwrap()],
+            &[
+                "import",
+                "firejail",
+                "curl",
+                "--force",
+                "--out",
+                out.to_str().unwrap(),
+            ],
         )
         .ok();
         let url = format!("http://127.0.0.1:{port}/");
@@ -412,6 +472,8 @@ fn converted_firefox_esr_takes_a_screenshot() {
                 "import",
                 "firejail",
                 "firefox-esr",
+                // The converted one under jail's own name (it shadows jail's firefox-esr).
+                "--force",
                 "--out",
                 out.to_str().unwrap(),
             ],
@@ -535,6 +597,7 @@ print("secret", "visible" if (home / "secret" / "key").exists() else "absent")
                 "import",
                 "firejail",
                 src.to_str().unwrap(),
+                "--force",
                 "--out",
                 out.to_str().unwrap(),
             ],

@@ -81,6 +81,8 @@ pub fn run(a: ImportArgs) -> i32 {
     let mut refused: Vec<(String, String)> = Vec::new();
     // jail audit's exposure of each written profile: tight below 5.0 / 10, loose from it.
     let (mut tight, mut loose, mut unscored) = (0usize, 0usize, 0usize);
+    // Written as `firejail-NAME`: jail has a profile of that name.
+    let mut renamed = 0usize;
     for src in &wanted {
         let name = src
             .file_stem()
@@ -94,6 +96,18 @@ pub fn run(a: ImportArgs) -> i32 {
             }
         };
         let c = translate::translate(&flat.lines, &flat.files);
+        // A name jail has a profile of its own for (`default`, `firefox`, `git` …): the
+        // converted profile would take its place for every `jail run` that names it — for
+        // `default`, every `jail run` at all. Written beside it as `firejail-NAME` unless
+        // `--force`.
+        let shadows = crate::profile::load::EMBEDDED
+            .iter()
+            .any(|(n, _)| *n == name);
+        let name = if shadows && !a.force {
+            format!("firejail-{name}")
+        } else {
+            name
+        };
         let dest = out.join(format!("{name}.toml"));
         if dest.exists() && !a.force {
             refused.push((
@@ -120,10 +134,14 @@ pub fn run(a: ImportArgs) -> i32 {
             Some(_) => loose += 1,
             None => unscored += 1,
         }
+        if shadows && !a.force {
+            renamed += 1;
+        }
         if !a.all {
             println!(
-                "{name}: written {}; jail audit exposure {}; firejail's profile enables {} of its 12 main protections; {} lines not converted",
-                dest.display(),
+                "{}: written {}; jail audit exposure {}; firejail's profile enables {} of its 12 main protections; {} lines not converted",
+                printable(&name, false),
+                printable(&dest.display().to_string(), false),
                 exposure.map(|x| format!("{x:.1} / 10")).unwrap_or_else(|| "not scored (jail check refuses it here)".into()),
                 c.firejail_level,
                 c.losses.values().sum::<usize>()
@@ -142,13 +160,16 @@ pub fn run(a: ImportArgs) -> i32 {
             println!("  {k:<28} {p:>5} {n:>6}");
         }
     }
+    if renamed > 0 {
+        println!("written as firejail-NAME: {renamed} (jail has profiles of these names; --force replaces them instead)");
+    }
     println!(
         "jail audit: {tight} tight (exposure < 5.0 / 10), {loose} loose, {unscored} not scored (the profile does not load on this host)"
     );
     if !refused.is_empty() {
         println!("refused: {}", refused.len());
         for (n, why) in &refused {
-            println!("  {n}: {}", printable(why, false));
+            println!("  {}: {}", printable(n, false), printable(why, false));
         }
         return 1;
     }

@@ -198,6 +198,9 @@ impl Dirs {
     }
 }
 
+/// The largest profile or include read (firejail's biggest are a few KiB).
+const MAX_FILE: u64 = 1 << 20;
+
 /// Reads `path` and everything it includes. Errors are one line: `FILE:LINE: what`.
 pub fn flatten(path: &Path, dirs: &Dirs) -> Result<Flat, String> {
     let mut flat = Flat::default();
@@ -225,7 +228,31 @@ fn read(
     if !seen.insert(canon) {
         return Ok(());
     }
-    let text = std::fs::read(path).map_err(|e| format!("{shown}: cannot read: {e}"))?;
+    // Only a regular file of a reasonable size: an include of /dev/zero or a FIFO must not
+    // hang or exhaust the importer.
+    let meta = std::fs::metadata(path).map_err(|e| format!("{shown}: cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("{shown}: not a regular file"));
+    }
+    if meta.len() > MAX_FILE {
+        return Err(format!(
+            "{shown}: larger than {} KiB, not a firejail profile",
+            MAX_FILE / 1024
+        ));
+    }
+    let text = {
+        use std::io::Read;
+        let mut f = std::fs::File::open(path).map_err(|e| format!("{shown}: cannot read: {e}"))?;
+        let mut b = vec![];
+        f.by_ref()
+            .take(MAX_FILE + 1)
+            .read_to_end(&mut b)
+            .map_err(|e| format!("{shown}: cannot read: {e}"))?;
+        if b.len() as u64 > MAX_FILE {
+            return Err(format!("{shown}: larger than {} KiB", MAX_FILE / 1024));
+        }
+        b
+    };
     let text = String::from_utf8(text).map_err(|_| format!("{shown}: not text (not UTF-8)"))?;
     flat.files.push(shown.clone());
     let mut first = true;
@@ -255,7 +282,11 @@ fn read(
             t = cmd.trim();
         }
         let cmd = command(t);
-        if first && top && !is_known(cmd) {
+        // Every file read, included ones too, must be a firejail profile: its lines are
+        // copied into the result (as comments where they have no jail equivalent), and an
+        // `include /etc/shadow` must not copy that file.
+        if first && !is_known(cmd) {
+            let _ = top;
             return Err(format!(
                 "{shown}:{n}: not a firejail profile ('{cmd}' is not a firejail command)"
             ));
