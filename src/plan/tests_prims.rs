@@ -840,3 +840,46 @@ fn with_i386_calls_only_the_multiplexers_reach_are_covered_by_their_names() {
     assert!(w.contains("socketcall or ipc"), "{w}");
     assert!(w.contains("truncate64"), "{w}");
 }
+
+#[test]
+fn noexec_holds_on_a_folder_jail_creates_and_machine_id_on_an_images_dbus_file() {
+    // The private home does not exist before its first run: noexec still covers it.
+    let h = later_mounts_host(1234);
+    let p = plan_of(&h, "[filesystem]\nhome = \"private\"\nnoexec = [\"~\"]\n");
+    assert!(
+        p.mounts.contains(&MountStep::Noexec {
+            target: "/home/ann".into(),
+            dir: true
+        }),
+        "{:?} {:?}",
+        p.mounts,
+        p.warnings
+    );
+    // An image with dbus' own machine-id file: covered too.
+    let f = || Kind::File;
+    let d = || Kind::Dir;
+    let h = Host {
+        fs: Box::new(TreeFs(vec![
+            ("/img", d()),
+            ("/img/etc", d()),
+            ("/img/etc/machine-id", f()),
+            ("/img/var", d()),
+            ("/img/var/lib", d()),
+            ("/img/var/lib/dbus", d()),
+            ("/img/var/lib/dbus/machine-id", f()),
+        ])),
+        ..host(None)
+    };
+    let p = plan_of(
+        &h,
+        "[process]\nmachine_id = \"random\"\n[filesystem]\nrootfs = \"/img\"\n",
+    );
+    for t in ["/etc/machine-id", "/var/lib/dbus/machine-id"] {
+        assert!(
+            p.mounts
+                .contains(&MountStep::MachineId { target: t.into() }),
+            "{t}: {:?}",
+            p.mounts
+        );
+    }
+}

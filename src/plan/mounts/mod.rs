@@ -548,9 +548,12 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces, app: &str) -> Result<
             let bind_above = grants
                 .iter()
                 .any(|g| matches!(g.step, MountStep::Bind { .. }) && under(&t, &g.target));
-            let place = if has_image {
-                // The image's own /etc (the throwaway layer takes a missing file).
+            let place = if has_image && !bind_above {
+                // The image's own /etc (the throwaway layer takes a missing file), and dbus'
+                // file where the image has one (a symlink leads to the fresh /etc one).
                 t.starts_with("/etc")
+                    || matches!(&steps[0], MountStep::RootImage { source }
+                        if matches!(image_kind(cx, source, &t), Ok(Some(Kind::File))))
             } else if bind_above {
                 // A symlink (dbus' to /etc/machine-id) leads to the fresh one, or nowhere.
                 host.fs.kind(&t) == Some(Kind::File)
@@ -611,6 +614,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces, app: &str) -> Result<
         &steps,
         explicit_from,
         &writable_grants,
+        &create.iter().map(|c| c.path.clone()).collect::<Vec<_>>(),
         &mut warnings,
     );
     steps.extend(noexec_steps);

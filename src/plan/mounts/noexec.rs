@@ -24,6 +24,7 @@ pub(super) fn compile(
     steps: &[MountStep],
     late_from: usize,
     writable: &[PathBuf],
+    created: &[PathBuf],
     warnings: &mut Vec<String>,
 ) -> (Vec<MountStep>, Vec<PathBuf>) {
     let image = match steps.first() {
@@ -80,7 +81,13 @@ pub(super) fn compile(
             ) || fixed.contains(&a))
             .then_some(s)
         });
-        let host_kind = |q: &Path| match host.fs.kind(q) {
+        // A folder jail makes before the sandbox is built (a "+path" grant, the private
+        // home) is a folder, whether or not this is its first run.
+        let host_kind = |q: &Path| match host
+            .fs
+            .kind(q)
+            .or_else(|| created.iter().any(|c| c == q).then_some(Kind::Dir))
+        {
             Some(Kind::Dir) => Ok(true),
             Some(Kind::Symlink(_)) => Err(format!(
                 "noexec {shown}: a symlink, left out (give the path it leads to)"
