@@ -117,6 +117,27 @@ fn roots_etc_secrets_stay_masked_under_explicit_binds() {
             r.stdout()
         );
     }
+    // Single files: a private one masked, a public one shown (not refused).
+    let r = sh(
+        &u,
+        &[
+            "--ro-bind",
+            "/etc/shadow:/mnt/s",
+            "--ro-bind",
+            "/etc/hostname:/mnt/h",
+        ],
+        "cat /mnt/h; cat /mnt/s",
+    );
+    assert!(
+        !r.stdout().is_empty(),
+        "/etc/hostname is shown: {}",
+        r.stderr()
+    );
+    assert!(
+        !r.stdout().contains("root:"),
+        "ESCAPE: --ro-bind /etc/shadow:/mnt/s shows it:\n{}",
+        r.stdout()
+    );
 }
 
 #[test]

@@ -73,6 +73,22 @@ pub(super) fn harden_proc(
 /// folder is not looked into. At most 20,000 entries are looked at; symlinks are never
 /// followed (their targets are judged where they lie).
 pub(super) fn mask_private(root: &OwnedFd, target: &Path, mask: &OwnedFd) -> Result<()> {
+    // A single file (`--ro-bind /etc/shadow`, `/etc/hostname:/mnt/h`): masked when others may
+    // not read it.
+    if let (Some(parent), Some(name)) = (target.parent(), target.file_name()) {
+        let pfd = walk(root, parent, Make::Dir)?;
+        if let Ok(st) =
+            nix::sys::stat::fstatat(&pfd, name, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
+        {
+            if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+                if st.st_mode & libc::S_IFMT == libc::S_IFREG && st.st_mode & 0o004 == 0 {
+                    let t = walk(root, target, Make::File)?;
+                    mask_at(&t, false, mask, &target.display().to_string())?;
+                }
+                return Ok(());
+            }
+        }
+    }
     let mut budget = 20_000usize;
     let mut todo = vec![target.to_path_buf()];
     let mut found: Vec<(std::path::PathBuf, bool)> = vec![];
