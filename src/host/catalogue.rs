@@ -3,7 +3,7 @@
 //! SECURITY.md, "persistence"). A catalogue, not a proof: new programs add new places.
 
 /// Folders under `$XDG_CONFIG_HOME` whose contents host programs run or obey.
-pub const POLICY_CONFIG_DIRS: [&str; 38] = [
+pub const POLICY_CONFIG_DIRS: [&str; 43] = [
     "jail",
     "autostart",
     "systemd",
@@ -42,6 +42,11 @@ pub const POLICY_CONFIG_DIRS: [&str; 38] = [
     "niri",
     "waybar",
     "sxhkd",
+    "hg",
+    "containers",
+    "kitty",
+    "wezterm",
+    "alacritty",
 ];
 
 /// Folders under `$XDG_DATA_HOME` whose contents host programs run or obey.
@@ -64,7 +69,7 @@ pub const POLICY_DATA_DIRS: [&str; 15] = [
 ];
 
 /// Folders directly in the home whose contents host programs run or obey.
-pub const POLICY_HOME_DIRS: [&str; 21] = [
+pub const POLICY_HOME_DIRS: [&str; 23] = [
     ".local/bin",
     ".ssh",
     ".vim",
@@ -86,11 +91,13 @@ pub const POLICY_HOME_DIRS: [&str; 21] = [
     ".aws",
     "bin",
     ".config/firejail",
+    ".docker/cli-plugins",
+    ".julia/config",
 ];
 
 /// Files directly in the home that a login, a shell, an X session or another program runs or
 /// obeys (firejail's disable-common list is a catalogue of this class; this list is ours).
-pub const POLICY_HOME_FILES: [&str; 63] = [
+pub const POLICY_HOME_FILES: [&str; 67] = [
     ".gnupg/gpg.conf",
     ".gnupg/gpg-agent.conf",
     ".gnupg/dirmngr.conf",
@@ -154,6 +161,10 @@ pub const POLICY_HOME_FILES: [&str; 63] = [
     ".gnupg/gpgsm.conf",
     ".lesskey",
     ".less",
+    ".selected_editor",
+    ".curlrc",
+    ".bash_completion",
+    ".yarnrc",
 ];
 
 /// Files under `$XDG_CONFIG_HOME` that host programs obey (creating an empty one is harmless,

@@ -781,7 +781,7 @@ fn with_i386_calls_only_the_multiplexers_reach_are_covered_by_their_names() {
     // i386 has no direct accept, send, recv or semop: only socketcall and ipc reach them.
     let p = plan_of(
         &h,
-        "[seccomp]\ndeny = [\"@default-deny\", \"accept\", \"sendto\", \"recvfrom\", \"semop\", \"semtimedop\", \"uname\"]\ni386 = true\n",
+        "[seccomp]\ndeny = [\"@default-deny\", \"accept\", \"sendto\", \"recvfrom\", \"semop\", \"semtimedop\", \"uname\", \"setpriority\"]\ni386 = true\n",
     );
     let sc = nr("socketcall");
     for call in [5u64, 9, 10, 11, 12] {
@@ -801,7 +801,7 @@ fn with_i386_calls_only_the_multiplexers_reach_are_covered_by_their_names() {
             eperm
         );
     }
-    for call in ["olduname", "oldolduname", "semtimedop_time64"] {
+    for call in ["olduname", "oldolduname", "semtimedop_time64", "nice"] {
         assert_eq!(
             emu::eval_arch(&p.seccomp, nr(call), I386, [0; 6]),
             eperm,

@@ -39,6 +39,9 @@ const PLANTS: &[&str] = &[
     ".cargo/env",
     ".local/lib/python3.11/site-packages/evil.pth",
     ".lesskey",
+    ".selected_editor",
+    ".curlrc",
+    ".bash_completion",
     "bin/evil",
     ".config/firejail/nano.local",
 ];

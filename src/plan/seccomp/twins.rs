@@ -71,11 +71,13 @@ pub(crate) const TWINS: &[(&str, &[&str])] = &[
     ("futex", &["futex_time64"]),
     ("sched_rr_get_interval", &["sched_rr_get_interval_time64"]),
     ("uname", &["olduname", "oldolduname"]),
+    ("setpriority", &["nice"]),
 ];
 
 /// Twins whose arguments lie elsewhere (split 64-bit values, another order, or in memory):
 /// an argument rule does not carry over to them.
 pub(crate) const OTHER_ARGS: &[&str] = &[
+    "nice",
     "olduname",
     "oldolduname",
     "_llseek",
