@@ -510,6 +510,87 @@ fn protected_paths_cannot_be_moved_away_by_renaming_a_folder_above() {
     });
 }
 
+/// A symlinked dotfile or policy folder (GNU stow: `~/.config/jail -> ../dotfiles/jail`)
+/// cannot be deleted from inside: the next run would lack what it held (a `.local`
+/// hardening, a start-up file).
+#[test]
+fn symlinked_policy_files_cannot_be_deleted() {
+    each_user(|u| {
+        let home = fresh_home(u);
+        let dot = home.join("dotfiles");
+        std::fs::create_dir_all(dot.join("jail/profiles")).unwrap();
+        write_file(u, &dot, "bashrc", "# bashrc\n");
+        std::fs::create_dir_all(home.join(".config")).unwrap();
+        std::fs::remove_file(home.join(".bashrc")).unwrap();
+        std::os::unix::fs::symlink("dotfiles/bashrc", home.join(".bashrc")).unwrap();
+        std::os::unix::fs::symlink("../dotfiles/jail", home.join(".config/jail")).unwrap();
+        if euid() == 0 {
+            for p in [
+                dot.clone(),
+                dot.join("jail"),
+                dot.join("jail/profiles"),
+                home.join(".config"),
+                home.join(".bashrc"),
+                home.join(".config/jail"),
+            ] {
+                let _ = std::os::unix::fs::lchown(&p, Some(u.uid), Some(u.gid));
+            }
+        }
+        let h = home.display();
+        let attack = format!(
+            "rm {h}/.config/jail && echo RM-JAIL; rm {h}/.bashrc && echo RM-BASHRC; echo ok > {h}/work/out && echo WORK-OK"
+        );
+        // The proof: outside, both links can be deleted (on a copy).
+        let proof = fresh_home(u);
+        let o = host_cmd(u, "/bin/sh")
+            .args([
+                "-c",
+                &format!(
+                    "cp -a {h}/. {}/ && {}",
+                    proof.display(),
+                    attack.replace(&h.to_string(), &proof.display().to_string())
+                ),
+            ])
+            .output()
+            .unwrap();
+        for w in ["RM-JAIL", "RM-BASHRC"] {
+            assert!(text(&o).contains(w), "proof failed ({w}): {}", text(&o));
+        }
+        let _ = std::fs::remove_dir_all(&proof);
+        let toml = "include = [\"default\"]\n[filesystem]\ntmpfs = [\"!~\"]\nrw = [\"~\"]\n";
+        let r = Jail::new(u)
+            .env("HOME", &home)
+            .profile("rwhome3", toml)
+            .args([
+                "run",
+                "--profile",
+                "rwhome3",
+                "--",
+                "/bin/sh",
+                "-c",
+                &attack,
+            ])
+            .output();
+        assert!(
+            r.stdout().contains("WORK-OK"),
+            "[{}] {}{}",
+            u.name,
+            r.stdout(),
+            r.stderr()
+        );
+        for w in ["RM-JAIL", "RM-BASHRC"] {
+            assert!(
+                !r.stdout().contains(w),
+                "[{}] ESCAPE: {w}: a symlinked policy file was deleted from inside",
+                u.name
+            );
+        }
+        assert!(home.join(".config/jail").symlink_metadata().is_ok());
+        assert!(home.join(".bashrc").symlink_metadata().is_ok());
+        let _ = std::fs::remove_dir_all(&home);
+    });
+}
+
 /// With `repositories = "commit"` (the shipped `git` profile) git commits inside, and still
 /// nothing that steers git can be changed: its config, hooks and info stay read-only, `.git`
 /// cannot be renamed away, and a `commondir` the sandbox makes is moved aside when it ends.

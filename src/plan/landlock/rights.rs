@@ -143,9 +143,9 @@ impl PathClass {
             ],
             PathClass::Dev => &[ReadFile, WriteFile, ReadDir, IoctlDev],
             PathClass::List => &[ReadDir],
-            PathClass::Guarded => &[
-                Execute, WriteFile, ReadFile, ReadDir, RemoveDir, RemoveFile, Truncate,
-            ],
+            // Nothing new appears, and nothing goes away (a symlinked dotfile or policy
+            // folder deleted would take its protection, or a `.local` hardening, with it).
+            PathClass::Guarded => &[Execute, WriteFile, ReadFile, ReadDir, Truncate],
         }
     }
 }
