@@ -421,6 +421,7 @@ fn git_metadata_cannot_be_swapped_or_redirected() {
 fn protected_paths_cannot_be_moved_away_by_renaming_a_folder_above() {
     each_user(|u| {
         let home = fresh_home(u);
+        let _rm_home = TempDir(home.clone());
         let dot = home.join("dotfiles/bash");
         std::fs::create_dir_all(&dot).unwrap();
         write_file(u, &dot, ".bash_aliases", "# aliases\n");
@@ -450,6 +451,7 @@ fn protected_paths_cannot_be_moved_away_by_renaming_a_folder_above() {
         );
         // The proof: outside, every move works (on a copy).
         let proof = fresh_home(u);
+        let _rm_proof = TempDir(proof.clone());
         let o = host_cmd(u, "/bin/sh")
             .args([
                 "-c",
@@ -517,6 +519,7 @@ fn protected_paths_cannot_be_moved_away_by_renaming_a_folder_above() {
 fn symlinked_policy_files_cannot_be_deleted() {
     each_user(|u| {
         let home = fresh_home(u);
+        let _rm_home = TempDir(home.clone());
         let dot = home.join("dotfiles");
         std::fs::create_dir_all(dot.join("jail/profiles")).unwrap();
         write_file(u, &dot, "bashrc", "# bashrc\n");
@@ -542,6 +545,7 @@ fn symlinked_policy_files_cannot_be_deleted() {
         );
         // The proof: outside, both links can be deleted (on a copy).
         let proof = fresh_home(u);
+        let _rm_proof = TempDir(proof.clone());
         let o = host_cmd(u, "/bin/sh")
             .args([
                 "-c",
