@@ -22,7 +22,12 @@ pub fn path(p: &str) -> String {
         .replace("${HOME}", "~")
         .replace("${RUNUSER}", "/run/user/${UID}")
         .replace("${CFG}", "/etc/firejail");
-    p.replace("${PATH}", "/usr/bin")
+    let p = p.replace("${PATH}", "/usr/bin");
+    // `blacklist ${HOME}/.ssh/` is the folder `~/.ssh` (and must match its noblacklist).
+    match p.trim_end_matches('/') {
+        "" => p,
+        t => t.to_string(),
+    }
 }
 
 fn quote(s: &str) -> String {
@@ -699,5 +704,15 @@ mod tests {
         );
         assert_eq!(v["rlimits"]["nofile"].as_integer(), Some(100));
         assert_eq!(v["namespaces"]["net"].as_bool(), Some(false));
+    }
+}
+
+#[cfg(test)]
+mod trailing_slash_tests {
+    #[test]
+    fn a_trailing_slash_names_the_same_folder() {
+        assert_eq!(super::path("${HOME}/.ssh/"), "~/.ssh");
+        assert_eq!(super::path("/"), "/");
+        assert_eq!(super::path("/etc//"), "/etc");
     }
 }
