@@ -258,25 +258,21 @@ fn random_machine_id_is_fresh_for_each_sandbox() {
     });
 }
 
-/// A real 32-bit program (gcc -m32 -static): killed at its first call by default, runs with
-/// `[seccomp] i386 = true`.
-#[test]
-fn a_32_bit_program_runs_only_with_i386() {
+/// `src` built with `gcc -m32 -static` into a world-readable folder of its own (removed with
+/// the guard): the folder and the program. None (and a note) where gcc-multilib is missing;
+/// under JAIL_TEST_STRICT that is a failure.
+fn build_m32(tag: &str, src: &str) -> Option<(TempDir, PathBuf)> {
     if !cfg!(target_arch = "x86_64") || !need("gcc") {
-        return;
+        return None;
     }
-    let build = std::env::temp_dir().join(format!("jail-test-m32-{}", std::process::id()));
-    let _clean = TempDir(build.clone());
+    let build = std::env::temp_dir().join(format!("jail-test-{tag}-{}", std::process::id()));
+    let guard = TempDir(build.clone());
     std::fs::create_dir_all(&build).unwrap();
-    std::fs::write(
-        build.join("h.c"),
-        "#include <stdio.h>\nint main(void) { printf(\"%zu-bit\\n\", sizeof(void *) * 8); return 0; }\n",
-    )
-    .unwrap();
+    std::fs::write(build.join("p.c"), src).unwrap();
     let out = Command::new("gcc")
         .args(["-m32", "-static", "-o"])
-        .arg(build.join("h32"))
-        .arg(build.join("h.c"))
+        .arg(build.join("p32"))
+        .arg(build.join("p.c"))
         .output()
         .unwrap();
     if !out.status.success() {
@@ -287,11 +283,26 @@ fn a_32_bit_program_runs_only_with_i386() {
             );
         }
         eprintln!("SKIPPED: gcc -m32 -static does not work here (gcc-multilib)");
-        return;
+        return None;
     }
     std::fs::set_permissions(&build, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = build.join("p32");
+    Some((guard, bin))
+}
+
+/// A real 32-bit program (gcc -m32 -static): killed at its first call by default, runs with
+/// `[seccomp] i386 = true`.
+#[test]
+fn a_32_bit_program_runs_only_with_i386() {
+    let Some((build_dir, bin32)) = build_m32(
+        "m32",
+        "#include <stdio.h>\nint main(void) { printf(\"%zu-bit\\n\", sizeof(void *) * 8); return 0; }\n",
+    ) else {
+        return;
+    };
+    let build = build_dir.0.clone();
     each_user(|u| {
-        let bin = s(&build.join("h32"));
+        let bin = s(&bin32);
         let run = |prof: &str| {
             Jail::new(u)
                 .profile("m32", prof)
@@ -325,14 +336,8 @@ fn a_32_bit_program_runs_only_with_i386() {
 /// `socketcall(SYS_CONNECT, …)`. Outside, both reach the kernel.
 #[test]
 fn with_i386_a_denied_name_covers_its_32_bit_twin_and_socketcall() {
-    if !cfg!(target_arch = "x86_64") || !need("gcc") {
-        return;
-    }
-    let build = std::env::temp_dir().join(format!("jail-test-m32t-{}", std::process::id()));
-    let _clean = TempDir(build.clone());
-    std::fs::create_dir_all(&build).unwrap();
-    std::fs::write(
-        build.join("t.c"),
+    let Some((build_dir, bin32)) = build_m32(
+        "m32t",
         r#"#include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -348,31 +353,16 @@ int main(int argc, char **argv) {
     return 0;
 }
 "#,
-    )
-    .unwrap();
-    let out = Command::new("gcc")
-        .args(["-m32", "-static", "-o"])
-        .arg(build.join("t32"))
-        .arg(build.join("t.c"))
-        .output()
-        .unwrap();
-    if !out.status.success() {
-        if common::strict() {
-            panic!(
-                "gcc -m32 -static failed (gcc-multilib missing? .ci/run installs it): {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        eprintln!("SKIPPED: gcc -m32 -static does not work here (gcc-multilib)");
+    ) else {
         return;
-    }
-    std::fs::set_permissions(&build, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    let build = build_dir.0.clone();
     each_user(|u| {
         let d = TempDir::new(u);
         let file = d.join("mine");
         std::fs::write(&file, "x").unwrap();
         std::os::unix::fs::chown(&file, Some(u.uid), Some(u.gid)).unwrap();
-        let bin = s(&build.join("t32"));
+        let bin = s(&bin32);
         // Outside: chown32 of one's own file works, socketcall reaches the kernel (EBADF).
         let mut c = Command::new(&bin);
         c.arg(&file);
