@@ -206,7 +206,7 @@ pub fn flatten(path: &Path, dirs: &Dirs) -> Result<Flat, String> {
     let mut flat = Flat::default();
     let mut ignored = Vec::new();
     let mut seen = BTreeSet::new();
-    read(path, dirs, &mut flat, &mut ignored, &mut seen, 0, true)?;
+    read(path, dirs, &mut flat, &mut ignored, &mut seen, 0)?;
     Ok(flat)
 }
 
@@ -217,7 +217,6 @@ fn read(
     ignored: &mut Vec<String>,
     seen: &mut BTreeSet<PathBuf>,
     depth: usize,
-    top: bool,
 ) -> Result<(), String> {
     let shown = path.display().to_string();
     if depth > 16 {
@@ -286,7 +285,6 @@ fn read(
         // copied into the result (as comments where they have no jail equivalent), and an
         // `include /etc/shadow` must not copy that file.
         if first && !is_known(cmd) {
-            let _ = top;
             return Err(format!(
                 "{shown}:{n}: not a firejail profile ('{cmd}' is not a firejail command)"
             ));
@@ -305,7 +303,7 @@ fn read(
             let home = std::env::var("HOME").unwrap_or_default();
             let name = name.replace("${HOME}", &home);
             match dirs.find(&name, path) {
-                Some(p) => read(&p, dirs, flat, ignored, seen, depth + 1, false)?,
+                Some(p) => read(&p, dirs, flat, ignored, seen, depth + 1)?,
                 // firejail skips missing .local files: they are the user's to create.
                 None if name.ends_with(".local") => {}
                 None => return Err(format!("{shown}:{n}: include '{name}': no such file")),

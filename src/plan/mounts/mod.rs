@@ -412,10 +412,8 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces, app: &str) -> Result<
         // The same for a symlink on the way (`/bin/su` where /bin leads to usr/bin): the
         // grants show the real path, and a hide of the written one would cover nothing.
         let res = (!has_image_root(&steps))
-            .then(|| host.fs.resolve(&path))
-            .flatten()
-            .filter(|r| !r.links.is_empty())
-            .filter(|r| untrusted_link(host, &r.links, &writable_grants).is_none());
+            .then(|| trusted_resolve(host, &path, &writable_grants))
+            .flatten();
         if let Some(r) = res {
             match r.real {
                 Some(real) if real != path => {
@@ -542,7 +540,9 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces, app: &str) -> Result<
         }
     }
     // `[process] machine_id = "random"`: a fresh id over the host's, where the sandbox shows one.
-    if p.process.machine_id.as_ref().map(|m| m.v) == Some(crate::profile::MachineId::Random) {
+    let random_id =
+        p.process.machine_id.as_ref().map(|m| m.v) == Some(crate::profile::MachineId::Random);
+    if random_id {
         for t in ["/etc/machine-id", "/var/lib/dbus/machine-id"] {
             let t = PathBuf::from(t);
             let bind_above = grants
@@ -603,8 +603,7 @@ pub fn compile(cx: &mut Ctx, p: &Profile, ns: &Namespaces, app: &str) -> Result<
     let masks = cover::Masks {
         hides: &hide_all,
         etc_private,
-        machine_id: p.process.machine_id.as_ref().map(|m| m.v)
-            == Some(crate::profile::MachineId::Random),
+        machine_id: random_id,
     };
     cover::cover(host, explicit_from, &masks, &mut steps);
     // 6. `noexec` last: each covers what is mounted at and below its path by then.

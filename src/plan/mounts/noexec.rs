@@ -9,7 +9,7 @@
 
 use super::cover::{at_or_under, last_at, shows};
 use super::glob::Entry;
-use super::paths::{rebase, untrusted_link};
+use super::paths::{rebase, trusted_resolve};
 use super::{under, MountStep};
 use crate::host::{Host, Kind};
 use std::path::{Path, PathBuf};
@@ -37,15 +37,11 @@ pub(super) fn compile(
         // A symlink on the way (`/bin/x` where /bin leads to usr/bin) is resolved where a
         // grant would follow it: the grants show the real path.
         if image.is_none() {
-            if let Some(r) = host.fs.resolve(&p) {
-                if !r.links.is_empty()
-                    && !matches!(r.first, Kind::Symlink(_))
-                    && untrusted_link(host, &r.links, writable).is_none()
-                {
-                    if let Some(real) = r.real {
-                        p = real;
-                    }
-                }
+            if let Some(real) = trusted_resolve(host, &p, writable)
+                .filter(|r| !matches!(r.first, Kind::Symlink(_)))
+                .and_then(|r| r.real)
+            {
+                p = real;
             }
         }
         listed.push(p);

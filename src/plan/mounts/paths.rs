@@ -51,6 +51,19 @@ pub(super) fn untrusted_link(
         .map(|l| l.at.clone())
 }
 
+/// `p` resolved where a read-only grant would follow its symlinks: None when there is no
+/// symlink on the way, or one the caller or a sandbox could have planted ([`untrusted_link`]).
+pub(super) fn trusted_resolve(
+    host: &crate::host::Host,
+    p: &Path,
+    writable: &[PathBuf],
+) -> Option<crate::host::Resolved> {
+    host.fs
+        .resolve(p)
+        .filter(|r| !r.links.is_empty())
+        .filter(|r| untrusted_link(host, &r.links, writable).is_none())
+}
+
 /// Where `p` (under `source`) shows inside when `source` is mounted at `target`.
 pub(super) fn rebase(p: &Path, source: &Path, target: &Path) -> PathBuf {
     match p.strip_prefix(source) {

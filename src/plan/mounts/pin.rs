@@ -10,7 +10,7 @@
 use super::paths::rebase;
 use super::steps::*;
 use crate::host::{Host, Kind};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 pub(super) const PIN_WHY: &str =
@@ -18,11 +18,7 @@ pub(super) const PIN_WHY: &str =
 
 /// Inserts the pinning binds into `steps`.
 pub(super) fn pin(host: &Host, steps: &mut Vec<MountStep>) {
-    let last: HashMap<&Path, usize> = steps
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.target(), i))
-        .collect();
+    let last = super::cover::last_at(steps);
     let mut pinned: HashSet<PathBuf> = HashSet::new();
     // Index of the writable grant → the pins that follow it (parent first).
     let mut after: BTreeMap<usize, Vec<MountStep>> = BTreeMap::new();
