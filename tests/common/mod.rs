@@ -14,6 +14,7 @@
 //! ([`TempDir`], [`remove_at_exit`]), whatever its tests did.
 #![allow(dead_code)]
 
+pub mod bus;
 pub mod deb;
 
 use std::ffi::OsStr;

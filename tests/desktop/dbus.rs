@@ -1,63 +1,6 @@
 //! [dbus].
 use super::*;
 
-/// A session bus of `u` in `dir`, with a process owning `names`. Returns the bus address.
-pub(super) struct Bus {
-    pub(super) address: String,
-    pub(super) socket: PathBuf,
-    _daemon: Reaper,
-    _owner: Reaper,
-}
-
-const OWN_NAMES: &str = r#"
-import sys
-from gi.repository import Gio, GLib
-c = Gio.bus_get_sync(Gio.BusType.SESSION, None)
-for n in sys.argv[1:]:
-    r = c.call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus',
-                    'RequestName', GLib.Variant('(su)', (n, 4)), None, 0, -1, None)
-    assert r.unpack()[0] == 1, n
-print('owned', flush=True)
-GLib.MainLoop().run()
-"#;
-
-pub(super) fn session_bus(u: &User, dir: &Path, names: &[&str]) -> Bus {
-    let socket = dir.join("bus");
-    let mut daemon = as_user(u, "dbus-daemon")
-        .args(["--session", "--nofork", "--print-address=1"])
-        .arg(format!("--address=unix:path={}", socket.display()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let address = first_line(&mut daemon);
-    assert!(
-        address.starts_with("unix:path="),
-        "dbus-daemon said {address:?}"
-    );
-    let daemon = Reaper(daemon);
-    let script = write_file(u, dir, "own.py", OWN_NAMES);
-    let mut owner = as_user(u, "/usr/bin/python3")
-        .arg(&script)
-        .args(names)
-        .env("DBUS_SESSION_BUS_ADDRESS", &address)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    assert_eq!(first_line(&mut owner), "owned");
-    Bus {
-        address,
-        socket,
-        _daemon: daemon,
-        _owner: Reaper(owner),
-    }
-}
-
-/// `gdbus` pings NAME; prints "NAME reachable" or "NAME unreachable: ERROR".
-pub(super) const PING: &str = "for n in \"$@\"; do \
-    if out=$(gdbus call --session --dest \"$n\" --object-path / --method org.freedesktop.DBus.Peer.Ping 2>&1); \
-    then echo \"$n reachable\"; else echo \"$n unreachable: $out\"; fi; done";
-
 #[test]
 fn dbus_filtered_lets_through_only_the_talk_list() {
     if !need("dbus-daemon")

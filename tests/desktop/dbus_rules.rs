@@ -1,22 +1,7 @@
 //! The shipped profiles' `[dbus]` rules (issue 16) against a real session bus, through the
 //! profile's own xdg-dbus-proxy: each rule family goes through (portals, notifications,
 //! screensaver inhibit, MPRIS and the app's own name), systemd and unlisted names are refused.
-use super::dbus::{session_bus, PING};
 use super::*;
-
-/// Asks the bus to give NAME to the caller; prints "NAME owned" or "NAME refused: ERROR".
-const OWN: &str = r#"
-import sys
-from gi.repository import Gio, GLib
-c = Gio.bus_get_sync(Gio.BusType.SESSION, None)
-for n in sys.argv[1:]:
-    try:
-        r = c.call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus',
-                        'RequestName', GLib.Variant('(su)', (n, 4)), None, 0, -1, None)
-        print(n, 'owned' if r.unpack()[0] == 1 else 'refused: %d' % r.unpack()[0])
-    except GLib.Error as e:
-        print(n, 'refused:', e.message)
-"#;
 
 /// The services a desktop session has, owned on the test bus (each answers Peer.Ping).
 const SERVICES: [&str; 5] = [
@@ -77,7 +62,7 @@ fn shipped_profiles_reach_their_services_and_nothing_else() {
         fake_socket(u, &d.join("wayland-0"), "");
         fake_socket(u, &d.join("pulse/native"), "");
         let bus = session_bus(u, &d, &SERVICES);
-        let own = write_file(u, &d, "own-inside.py", OWN);
+        let own = write_file(u, &d, "own-inside.py", OWN_INSIDE);
         for (profile, reach, own_name) in CASES {
             let script = format!(
                 "{PING}; /usr/bin/python3 {} org.example.NotMine {}",

@@ -12,47 +12,16 @@ mod settings;
 mod wrappers;
 mod x11;
 
+use common::bus::*;
 use common::*;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers of this file.
-
-/// A command run as `u` (root runs it with the user's ids), with a clean environment.
-fn as_user(u: &User, prog: &str) -> Command {
-    let mut c = Command::new(prog);
-    c.env_clear()
-        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-        .env("HOME", &u.home)
-        .env("USER", &u.name)
-        .stdin(Stdio::null());
-    if euid() == 0 && !u.is_root() {
-        c.uid(u.uid).gid(u.gid);
-    }
-    c
-}
-
-/// Kills and reaps a helper process when the test ends, even on panic.
-struct Reaper(Child);
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Reads one line of the child's stdout (its "I am ready" line).
-fn first_line(c: &mut Child) -> String {
-    let out = c.stdout.take().expect("piped stdout");
-    let mut line = String::new();
-    BufReader::new(out).read_line(&mut line).unwrap();
-    line.trim().to_string()
-}
 
 /// A unix socket at `path`, connectable by `u`, whose every client reads `greeting`.
 fn fake_socket(u: &User, path: &Path, greeting: &'static str) {
