@@ -73,14 +73,18 @@ cloud tokens), keeps jail's policy folders read-only, throws every file write aw
 overlays with a throwaway upper layer, /tmp is private) and shares the host's \
 network. It does not stop COMMAND from asking host services reachable through unix sockets or the network to act \
 for it (a session bus can start systemd-run units outside): learn only programs you trust. A ptrace recorder notes every path COMMAND and its children opened, executed, wrote or listed, the unix \
-sockets and internet ports they used, the syscalls and the namespaces they asked for. The profile written includes \
+sockets and internet ports they used, the syscalls and the namespaces they asked for. With xdg-dbus-proxy installed, \
+the session and system buses are reached through a logging proxy that lets COMMAND talk to every name on them: the \
+profile gets a talk entry for each name it called or heard signals from and an own entry for each name it asked \
+to own (refused during the learn run, granted in the profile). The profile written includes \
 the shared pieces that cover what was seen (base, network, x11 …) or BASE, grants the rest explicitly, and says \
 on each line why it is there. Run COMMAND again with `jail run --profile FILE -- COMMAND`.",
         after_help = "Exit status: 0 when the profile was written (also when COMMAND failed, was killed or timed out: \
 the file then says so at the top and jail warns); 125 when jail refused (COMMAND not found, FILE exists without \
 --force, the sandbox could not be built, COMMAND killed the recorder, a secret resolves outside the home).\n\nNot seen: files a setuid helper opens (it cannot be traced), \
-operations submitted through io_uring, D-Bus names, the environment variables it reads \
-(only the bus connection is seen), and whatever a run did not do (another code path, another option)."
+operations submitted through io_uring, D-Bus names without xdg-dbus-proxy (only the bus connection is seen), \
+a name that appeared on a bus during the run and was reached only by its unique name, the environment variables \
+it reads, and whatever a run did not do (another code path, another option)."
     )]
     Learn(LearnArgs),
     /// Internal: the recorder that `jail learn` starts inside the sandbox

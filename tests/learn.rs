@@ -6,8 +6,12 @@ use common::*;
 use std::path::Path;
 
 fn jail(user: &User, cwd: &Path, args: &[&str]) -> Run {
+    jail_env(user, cwd, &[], args)
+}
+
+fn jail_env(user: &User, cwd: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
     let mut cmd = session_command(jail_bin(), user, cwd);
-    cmd.args(args);
+    cmd.envs(env.iter().copied()).args(args);
     let out = cmd.output().expect("start jail");
     Run {
         out,
@@ -183,6 +187,69 @@ fn git_commits_in_a_folder() {
         assert_eq!(commits(), 2, "[{}] the shipped profile commits", u.name);
         assert!(!text.contains("\"network\""), "{text}");
         assert!(score(u, &repo, out.to_str().unwrap()) <= score(u, &repo, "git"));
+    });
+}
+
+/// D-Bus names: on a private session bus where two services run, learn grants the one the run
+/// called and the name it asked to own, and not the other; under the learned profile the one is
+/// reached and the name owned, and the other does not exist for the app.
+#[test]
+fn dbus_names_the_run_used() {
+    if !need("dbus-daemon")
+        || !need("xdg-dbus-proxy")
+        || !need("gdbus")
+        || !need("/usr/bin/python3")
+    {
+        return;
+    }
+    each_user(|u| {
+        let dir = TempDir::new(u);
+        let bus = bus::session_bus(u, &dir, &["org.jailtest.Used", "org.jailtest.Unused"]);
+        let env = [("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str())];
+        let own = write_file(u, &dir, "own-inside.py", bus::OWN_INSIDE);
+        let script = format!(
+            "{}; /usr/bin/python3 {} org.jailtest.Mine",
+            bus::PING,
+            own.display()
+        );
+        let out = dir.join("learned.toml");
+        let o = out.to_str().unwrap();
+        let task = ["/bin/sh", "-c", &script, "sh", "org.jailtest.Used"];
+        let mut args = vec!["learn", "--out", o, "--"];
+        args.extend_from_slice(&task);
+        let r = jail_env(u, &dir, &env, &args);
+        r.ok();
+        // Learn ran it with the service reachable; a name cannot be owned before it is known.
+        assert!(
+            r.stdout().contains("org.jailtest.Used reachable"),
+            "{}",
+            r.stderr()
+        );
+        let text = std::fs::read_to_string(&out).unwrap();
+        let ctx = format!("[{}] {text}", u.name);
+        assert!(text.contains("session = \"filtered\""), "{ctx}");
+        assert!(
+            text.contains("talk = [\n  \"org.jailtest.Used\",  # called "),
+            "{ctx}"
+        );
+        assert!(
+            text.contains("own = [\n  \"org.jailtest.Mine\",  # asked to own it"),
+            "{ctx}"
+        );
+        assert!(!text.contains("org.jailtest.Unused"), "{ctx}");
+        jail_env(u, &dir, &env, &["check", o]).ok();
+        let mut args = vec!["run", "--profile", o, "--"];
+        args.extend_from_slice(&task);
+        args.push("org.jailtest.Unused");
+        let r = jail_env(u, &dir, &env, &args);
+        r.ok();
+        let s = r.stdout();
+        assert!(s.contains("org.jailtest.Used reachable"), "{ctx}\n{s}");
+        assert!(s.contains("org.jailtest.Mine owned"), "{ctx}\n{s}");
+        assert!(
+            s.contains("org.jailtest.Unused unreachable") && s.contains("ServiceUnknown"),
+            "{ctx}\n{s}"
+        );
     });
 }
 

@@ -258,6 +258,7 @@ fn proxy(
         .open(&log_path)
         .map_err(|e| StepError::io(step, &e, log_path.display().to_string()))?;
     let wfd = w.as_raw_fd();
+    let log_limit = p.log_limit;
     // dbus.portal: the proxy's own root, holding the app's identity (see `proxy_root`).
     let mirror = match (&p.root, info) {
         (Some(root), Some(info)) => Some(
@@ -266,18 +267,27 @@ fn proxy(
         ),
         _ => None,
     };
+    // `--log` (learn) writes to stdout: then both go to the log.
+    let out = match log_limit {
+        Some(_) => Stdio::from(
+            log.try_clone()
+                .map_err(|e| StepError::io(step, &e, log_path.display().to_string()))?,
+        ),
+        None => Stdio::null(),
+    };
     let mut cmd = Command::new(&bin);
     cmd.args(&args)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(out)
         .stderr(Stdio::from(log))
         // Its own process group: a ^Z or ^C typed at jail's terminal is forwarded to the
         // sandbox by jail, and must not stop or kill the proxy under it.
         .process_group(0);
-    // SAFETY: between fork and exec only async-signal-safe calls (dup2, fcntl, prctl, getppid)
-    // are made, on descriptors this process owns; with `dbus.portal`, `MirrorRoot::enter` adds
-    // only system calls (unshare, open/write/close, mount, mkdir, symlink, chroot, chdir) on
-    // strings prepared before the fork, in the forked child whose namespaces it may change.
+    // SAFETY: between fork and exec only async-signal-safe calls (dup2, fcntl, prctl, signal,
+    // setrlimit) are made, on descriptors this process owns; with `dbus.portal`,
+    // `MirrorRoot::enter` adds only system calls (unshare, open/write/close, mount, mkdir,
+    // symlink, chroot, chdir) on strings prepared before the fork, in the forked child whose
+    // namespaces it may change.
     unsafe {
         cmd.pre_exec(move || {
             if wfd == 3 {
@@ -298,6 +308,17 @@ fn proxy(
             ) < 0
             {
                 return Err(std::io::Error::last_os_error());
+            }
+            if let Some(max) = log_limit {
+                // The log is capped; a write past the cap fails instead of killing the proxy.
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                let lim = libc::rlimit {
+                    rlim_cur: max as libc::rlim_t,
+                    rlim_max: max as libc::rlim_t,
+                };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
             }
             if let Some(m) = &mirror {
                 m.enter()?;

@@ -9,6 +9,7 @@
 //! sandbox; jail's own files sit beside it, out of reach, and the writer reads the record
 //! outside, only after the recorder ended cleanly.
 
+mod dbus;
 mod sandbox;
 mod writer;
 
@@ -57,7 +58,8 @@ pub fn run(a: LearnArgs, v: Verbosity) -> i32 {
         Ok(w) => w,
         Err(e) => return fail(format!("learn: cannot make a private folder in /tmp: {e}")),
     };
-    let Some(plan) = sandbox::plan(&work, &host, &a, &search) else {
+    let buses = dbus::probe(&host);
+    let Some(plan) = sandbox::plan(&work, &host, &a, &search, &buses) else {
         return crate::EXIT_JAIL;
     };
     if v != Verbosity::Quiet {
@@ -104,6 +106,21 @@ pub fn run(a: LearnArgs, v: Verbosity) -> i32 {
             a.command[0]
         ));
     }
+    // What the proxy logged (none when the run had no filtered bus), as far as its cap.
+    let dbus_seen = plan
+        .helpers
+        .as_ref()
+        .and_then(|h| h.proxy.as_ref())
+        .map(|_| {
+            use std::io::Read;
+            let mut text = String::new();
+            if let Ok(f) = std::fs::File::open(work.dbus_log()) {
+                let mut bytes = vec![];
+                let _ = f.take(dbus::LOG_LIMIT).read_to_end(&mut bytes);
+                text = String::from_utf8_lossy(&bytes).into_owned();
+            }
+            dbus::parse_log(&text, &buses)
+        });
     let e = &rec.ending;
     let note = if e.timed_out {
         Some(format!(
@@ -135,6 +152,7 @@ pub fn run(a: LearnArgs, v: Verbosity) -> i32 {
         base: a.profile.clone(),
         command: a.command.clone(),
         note,
+        dbus: dbus_seen,
     };
     let text = match writer::write(&rec, &ctx) {
         Ok(t) => t,

@@ -3,6 +3,7 @@
 //! by empty ones, the host's network, every syscall and nested namespace allowed (so the
 //! record shows what COMMAND needs, not what a default refused), Landlock off.
 
+use super::dbus::Buses;
 use crate::cli::LearnArgs;
 use crate::commands::audit::facts::SECRETS;
 use crate::host::Host;
@@ -34,6 +35,10 @@ impl WorkDir {
     }
     pub fn record(&self) -> PathBuf {
         self.rec_dir().join("record.json")
+    }
+    /// The xdg-dbus-proxy log of the run (beside the record, not in the sandbox's view).
+    pub fn dbus_log(&self) -> PathBuf {
+        self.path("dbus.log")
     }
     pub fn path(&self, name: &str) -> PathBuf {
         self.0.join(name)
@@ -109,7 +114,7 @@ fn secrets(home: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(out)
 }
 
-fn profile_text(work: &WorkDir, host: &Host, exe: &Path) -> Result<String, String> {
+fn profile_text(work: &WorkDir, host: &Host, exe: &Path, buses: &Buses) -> Result<String, String> {
     let mut t = String::from(
         "description = \"jail learn: the permissive sandbox of a recorded run\"\n\n\
          [namespaces]\nnet = false\nnested = [\"user\", \"pid\", \"net\", \"mount\", \"ipc\", \"uts\", \"cgroup\"]\n\n\
@@ -117,16 +122,33 @@ fn profile_text(work: &WorkDir, host: &Host, exe: &Path) -> Result<String, Strin
     );
     // Every top-level entry of the host's / except the ones the sandbox has its own of
     // (binding / itself would cover the private /tmp).
-    let mut ro: Vec<String> = vec![];
+    let mut shown: Vec<PathBuf> = vec![];
     if let Ok(rd) = std::fs::read_dir("/") {
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             if !["proc", "dev", "tmp"].contains(&name.as_str()) {
-                ro.push(q(Path::new(&format!("?/{name}"))));
+                shown.push(Path::new("/").join(name));
             }
         }
     }
-    ro.sort();
+    let dbus = !buses.reached.is_empty() && proxy_installed(host);
+    if dbus {
+        // The proxy's sockets are bound where the app looks for its buses; where no such
+        // file is on the host, the folders above are shown entry by entry so that jail can
+        // make the mount point.
+        for which in &buses.reached {
+            let at = match *which {
+                "session" => crate::plan::gui::session_bus_inside(host.runtime_dir.as_deref()),
+                _ => PathBuf::from(crate::plan::gui::SYSTEM_BUS_INSIDE),
+            };
+            shown = room_for(shown, &at);
+        }
+    }
+    shown.sort();
+    let mut ro: Vec<String> = shown
+        .iter()
+        .map(|p| q(Path::new(&format!("?{}", p.display()))))
+        .collect();
     ro.push(q(Path::new("?/tmp/.X11-unix")));
     ro.push(q(exe));
     t += &format!("ro = [{}]\nrw = [{}]\n", ro.join(", "), q(&work.rec_dir()));
@@ -191,7 +213,69 @@ fn profile_text(work: &WorkDir, host: &Host, exe: &Path) -> Result<String, Strin
             1,
         );
     }
+    if dbus {
+        t += &super::dbus::permissive_section(buses);
+    }
     Ok(t)
+}
+
+/// The read-only grants `shown` (each a folder or file shown whole) rewritten so that a mount
+/// point can be made at `at`: each folder between `/` and the nearest one of `at`'s folders
+/// the host has is replaced by its entries, so that the folders on the way are jail's own.
+/// Nothing changes when the host has `at` (it is mounted over) or a folder on the way is a
+/// symlink.
+fn room_for(shown: Vec<PathBuf>, at: &Path) -> Vec<PathBuf> {
+    if at.symlink_metadata().is_ok() {
+        return shown;
+    }
+    // The folders from the top down to the nearest one that exists.
+    let mut chain: Vec<&Path> = at
+        .ancestors()
+        .skip(1)
+        .take_while(|a| *a != Path::new("/"))
+        .collect();
+    chain.reverse();
+    // None: only `/` exists, whose entries are shown one by one already.
+    let Some(last) = chain.iter().rposition(|a| a.symlink_metadata().is_ok()) else {
+        return shown;
+    };
+    let chain = &chain[..=last];
+    if !shown.iter().any(|s| s == chain[0])
+        || chain
+            .iter()
+            .any(|a| !a.symlink_metadata().is_ok_and(|m| m.is_dir()))
+    {
+        return shown;
+    }
+    let mut entries: Vec<PathBuf> = vec![];
+    for (i, a) in chain.iter().enumerate() {
+        // A folder the user cannot list (root's /run/jail, for another user) is jail's own
+        // empty one inside, as it showed nothing.
+        let Ok(rd) = std::fs::read_dir(a) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if chain.get(i + 1).is_some_and(|next| *next == p) {
+                continue;
+            }
+            entries.push(p);
+        }
+    }
+    let mut out: Vec<PathBuf> = shown.into_iter().filter(|s| s != chain[0]).collect();
+    out.extend(entries);
+    out
+}
+
+/// xdg-dbus-proxy on PATH: without it the run has the host's buses unfiltered (the `/` it
+/// sees read-only holds their sockets) and learn cannot say which names COMMAND used.
+fn proxy_installed(host: &Host) -> bool {
+    let path = host
+        .env
+        .get("PATH")
+        .map(String::as_str)
+        .unwrap_or("/usr/local/bin:/usr/bin:/bin");
+    std::env::split_paths(path).any(|d| d.join("xdg-dbus-proxy").is_file())
 }
 
 /// The plan of the recorded run: the permissive profile, COMMAND wrapped in the recorder.
@@ -200,6 +284,7 @@ pub fn plan(
     host: &Host,
     a: &LearnArgs,
     search: &SearchPath,
+    buses: &Buses,
 ) -> Option<crate::plan::Plan> {
     let exe = match std::env::current_exe() {
         Ok(e) => e,
@@ -208,7 +293,7 @@ pub fn plan(
             return None;
         }
     };
-    let text = match profile_text(work, host, &exe) {
+    let text = match profile_text(work, host, &exe, buses) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("jail: error: learn: {}", crate::util::printable(&e, false));
@@ -241,10 +326,64 @@ pub fn plan(
     cmd.push("--".into());
     cmd.extend(a.command.iter().cloned());
     match crate::plan::compile(&loaded, &cmd, host) {
-        Ok(p) => Some(p),
+        Ok(mut p) => {
+            // The proxy logs every message into jail's own folder, out of COMMAND's reach.
+            if let Some(x) = p.helpers.as_mut().and_then(|h| h.proxy.as_mut()) {
+                let mut args = vec![];
+                for a in std::mem::take(&mut x.args) {
+                    let filter = a == "--filter";
+                    args.push(a);
+                    if filter {
+                        args.push("--log".into());
+                    }
+                }
+                x.args = args;
+                x.log = work.dbus_log();
+                x.log_limit = Some(super::dbus::LOG_LIMIT);
+            }
+            Some(p)
+        }
         Err(e) => {
             super::print_error(&e, &loaded.sources);
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_for_a_mount_point_shows_the_folders_on_the_way_entry_by_entry() {
+        let top = std::env::temp_dir().join(format!("jail-room-{}", std::process::id()));
+        let run = top.join("run");
+        std::fs::create_dir_all(run.join("user/7")).unwrap();
+        std::fs::create_dir_all(run.join("lock")).unwrap();
+        std::fs::write(run.join("user/7/wayland-0"), "").unwrap();
+        let shown = vec![PathBuf::from("/tmp"), PathBuf::from("/usr")];
+        let out = room_for(shown.clone(), &run.join("user/7/bus"));
+        assert!(!out.contains(&PathBuf::from("/tmp")), "{out:?}");
+        assert!(out.contains(&PathBuf::from("/usr")), "{out:?}");
+        for p in [run.join("lock"), run.join("user/7/wayland-0")] {
+            assert!(out.contains(&p), "{p:?} in {out:?}");
+        }
+        for p in [
+            top.clone(),
+            run.clone(),
+            run.join("user"),
+            run.join("user/7"),
+        ] {
+            assert!(!out.contains(&p), "{p:?} in {out:?}");
+        }
+        // A file the host has is mounted over: nothing changes.
+        assert_eq!(
+            room_for(shown.clone(), &run.join("user/7/wayland-0")),
+            shown
+        );
+        // A folder on the way that is a symlink: nothing changes.
+        std::os::unix::fs::symlink(run.join("user"), run.join("link")).unwrap();
+        assert_eq!(room_for(shown.clone(), &run.join("link/7/bus")), shown);
+        std::fs::remove_dir_all(&top).unwrap();
     }
 }

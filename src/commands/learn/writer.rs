@@ -26,6 +26,8 @@ pub struct Context<'a> {
     pub base: Option<String>,
     pub command: Vec<String>,
     pub note: Option<String>,
+    /// What the run did on its filtered buses; None when it had the host's buses unfiltered.
+    pub dbus: Option<super::dbus::Seen>,
 }
 
 /// The devices of `devices = "minimal"`: always there.
@@ -394,7 +396,10 @@ fn session_socket(p: &str, host: &Host) -> Option<(&'static str, &'static str)> 
         Some(("gui", "pulseaudio"))
     } else if in_runtime("pipewire-") {
         Some(("gui", "pipewire"))
-    } else if session_bus.as_deref() == Some(p) || in_runtime("bus") {
+    } else if session_bus.as_deref() == Some(p)
+        || in_runtime("bus")
+        || Path::new(p) == crate::plan::gui::session_bus_inside(host.runtime_dir.as_deref())
+    {
         Some(("dbus", "session"))
     } else if p.ends_with("/dbus/system_bus_socket") {
         Some(("dbus", "system"))
@@ -556,14 +561,50 @@ pub fn write(rec: &Record, cx: &Context) -> Result<String, String> {
             t += &format!("{k} = true  # {}\n", crate::util::printable(why, false));
         }
     }
-    if !dbus.is_empty() {
-        t += "\n[dbus]\n";
-        for (k, why) in &dbus {
-            t += &format!(
-                "{k} = \"filtered\"  # {}; the names it talked to are not recorded: add talk = [ … ]\n",
-                crate::util::printable(why, false)
-            );
+    match &cx.dbus {
+        None if !dbus.is_empty() => {
+            t += "\n[dbus]\n";
+            for (k, why) in &dbus {
+                t += &format!(
+                    "{k} = \"filtered\"  # {}; the names it talked to are not recorded (xdg-dbus-proxy is not installed): add talk = [ … ]\n",
+                    crate::util::printable(why, false)
+                );
+            }
         }
+        Some(seen) if !dbus.is_empty() || !seen.talk.is_empty() || !seen.own.is_empty() => {
+            if dbus.is_empty() {
+                dbus.insert("session", "talked on a bus".into());
+            }
+            t += "\n[dbus]\n";
+            for (k, why) in &dbus {
+                t += &format!(
+                    "{k} = \"filtered\"  # {}\n",
+                    crate::util::printable(why, false)
+                );
+            }
+            for (key, names) in [("talk", &seen.talk), ("own", &seen.own)] {
+                if names.is_empty() {
+                    continue;
+                }
+                t += &format!("{key} = [\n");
+                for (n, why) in names {
+                    t += &format!(
+                        "  {},  # {}\n",
+                        quoted(n),
+                        crate::util::printable(why, false)
+                    );
+                }
+                t += "]\n";
+            }
+            for (n, why) in &seen.missing {
+                t += &format!(
+                    "# not granted: {} ({})\n",
+                    crate::util::printable(n, false),
+                    crate::util::printable(why, false)
+                );
+            }
+        }
+        _ => {}
     }
 
     let mut landlock = String::new();

@@ -52,6 +52,11 @@ pub struct DbusProxy {
     /// process the bus names as sender, which is the proxy.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub root: Option<PathBuf>,
+    /// `jail learn`: the proxy logs every message (`--log`) into `log`, which may grow to this
+    /// many bytes (`RLIMIT_FSIZE`, with SIGXFSZ ignored: later lines are dropped, the proxy
+    /// keeps running).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_limit: Option<u64>,
 }
 
 /// The proxy's arguments for one bus: `ADDRESS PATH --filter RULES…`.
@@ -135,6 +140,7 @@ pub fn compile(
             sockets,
             log: dir.join("xdg-dbus-proxy.log"),
             root: dbus.portal.as_ref().map(|_| dir.join("proxy-root")),
+            log_limit: None,
         })
     } else {
         None
