@@ -90,38 +90,127 @@ pub(super) fn mask_private(root: &OwnedFd, target: &Path, mask: &OwnedFd) -> Res
         }
     }
     let mut budget = 20_000usize;
-    let mut todo = vec![target.to_path_buf()];
     let mut found: Vec<(std::path::PathBuf, bool)> = vec![];
-    while let Some(dir) = todo.pop() {
-        let fd = walk(root, &dir, Make::Dir)?;
-        let Ok(rd) = std::fs::read_dir(fd_path(&fd)) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            if budget == 0 {
-                break;
-            }
-            budget -= 1;
-            let Ok(m) = e.metadata() else { continue };
-            use std::os::unix::fs::PermissionsExt;
-            let mode = m.permissions().mode();
-            let p = dir.join(e.file_name());
-            if m.is_dir() {
-                if mode & 0o004 == 0 || mode & 0o001 == 0 {
-                    found.push((p, true));
-                } else {
-                    todo.push(p);
-                }
-            } else if m.is_file() && mode & 0o004 == 0 {
-                found.push((p, false));
-            }
-        }
-    }
+    let at = walk(root, target, Make::Dir)?;
+    // The walk's descriptor is O_PATH, which cannot be listed: the folder itself, opened
+    // through it. Fail closed: a folder that cannot be looked into would mask nothing.
+    let top = nix::fcntl::open(
+        fd_path(&at).as_str(),
+        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| StepError::new(format!("list {}", target.display()), e))?;
+    scan_private(top, target, &mut budget, &mut found);
     for (p, dir) in found {
         let t = walk(root, &p, if dir { Make::Dir } else { Make::File })?;
         mask_at(&t, dir, mask, &p.display().to_string())?;
     }
     Ok(())
+}
+
+/// Looks through the folder `dir` (at `shown` inside) for what others may not read, each
+/// folder opened from its parent's descriptor (`O_NOFOLLOW`) and each entry judged from the
+/// folder's own listing: symlinks and special files by their type alone, regular files and
+/// folders by one `fstatat` (no symlink followed). A folder others may not list or enter is
+/// masked whole and not looked into; what cannot be opened or listed is left as it is (others
+/// cannot reach into it either way). `budget` bounds the entries looked at.
+fn scan_private(
+    dir: OwnedFd,
+    shown: &Path,
+    budget: &mut usize,
+    found: &mut Vec<(std::path::PathBuf, bool)>,
+) {
+    use std::os::unix::ffi::OsStrExt;
+    let mut subdirs: Vec<std::ffi::CString> = vec![];
+    let mut buf = vec![0u8; 32 << 10];
+    'listing: loop {
+        // SAFETY: getdents64 writes at most `buf.len()` bytes of records into our buffer.
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_getdents64,
+                dir.as_raw_fd(),
+                buf.as_mut_ptr(),
+                buf.len(),
+            )
+        };
+        if n <= 0 {
+            break;
+        }
+        let mut off = 0usize;
+        while off + 19 < n as usize {
+            // struct linux_dirent64: ino u64, off i64, reclen u16, type u8, name NUL-ended.
+            let reclen = u16::from_ne_bytes([buf[off + 16], buf[off + 17]]) as usize;
+            let dtype = buf[off + 18];
+            if reclen == 0 || off + reclen > n as usize {
+                break 'listing;
+            }
+            let raw = &buf[off + 19..off + reclen];
+            off += reclen;
+            let Ok(name) = std::ffi::CStr::from_bytes_until_nul(raw) else {
+                continue;
+            };
+            let b = name.to_bytes();
+            if b == b"." || b == b".." {
+                continue;
+            }
+            if *budget == 0 {
+                break 'listing;
+            }
+            *budget -= 1;
+            // Neither followed nor masked: a symlink is judged where it points, a device,
+            // FIFO or socket has no content to read here.
+            if matches!(
+                dtype,
+                libc::DT_LNK | libc::DT_FIFO | libc::DT_SOCK | libc::DT_CHR | libc::DT_BLK
+            ) {
+                continue;
+            }
+            let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+            // SAFETY: a NUL-ended name relative to our folder descriptor, into our buffer.
+            let r = unsafe {
+                libc::fstatat(
+                    dir.as_raw_fd(),
+                    name.as_ptr(),
+                    st.as_mut_ptr(),
+                    libc::AT_SYMLINK_NOFOLLOW,
+                )
+            };
+            if r != 0 {
+                continue;
+            }
+            // SAFETY: fstatat succeeded and filled it.
+            let mode = unsafe { st.assume_init() }.st_mode;
+            let p = shown.join(std::ffi::OsStr::from_bytes(b));
+            match mode & libc::S_IFMT {
+                libc::S_IFDIR => {
+                    if mode & 0o004 == 0 || mode & 0o001 == 0 {
+                        found.push((p, true));
+                    } else {
+                        subdirs.push(name.to_owned());
+                    }
+                }
+                libc::S_IFREG if mode & 0o004 == 0 => found.push((p, false)),
+                _ => {}
+            }
+        }
+    }
+    drop(buf);
+    for name in subdirs {
+        // SAFETY: a NUL-ended name relative to our folder descriptor.
+        let fd = unsafe {
+            libc::openat(
+                dir.as_raw_fd(),
+                name.as_ptr(),
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            )
+        };
+        if fd >= 0 {
+            // SAFETY: a descriptor openat just gave us, owned from here on.
+            let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+            let p = shown.join(std::ffi::OsStr::from_bytes(name.to_bytes()));
+            scan_private(fd, &p, budget, found);
+        }
+    }
 }
 
 /// Masks what `t` is: a folder gets an empty read-only tmpfs nobody may enter, a file the
