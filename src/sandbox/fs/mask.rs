@@ -112,8 +112,8 @@ pub(super) fn mask_private(root: &OwnedFd, target: &Path, mask: &OwnedFd) -> Res
 /// folder opened from its parent's descriptor (`O_NOFOLLOW`) and each entry judged from the
 /// folder's own listing: symlinks and special files by their type alone, regular files and
 /// folders by one `fstatat` (no symlink followed). A folder others may not list or enter is
-/// masked whole and not looked into; what cannot be opened or listed is left as it is (others
-/// cannot reach into it either way). `budget` bounds the entries looked at.
+/// masked whole and not looked into, and so is a folder that cannot be opened (one that went
+/// away needs nothing). `budget` bounds the entries looked at.
 fn scan_private(
     dir: OwnedFd,
     shown: &Path,
@@ -204,11 +204,15 @@ fn scan_private(
                 libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
             )
         };
+        let p = shown.join(std::ffi::OsStr::from_bytes(name.to_bytes()));
         if fd >= 0 {
             // SAFETY: a descriptor openat just gave us, owned from here on.
             let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
-            let p = shown.join(std::ffi::OsStr::from_bytes(name.to_bytes()));
             scan_private(fd, &p, budget, found);
+        } else if Errno::last() != Errno::ENOENT {
+            // Fail closed: a folder that cannot be looked into (out of descriptors in a very
+            // deep tree, a symlink swapped in) is masked whole; one that went away needs none.
+            found.push((p, true));
         }
     }
 }
