@@ -195,11 +195,7 @@ fn git_commits_in_a_folder() {
 /// reached and the name owned, and the other does not exist for the app.
 #[test]
 fn dbus_names_the_run_used() {
-    if !need("dbus-daemon")
-        || !need("xdg-dbus-proxy")
-        || !need("gdbus")
-        || !need("/usr/bin/python3")
-    {
+    if !bus::need_bus() {
         return;
     }
     each_user(|u| {

@@ -5,6 +5,12 @@ use super::*;
 use std::io::{BufRead, BufReader};
 use std::process::Child;
 
+/// Whether this machine has what a test of a filtered bus needs: dbus-daemon, xdg-dbus-proxy,
+/// gdbus and the system's python3 (see [`need`]).
+pub fn need_bus() -> bool {
+    need("dbus-daemon") && need("xdg-dbus-proxy") && need("gdbus") && need("/usr/bin/python3")
+}
+
 /// A command run as `u` (root runs it with the user's ids), with a clean environment.
 pub fn as_user(u: &User, prog: &str) -> Command {
     let mut c = Command::new(prog);

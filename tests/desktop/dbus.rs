@@ -3,11 +3,7 @@ use super::*;
 
 #[test]
 fn dbus_filtered_lets_through_only_the_talk_list() {
-    if !need("dbus-daemon")
-        || !need("xdg-dbus-proxy")
-        || !need("gdbus")
-        || !need("/usr/bin/python3")
-    {
+    if !need_bus() {
         return;
     }
     each_user(|u| {

@@ -48,11 +48,7 @@ const CASES: [(&str, &[&str], Option<&str>); 6] = [
 
 #[test]
 fn shipped_profiles_reach_their_services_and_nothing_else() {
-    if !need("dbus-daemon")
-        || !need("xdg-dbus-proxy")
-        || !need("gdbus")
-        || !need("/usr/bin/python3")
-    {
+    if !need_bus() {
         return;
     }
     each_user(|u| {

@@ -37,7 +37,7 @@ pub struct Buses {
 /// Names that no rule may reach (their Spawn starts processes outside the sandbox): the plan
 /// refuses them, so learn never grants them.
 fn forbidden(n: &str) -> bool {
-    ["org.freedesktop.portal.Flatpak", "org.freedesktop.Flatpak"]
+    gui::SPAWNERS
         .iter()
         .any(|f| n == *f || n.strip_prefix(f).is_some_and(|r| r.starts_with('.')))
 }

@@ -131,7 +131,9 @@ fn profile_text(work: &WorkDir, host: &Host, exe: &Path, buses: &Buses) -> Resul
             }
         }
     }
-    let dbus = !buses.reached.is_empty() && proxy_installed(host);
+    // Without xdg-dbus-proxy the run has the host's buses unfiltered (the `/` it sees
+    // read-only holds their sockets) and learn cannot say which names COMMAND used.
+    let dbus = !buses.reached.is_empty() && crate::plan::gui::proxy_on_path(host);
     if dbus {
         // The proxy's sockets are bound where the app looks for its buses; where no such
         // file is on the host, the folders above are shown entry by entry so that jail can
@@ -265,17 +267,6 @@ fn room_for(shown: Vec<PathBuf>, at: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = shown.into_iter().filter(|s| s != chain[0]).collect();
     out.extend(entries);
     out
-}
-
-/// xdg-dbus-proxy on PATH: without it the run has the host's buses unfiltered (the `/` it
-/// sees read-only holds their sockets) and learn cannot say which names COMMAND used.
-fn proxy_installed(host: &Host) -> bool {
-    let path = host
-        .env
-        .get("PATH")
-        .map(String::as_str)
-        .unwrap_or("/usr/local/bin:/usr/bin:/bin");
-    std::env::split_paths(path).any(|d| d.join("xdg-dbus-proxy").is_file())
 }
 
 /// The plan of the recorded run: the permissive profile, COMMAND wrapped in the recorder.

@@ -119,18 +119,27 @@ enum Bus {
 
 /// Whether [`PROXY`] is on the session's `PATH` (a file, following symlinks).
 fn proxy_installed(cx: &Ctx) -> bool {
-    let path = cx
-        .host
+    proxy_on_path(cx.host)
+}
+
+/// Whether [`PROXY`] is on `host`'s `PATH` (a file, following symlinks); `jail learn` asks
+/// too, before it writes the permissive profile.
+pub fn proxy_on_path(host: &crate::host::Host) -> bool {
+    let path = host
         .env
         .get("PATH")
         .map(String::as_str)
         .unwrap_or("/usr/local/bin:/usr/bin:/bin");
     std::env::split_paths(path).any(|d| {
         let p = d.join(PROXY);
-        let real = cx.host.fs.canonicalize(&p);
-        real.as_deref().and_then(|r| cx.host.fs.kind(r)) == Some(crate::host::Kind::File)
+        let real = host.fs.canonicalize(&p);
+        real.as_deref().and_then(|r| host.fs.kind(r)) == Some(crate::host::Kind::File)
     })
 }
+
+/// The services whose Spawn starts processes outside the sandbox: no `[dbus]` rule may reach
+/// them, and `jail learn` never grants them or a name under them.
+pub const SPAWNERS: [&str; 2] = ["org.freedesktop.portal.Flatpak", "org.freedesktop.Flatpak"];
 
 /// One bus in `mode`: its socket found (and, filtered, the proxy), its grant and variable.
 /// Returns the mode in effect: with `dbus.optional`, a bus that cannot be given is `None`, with
@@ -254,7 +263,7 @@ pub(super) fn compile(cx: &mut Ctx, d: &mut Desktop, p: &profile::Dbus) -> Resul
                     })
                     || n.v == "*"
             };
-            if covers("org.freedesktop.portal.Flatpak") || covers("org.freedesktop.Flatpak") {
+            if SPAWNERS.iter().any(|t| covers(t)) {
                 return Err(Located::at(
                     format!("dbus.{key}: {:?} reaches org.freedesktop.portal.Flatpak or org.freedesktop.Flatpak, whose Spawn starts processes outside the sandbox; name the portals instead (\"org.freedesktop.portal.Desktop\", \"org.freedesktop.portal.Documents\")", n.v),
                     &n.at,

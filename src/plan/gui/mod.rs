@@ -26,8 +26,8 @@ pub mod helpers;
 pub mod portal;
 
 pub use dbus::{
-    bus_address, bus_path, session_bus_host, session_bus_inside, system_bus_host, valid_bus_name,
-    SYSTEM_BUS_HOST, SYSTEM_BUS_INSIDE,
+    bus_address, bus_path, proxy_on_path, session_bus_host, session_bus_inside, system_bus_host,
+    valid_bus_name, SPAWNERS, SYSTEM_BUS_HOST, SYSTEM_BUS_INSIDE,
 };
 pub use display::{filter_xauthority, x11_display, xauthority_host, XAUTHORITY_INSIDE};
 
